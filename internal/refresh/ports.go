@@ -1,0 +1,55 @@
+package refresh
+
+import "context"
+
+// Mapper turns a change into jobs by the user's rules.
+type Mapper interface {
+	// Map returns the jobs a change asks for. A change that needs none
+	// returns no jobs and a non-empty reason it is ignored (no rule matches,
+	// on_delete: none, …). A job that can never be sent (URL over 1,024
+	// characters, domain not allowed) is returned in rejected, Status
+	// Rejected, with its reason.
+	Map(c Change) (jobs []Job, rejected []Outcome, ignored string)
+}
+
+// Planner forms API-sized calls. It is a pure function of its inputs.
+type Planner interface {
+	// Plan returns calls that carry out jobs within every per-call limit
+	// and within the remaining quota q. Each Call.Jobs lists the jobs that
+	// call carries out (a directory call also carries the file jobs beneath
+	// it). Jobs that do not fit the quota come back in over, untouched.
+	Plan(jobs []Job, q Quota) (calls []Call, over []Job)
+}
+
+// Submitter sends one call to the CDN API.
+type Submitter interface {
+	// Submit sends c and returns the task id the API assigned (the API may
+	// answer a comma-separated list). It retries what is worth retrying
+	// within ctx. An error that has a method Rejected() bool returning true
+	// means the URLs are invalid and must never be retried; an error with a
+	// method Code() string names the API's error code.
+	Submit(ctx context.Context, c Call) (taskID string, err error)
+}
+
+// Spiller stores work that cannot be done now, durably.
+type Spiller interface {
+	// Spill stores p. It returns only after p is durable; concurrent
+	// callers never lose each other's entries.
+	Spill(ctx context.Context, p []Pending) error
+}
+
+// FlushFunc carries out one closed window's jobs, already free of
+// duplicates, and returns one outcome per job, in order. A non-nil error
+// means some outcome could not be made durable (the spill store failed):
+// the invocation must fail so that the platform delivers it again.
+type FlushFunc func(ctx context.Context, jobs []Job) ([]Outcome, error)
+
+// Window coalesces the jobs of concurrent invocations into one flush.
+type Window interface {
+	// Join adds the jobs of the invocation of event eventID to the current
+	// window, waits until the window has been flushed, and returns one
+	// outcome per job, in order: the flush's outcome, or Duplicate for a
+	// job already submitted or spilled within the dedupe TTL, or for every
+	// job of an event already carried out. The error is the flush's.
+	Join(ctx context.Context, eventID string, jobs []Job) ([]Outcome, error)
+}

@@ -1,0 +1,163 @@
+// Package refresh holds the core words of cdnrefresh — Change, Job, Call,
+// Outcome, Report — and the Pipeline that carries every change through the
+// one flow: map to URLs, dedupe in a short window, plan API-sized calls,
+// submit, and record exactly one outcome per job (submitted, duplicate,
+// spilled or rejected).
+//
+// Adapters (triggers, URL rules, the window, the planner, the CDN client,
+// the spill store) depend on this package and never on each other; the small
+// interfaces they satisfy are declared here.
+package refresh
+
+import (
+	"time"
+)
+
+// Op is what happened to an object.
+type Op string
+
+// The operations a source can report.
+const (
+	OpCreate Op = "create" // created or overwritten (PutObject, CopyObject, …)
+	OpDelete Op = "delete" // removed
+)
+
+// Action is what the CDN is asked to do with a URL.
+type Action string
+
+// Actions.
+const (
+	ActionRefresh  Action = "refresh"  // purge (RefreshObjectCaches)
+	ActionPrefetch Action = "prefetch" // warm (PushObjectCache)
+)
+
+// ObjectType is the refresh granularity, spelled as the CDN API spells it.
+type ObjectType string
+
+// Object types accepted by RefreshObjectCaches.
+const (
+	File         ObjectType = "File"
+	Directory    ObjectType = "Directory"
+	Regex        ObjectType = "Regex"
+	IgnoreParams ObjectType = "IgnoreParams"
+)
+
+// Provider selects the API family.
+type Provider string
+
+// Providers.
+const (
+	CDN  Provider = "cdn"  // Alibaba Cloud CDN, API 2018-05-10
+	DCDN Provider = "dcdn" // Alibaba Cloud DCDN, API 2018-01-15
+)
+
+// Change is one changed object, or one URL named directly by a caller, as a
+// source reported it.
+type Change struct {
+	Source  string    `json:"source"`             // oss, s3, webhook, timer
+	EventID string    `json:"event_id,omitempty"` // the same on every redelivery of the event
+	Bucket  string    `json:"bucket,omitempty"`
+	Key     string    `json:"key,omitempty"` // decoded object key (raw UTF-8)
+	Op      Op        `json:"op"`
+	ETag    string    `json:"etag,omitempty"`
+	Time    time.Time `json:"time,omitzero"`
+
+	// URL, when set, is a complete URL named by a caller (webhook); rules
+	// then only check that its domain is allowed.
+	URL string `json:"url,omitempty"`
+	// Action, ObjectType and Force, when set, override what the rules say.
+	Action     Action     `json:"action,omitempty"`
+	ObjectType ObjectType `json:"object_type,omitempty"`
+	Force      bool       `json:"force,omitempty"`
+}
+
+// Ignored is a change, or an event record, that needs no CDN work, with why.
+type Ignored struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+// Event is what a trigger decoded from one invocation.
+type Event struct {
+	ID      string    `json:"id,omitempty"` // delivery identity used to drop redeliveries
+	Changes []Change  `json:"changes"`
+	Ignored []Ignored `json:"ignored,omitempty"`
+}
+
+// Job is one URL and what to do with it.
+type Job struct {
+	Action     Action     `json:"action"`
+	Provider   Provider   `json:"provider"`
+	ObjectType ObjectType `json:"object_type"`
+	URL        string     `json:"url"`
+	Force      bool       `json:"force,omitempty"`
+	// Prefetch options (PushObjectCache): Area is domestic | overseas | "".
+	Area      string `json:"area,omitempty"`
+	L2Preload bool   `json:"l2_preload,omitempty"`
+	// Key is the object key the job came from, for reporting.
+	Key string `json:"key,omitempty"`
+}
+
+// DedupeKey identifies a job for the dedupe window: the same action on the
+// same URL with the same type and provider is one piece of work.
+func (j Job) DedupeKey() string {
+	return string(j.Provider) + "|" + string(j.Action) + "|" + string(j.ObjectType) + "|" + j.URL
+}
+
+// Call is one API request the planner formed.
+type Call struct {
+	API        string     `json:"api"` // RefreshObjectCaches, PushObjectCache, RefreshDcdnObjectCaches, PreloadDcdnObjectCaches
+	Provider   Provider   `json:"provider"`
+	Action     Action     `json:"action"`
+	ObjectType ObjectType `json:"object_type,omitempty"`
+	Force      bool       `json:"force,omitempty"`
+	Area       string     `json:"area,omitempty"`
+	L2Preload  bool       `json:"l2_preload,omitempty"`
+	URLs       []string   `json:"urls"`
+	// Jobs are the jobs this call carries out: one per URL, plus the file
+	// jobs a directory call covers. Not part of the API request.
+	Jobs []Job `json:"-"`
+}
+
+// Status is the one recorded outcome of a job.
+type Status string
+
+// Statuses.
+const (
+	Submitted Status = "submitted" // accepted by the CDN API; TaskID set
+	Duplicate Status = "duplicate" // the same job was already submitted in the dedupe window
+	Spilled   Status = "spilled"   // stored durably; the report function replays it
+	Rejected  Status = "rejected"  // will never be sent; Reason says why
+)
+
+// Outcome is what became of one job.
+type Outcome struct {
+	Job    Job    `json:"job"`
+	Status Status `json:"status"`
+	TaskID string `json:"task_id,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Quota is what remains of the account's daily quotas. Unlimited means "not
+// known, do not cap".
+type Quota struct {
+	URL          int `json:"url"`
+	Dir          int `json:"dir"`
+	Regex        int `json:"regex"`
+	IgnoreParams int `json:"ignore_params"`
+	Preload      int `json:"preload"`
+}
+
+// Unlimited is a quota value that caps nothing.
+const Unlimited = int(^uint(0) >> 1)
+
+// NoQuotaLimit is a Quota that caps nothing.
+var NoQuotaLimit = Quota{URL: Unlimited, Dir: Unlimited, Regex: Unlimited, IgnoreParams: Unlimited, Preload: Unlimited}
+
+// Pending is a job not done yet, kept by a spill store.
+type Pending struct {
+	Job       Job       `json:"job"`
+	Reason    string    `json:"reason"`     // e.g. QuotaExceeded.Refresh, Throttling, deadline
+	FirstSeen time.Time `json:"first_seen"` // when the change first arrived
+	Attempts  int       `json:"attempts"`
+}
