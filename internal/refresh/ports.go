@@ -27,7 +27,7 @@ type Submitter interface {
 	// answer a comma-separated list). It retries what is worth retrying
 	// within ctx. An error that has a method Rejected() bool returning true
 	// means the URLs are invalid and must never be retried; an error with a
-	// method Code() string names the API's error code.
+	// method ErrorCode() string names the API's error code.
 	Submit(ctx context.Context, c Call) (taskID string, err error)
 }
 
@@ -52,4 +52,12 @@ type Window interface {
 	// job already submitted or spilled within the dedupe TTL, or for every
 	// job of an event already carried out. The error is the flush's.
 	Join(ctx context.Context, eventID string, jobs []Job) ([]Outcome, error)
+}
+
+// Limiter paces API calls within the account's limits.
+type Limiter interface {
+	// Wait blocks until one call of api carrying urlsPerDomain URLs for
+	// each domain may be sent, or returns ctx's error (or an error saying
+	// the wait would pass ctx's deadline) without waiting in vain.
+	Wait(ctx context.Context, api string, urlsPerDomain map[string]int) error
 }
