@@ -1,0 +1,388 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Options assemble a Pipeline. Mapper, Planner and Submitter are required.
+type Options struct {
+	Mapper    Mapper
+	Planner   Planner
+	Submitter Submitter
+	// Spiller stores what cannot be submitted now. Without one, such jobs
+	// fail the invocation so that the platform delivers it again.
+	Spiller Spiller
+	// Quota reports what remains of the daily quotas. Nil, or an error,
+	// means "unknown": the plan is not capped and the API's own
+	// QuotaExceeded answer spills the excess.
+	Quota func(ctx context.Context) (Quota, error)
+	// Window builds the window that coalesces concurrent invocations over
+	// the pipeline's flush. Nil: each invocation flushes on its own.
+	Window func(FlushFunc) Window
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// DeadlineMargin is kept back before an invocation's deadline to spill
+	// what was not submitted (default 2 s).
+	DeadlineMargin time.Duration
+}
+
+// Pipeline carries changes through map, window, plan, submit and spill.
+// It is safe for concurrent use.
+type Pipeline struct {
+	o      Options
+	window Window
+}
+
+// NewPipeline returns a pipeline built from o.
+func NewPipeline(o Options) (*Pipeline, error) {
+	if o.Mapper == nil || o.Planner == nil || o.Submitter == nil {
+		return nil, errors.New("refresh: NewPipeline needs a Mapper, a Planner and a Submitter")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DeadlineMargin == 0 {
+		o.DeadlineMargin = 2 * time.Second
+	}
+	p := &Pipeline{o: o}
+	if o.Window != nil {
+		p.window = o.Window(p.Flush)
+	} else {
+		p.window = direct(p.Flush)
+	}
+	return p, nil
+}
+
+// Report is the answer of one invocation: every change and every job is
+// counted exactly once.
+type Report struct {
+	Changes    int            `json:"changes"`
+	Ignored    int            `json:"ignored"`
+	Submitted  int            `json:"submitted"`
+	Duplicate  int            `json:"duplicate"`
+	Spilled    int            `json:"spilled"`
+	Rejected   int            `json:"rejected"`
+	Tasks      []string       `json:"tasks"`
+	SpilledBy  map[string]int `json:"spilled_by,omitempty"`
+	RejectedBy map[string]int `json:"rejected_by,omitempty"`
+	// IgnoredKeys lists the ignored changes with their reasons (at most
+	// MaxListed).
+	IgnoredKeys []Ignored `json:"ignored_keys,omitempty"`
+	// Outcomes lists what became of each job (at most MaxListed).
+	Outcomes []Outcome `json:"outcomes,omitempty"`
+}
+
+// MaxListed caps the per-item lists in a Report; the counts stay exact.
+const MaxListed = 200
+
+// Add records outcomes in r.
+func (r *Report) Add(outs ...Outcome) {
+	seen := make(map[string]bool, len(r.Tasks))
+	for _, t := range r.Tasks {
+		seen[t] = true
+	}
+	for _, o := range outs {
+		switch o.Status {
+		case Submitted:
+			r.Submitted++
+			for _, id := range strings.Split(o.TaskID, ",") {
+				if id = strings.TrimSpace(id); id != "" && !seen[id] {
+					seen[id] = true
+					r.Tasks = append(r.Tasks, id)
+				}
+			}
+		case Duplicate:
+			r.Duplicate++
+		case Spilled:
+			r.Spilled++
+			r.SpilledBy = bump(r.SpilledBy, o.Reason)
+		case Rejected:
+			r.Rejected++
+			r.RejectedBy = bump(r.RejectedBy, o.Reason)
+		}
+		if len(r.Outcomes) < MaxListed {
+			r.Outcomes = append(r.Outcomes, o)
+		}
+	}
+	sort.Strings(r.Tasks)
+}
+
+func (r *Report) ignore(ig ...Ignored) {
+	r.Ignored += len(ig)
+	for _, i := range ig {
+		if len(r.IgnoredKeys) < MaxListed {
+			r.IgnoredKeys = append(r.IgnoredKeys, i)
+		}
+	}
+}
+
+func bump(m map[string]int, k string) map[string]int {
+	if m == nil {
+		m = make(map[string]int)
+	}
+	m[k]++
+	return m
+}
+
+// Run carries the changes of one invocation through the flow and reports
+// what became of each. A non-nil error means some outcome is not durable
+// and the whole invocation should be delivered again; the report still
+// counts what happened.
+func (p *Pipeline) Run(ctx context.Context, ev Event) (Report, error) {
+	r := Report{Changes: len(ev.Changes), Tasks: []string{}}
+	r.ignore(ev.Ignored...)
+	var jobs []Job
+	for _, c := range ev.Changes {
+		js, rejected, why := p.o.Mapper.Map(c)
+		if len(js) == 0 && len(rejected) == 0 {
+			if why == "" {
+				why = "no jobs"
+			}
+			r.ignore(Ignored{Key: changeName(c), Reason: why})
+			continue
+		}
+		r.Add(rejected...)
+		jobs = append(jobs, js...)
+	}
+	if len(jobs) == 0 {
+		return r, nil
+	}
+	outs, err := p.window.Join(ctx, ev.ID, jobs)
+	r.Add(outs...)
+	return r, err
+}
+
+func changeName(c Change) string {
+	if c.URL != "" {
+		return c.URL
+	}
+	if c.Bucket == "" {
+		return c.Key
+	}
+	return c.Bucket + "/" + c.Key
+}
+
+// Flush plans and submits jobs (free of duplicates) and returns one
+// outcome per job, in order. It is the FlushFunc the window calls.
+func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
+	outs := make([]Outcome, len(jobs))
+	at := make(map[string][]int, len(jobs))
+	for i, j := range jobs {
+		outs[i] = Outcome{Job: j}
+		at[j.DedupeKey()] = append(at[j.DedupeKey()], i)
+	}
+	set := func(j Job, o Outcome) {
+		for _, i := range at[j.DedupeKey()] {
+			o.Job = jobs[i]
+			outs[i] = o
+		}
+	}
+
+	q := NoQuotaLimit
+	if p.o.Quota != nil {
+		if got, err := p.o.Quota(ctx); err == nil {
+			q = got
+		}
+	}
+	calls, over := p.o.Planner.Plan(jobs, q)
+	var pending []Pending
+	spill := func(j Job, reason string) {
+		set(j, Outcome{Status: Spilled, Reason: reason})
+		pending = append(pending, Pending{Job: j, Reason: reason, FirstSeen: p.o.Now(), Attempts: 0})
+	}
+	for _, j := range over {
+		spill(j, ReasonQuota)
+	}
+
+	exhausted := map[string]string{} // quota kind -> code
+	for _, c := range calls {
+		if reason := p.stopReason(ctx); reason != "" {
+			for _, j := range c.Jobs {
+				spill(j, reason)
+			}
+			continue
+		}
+		if code, ok := exhausted[quotaKind(c)]; ok {
+			for _, j := range c.Jobs {
+				spill(j, code)
+			}
+			continue
+		}
+		p.submit(ctx, c, func(j Job, o Outcome) {
+			switch o.Status {
+			case Spilled:
+				spill(j, o.Reason)
+			default:
+				set(j, o)
+			}
+		}, exhausted)
+	}
+
+	if len(pending) == 0 {
+		return outs, nil
+	}
+	if p.o.Spiller == nil {
+		return outs, fmt.Errorf("refresh: %d jobs could not be submitted and no spill store is configured", len(pending))
+	}
+	// The spill must happen even when the invocation's context has run
+	// out: that is exactly when it is needed.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spillTimeout)
+	defer cancel()
+	if err := p.o.Spiller.Spill(sctx, pending); err != nil {
+		return outs, fmt.Errorf("refresh: spill %d jobs: %w", len(pending), err)
+	}
+	return outs, nil
+}
+
+// Reasons recorded for spilled jobs that did not come from an API error.
+const (
+	ReasonQuota    = "quota"    // the plan left them out: daily quota would be exceeded
+	ReasonDeadline = "deadline" // the invocation ran out of time
+)
+
+const spillTimeout = 10 * time.Second
+
+func (p *Pipeline) stopReason(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return ReasonDeadline
+	}
+	if d, ok := ctx.Deadline(); ok && p.o.Now().Add(p.o.DeadlineMargin).After(d) {
+		return ReasonDeadline
+	}
+	return ""
+}
+
+// submit sends c and records an outcome for each of its jobs. When the API
+// rejects a call of several URLs as invalid, the call is halved until the
+// invalid URLs are alone, so that one bad URL never costs the valid ones.
+func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome), exhausted map[string]string) {
+	task, err := p.o.Submitter.Submit(ctx, c)
+	if err == nil {
+		for _, j := range c.Jobs {
+			record(j, Outcome{Status: Submitted, TaskID: task})
+		}
+		return
+	}
+	code := errorCode(err)
+	switch {
+	case isRejected(err) && len(c.URLs) > 1 && ctx.Err() == nil:
+		a, b := halve(c)
+		p.submit(ctx, a, record, exhausted)
+		p.submit(ctx, b, record, exhausted)
+	case isRejected(err):
+		for _, j := range c.Jobs {
+			record(j, Outcome{Status: Rejected, Reason: code})
+		}
+	default:
+		if isQuotaExhausted(err) {
+			exhausted[quotaKind(c)] = code
+		}
+		if ctx.Err() != nil && code == "error" {
+			code = ReasonDeadline
+		}
+		for _, j := range c.Jobs {
+			record(j, Outcome{Status: Spilled, Reason: code})
+		}
+	}
+}
+
+// halve splits a call's URLs in two, each half carrying the jobs whose URL
+// it sends or whose URL lies under a directory it sends.
+func halve(c Call) (Call, Call) {
+	mid := len(c.URLs) / 2
+	a, b := c, c
+	a.URLs, b.URLs = c.URLs[:mid:mid], c.URLs[mid:]
+	a.Jobs, b.Jobs = nil, nil
+	inA := make(map[string]bool, mid)
+	for _, u := range a.URLs {
+		inA[u] = true
+	}
+	for _, j := range c.Jobs {
+		if inA[carrier(j.URL, c.URLs)] {
+			a.Jobs = append(a.Jobs, j)
+		} else {
+			b.Jobs = append(b.Jobs, j)
+		}
+	}
+	return a, b
+}
+
+// carrier returns the URL among urls that carries out a job for u: u itself,
+// else the longest directory URL that u lies under.
+func carrier(u string, urls []string) string {
+	best := ""
+	for _, x := range urls {
+		if x == u {
+			return x
+		}
+		if strings.HasSuffix(x, "/") && strings.HasPrefix(u, x) && len(x) > len(best) {
+			best = x
+		}
+	}
+	return best
+}
+
+// quotaKind names the daily quota a call draws on.
+func quotaKind(c Call) string {
+	if c.Action == ActionPrefetch {
+		return string(c.Provider) + "/preload"
+	}
+	return string(c.Provider) + "/" + string(c.ObjectType)
+}
+
+func errorCode(err error) string {
+	var e interface{ ErrorCode() string }
+	if errors.As(err, &e) && e.ErrorCode() != "" {
+		return e.ErrorCode()
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return ReasonDeadline
+	}
+	return "error"
+}
+
+func isRejected(err error) bool {
+	var e interface{ Rejected() bool }
+	return errors.As(err, &e) && e.Rejected()
+}
+
+func isQuotaExhausted(err error) bool {
+	var e interface{ QuotaExhausted() bool }
+	return errors.As(err, &e) && e.QuotaExhausted()
+}
+
+// direct is the window of a pipeline built without one: each invocation
+// flushes its own jobs at once, with duplicates inside it folded.
+func direct(flush FlushFunc) Window { return directWindow(flush) }
+
+type directWindow FlushFunc
+
+func (w directWindow) Join(ctx context.Context, _ string, jobs []Job) ([]Outcome, error) {
+	first := make(map[string]int, len(jobs))
+	var unique []Job
+	for _, j := range jobs {
+		if _, ok := first[j.DedupeKey()]; !ok {
+			first[j.DedupeKey()] = len(unique)
+			unique = append(unique, j)
+		}
+	}
+	got, err := w(ctx, unique)
+	outs := make([]Outcome, len(jobs))
+	used := make(map[string]bool, len(jobs))
+	for i, j := range jobs {
+		k := j.DedupeKey()
+		o := got[first[k]]
+		o.Job = j
+		if used[k] && o.Status == Submitted {
+			o.Status = Duplicate
+		}
+		used[k] = true
+		outs[i] = o
+	}
+	return outs, err
+}

@@ -1,0 +1,293 @@
+package refresh_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// mapKeys maps bucket/key to https://d/key; keys under "skip/" are ignored
+// and keys named "long" are rejected.
+type mapKeys struct{}
+
+func (mapKeys) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+	if strings.HasPrefix(c.Key, "skip/") {
+		return nil, nil, "no rule matches"
+	}
+	j := refresh.Job{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.File, URL: "https://d/" + c.Key, Key: c.Key}
+	if c.Key == "long" {
+		return nil, []refresh.Outcome{{Job: j, Status: refresh.Rejected, Reason: "URL longer than 1024 characters"}}, ""
+	}
+	return []refresh.Job{j}, nil, ""
+}
+
+// chunkPlanner puts at most size jobs in a call and lets quota URLs through.
+type chunkPlanner struct{ size int }
+
+func (p chunkPlanner) Plan(jobs []refresh.Job, q refresh.Quota) ([]refresh.Call, []refresh.Job) {
+	var calls []refresh.Call
+	n := min(len(jobs), q.URL)
+	for i := 0; i < n; i += p.size {
+		c := refresh.Call{API: "RefreshObjectCaches", Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.File}
+		for _, j := range jobs[i:min(i+p.size, n)] {
+			c.URLs = append(c.URLs, j.URL)
+			c.Jobs = append(c.Jobs, j)
+		}
+		calls = append(calls, c)
+	}
+	return calls, jobs[n:]
+}
+
+type apiErr struct {
+	code            string
+	rejected, quota bool
+}
+
+func (e apiErr) Error() string        { return "api: " + e.code }
+func (e apiErr) ErrorCode() string    { return e.code }
+func (e apiErr) Rejected() bool       { return e.rejected }
+func (e apiErr) QuotaExhausted() bool { return e.quota }
+
+type submitFunc func(ctx context.Context, c refresh.Call) (string, error)
+
+func (f submitFunc) Submit(ctx context.Context, c refresh.Call) (string, error) { return f(ctx, c) }
+
+type memSpill struct {
+	mu  sync.Mutex
+	got []refresh.Pending
+	err error
+}
+
+func (s *memSpill) Spill(_ context.Context, p []refresh.Pending) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.got = append(s.got, p...)
+	return nil
+}
+
+func changes(keys ...string) refresh.Event {
+	ev := refresh.Event{ID: "ev1"}
+	for _, k := range keys {
+		ev.Changes = append(ev.Changes, refresh.Change{Source: "oss", Bucket: "b", Key: k, Op: refresh.OpCreate})
+	}
+	return ev
+}
+
+func counts(r refresh.Report) [6]int {
+	return [6]int{r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected}
+}
+
+func TestPipelineRun(t *testing.T) {
+	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		event     refresh.Event
+		submit    submitFunc
+		quota     refresh.Quota
+		noSpill   bool
+		spillErr  error
+		deadline  time.Duration // 0: none
+		want      [6]int        // changes, ignored, submitted, duplicate, spilled, rejected
+		wantCalls [][]string
+		wantSpill map[string]int
+		wantTasks []string
+		wantErr   string
+	}{
+		{
+			name:  "all submitted, duplicates folded, ignored and rejected counted",
+			event: changes("a", "b", "a", "skip/x", "long"),
+			submit: func(_ context.Context, c refresh.Call) (string, error) {
+				return "T" + strings.TrimPrefix(c.URLs[0], "https://d/"), nil
+			},
+			want:      [6]int{5, 1, 2, 1, 0, 1},
+			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
+			wantTasks: []string{"Ta"},
+		},
+		{
+			name:      "comma-separated task ids are split",
+			event:     changes("a"),
+			submit:    func(context.Context, refresh.Call) (string, error) { return "1,2", nil },
+			want:      [6]int{1, 0, 1, 0, 0, 0},
+			wantCalls: [][]string{{"https://d/a"}},
+			wantTasks: []string{"1", "2"},
+		},
+		{
+			name:  "an invalid URL is isolated by halving; the valid ones go through",
+			event: changes("a", "b", "bad", "c"),
+			submit: func(_ context.Context, c refresh.Call) (string, error) {
+				for _, u := range c.URLs {
+					if strings.HasSuffix(u, "/bad") {
+						return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true}
+					}
+				}
+				return "T", nil
+			},
+			want: [6]int{4, 0, 3, 0, 0, 1},
+			wantCalls: [][]string{
+				{"https://d/a", "https://d/b", "https://d/bad"},
+				{"https://d/a"}, {"https://d/b", "https://d/bad"}, {"https://d/b"}, {"https://d/bad"},
+				{"https://d/c"},
+			},
+			wantTasks: []string{"T"},
+		},
+		{
+			name:  "exhausted quota spills the call and skips later calls of that kind",
+			event: changes("a", "b", "c", "d"),
+			submit: func(context.Context, refresh.Call) (string, error) {
+				return "", apiErr{code: "QuotaExceeded.Refresh", quota: true}
+			},
+			want:      [6]int{4, 0, 0, 0, 4, 0},
+			wantCalls: [][]string{{"https://d/a", "https://d/b", "https://d/c"}},
+			wantSpill: map[string]int{"QuotaExceeded.Refresh": 4},
+		},
+		{
+			name:      "what the plan leaves over the quota is spilled",
+			event:     changes("a", "b", "c", "d", "e"),
+			quota:     refresh.Quota{URL: 2},
+			submit:    func(context.Context, refresh.Call) (string, error) { return "T", nil },
+			want:      [6]int{5, 0, 2, 0, 3, 0},
+			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
+			wantSpill: map[string]int{"quota": 3},
+			wantTasks: []string{"T"},
+		},
+		{
+			name:  "retryable errors spill with their code",
+			event: changes("a"),
+			submit: func(context.Context, refresh.Call) (string, error) {
+				return "", apiErr{code: "Throttling"}
+			},
+			want:      [6]int{1, 0, 0, 0, 1, 0},
+			wantCalls: [][]string{{"https://d/a"}},
+			wantSpill: map[string]int{"Throttling": 1},
+		},
+		{
+			name:      "a deadline inside the margin spills without calling",
+			event:     changes("a"),
+			deadline:  time.Second,
+			submit:    func(context.Context, refresh.Call) (string, error) { return "T", nil },
+			want:      [6]int{1, 0, 0, 0, 1, 0},
+			wantSpill: map[string]int{"deadline": 1},
+		},
+		{
+			name:      "without a spill store a failure fails the invocation",
+			event:     changes("a"),
+			noSpill:   true,
+			submit:    func(context.Context, refresh.Call) (string, error) { return "", errors.New("connection refused") },
+			want:      [6]int{1, 0, 0, 0, 1, 0},
+			wantCalls: [][]string{{"https://d/a"}},
+			wantErr:   "no spill store",
+		},
+		{
+			name:      "a failing spill store fails the invocation",
+			event:     changes("a"),
+			spillErr:  errors.New("disk full"),
+			submit:    func(context.Context, refresh.Call) (string, error) { return "", errors.New("connection refused") },
+			want:      [6]int{1, 0, 0, 0, 1, 0},
+			wantCalls: [][]string{{"https://d/a"}},
+			wantErr:   "disk full",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var calls [][]string
+			sp := &memSpill{err: tt.spillErr}
+			o := refresh.Options{
+				Mapper:  mapKeys{},
+				Planner: chunkPlanner{size: 3},
+				Submitter: submitFunc(func(ctx context.Context, c refresh.Call) (string, error) {
+					mu.Lock()
+					calls = append(calls, c.URLs)
+					mu.Unlock()
+					return tt.submit(ctx, c)
+				}),
+				Now: func() time.Time { return now },
+			}
+			if !tt.noSpill {
+				o.Spiller = sp
+			}
+			if tt.quota != (refresh.Quota{}) {
+				o.Quota = func(context.Context) (refresh.Quota, error) { return tt.quota, nil }
+			}
+			p, err := refresh.NewPipeline(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, now.Add(tt.deadline))
+				defer cancel()
+			}
+			r, err := p.Run(ctx, tt.event)
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Run error = %v, want it to contain %q", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, counts(r)); diff != "" {
+				t.Errorf("counts (changes, ignored, submitted, duplicate, spilled, rejected) (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantCalls, calls); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			if tt.wantTasks == nil {
+				tt.wantTasks = []string{}
+			}
+			if diff := cmp.Diff(tt.wantTasks, r.Tasks); diff != "" {
+				t.Errorf("tasks (-want +got):\n%s", diff)
+			}
+			if !tt.noSpill && tt.spillErr == nil {
+				got := map[string]int{}
+				for _, p := range sp.got {
+					got[p.Reason]++
+					if !p.FirstSeen.Equal(now) {
+						t.Errorf("spilled %s FirstSeen = %v, want %v", p.Job.URL, p.FirstSeen, now)
+					}
+				}
+				if tt.wantSpill == nil {
+					tt.wantSpill = map[string]int{}
+				}
+				if diff := cmp.Diff(tt.wantSpill, got); diff != "" {
+					t.Errorf("spilled by reason (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tt.wantSpill, r.SpilledBy, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("report spilled_by (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestNewPipelineNeedsParts(t *testing.T) {
+	if _, err := refresh.NewPipeline(refresh.Options{Mapper: mapKeys{}}); err == nil {
+		t.Error("NewPipeline without Planner and Submitter: got nil error")
+	}
+}
+
+func TestCredentialsHidden(t *testing.T) {
+	c := refresh.Credentials{AccessKeyID: "LTAI5tSecretish", AccessKeySecret: "s3cr3t", SecurityToken: "tok"}
+	for _, s := range []string{c.String(), c.GoString()} {
+		if strings.Contains(s, "s3cr3t") || strings.Contains(s, "tok") || strings.Contains(s, "Secretish") {
+			t.Errorf("Credentials printed as %q: reveals a secret", s)
+		}
+	}
+	ctx := refresh.WithCredentials(context.Background(), c)
+	if got, ok := refresh.CredentialsFrom(ctx); !ok || got != c {
+		t.Errorf("CredentialsFrom = %v, %v; want the stored credentials", got, ok)
+	}
+	if _, ok := refresh.CredentialsFrom(refresh.WithCredentials(context.Background(), refresh.Credentials{})); ok {
+		t.Error("CredentialsFrom(empty) reported credentials")
+	}
+}
