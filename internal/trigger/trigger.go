@@ -1,0 +1,277 @@
+// Package trigger decodes the payloads that start a cdnrefresh function into
+// the words of package refresh: Function Compute OSS trigger events and
+// Amazon S3 event notifications become a refresh.Event; FC timer events,
+// EventBridge scheduled events and bare scheduled inputs become a Timer.
+//
+// Decoding is strict about shape and generous with batches. A record that
+// is malformed (missing key or bucket, wrong JSON types, a key that is not
+// valid URL encoding) lands in Event.Ignored with the reason, next to the
+// records that need no CDN work (a multipart part, a download, an unknown
+// event name); the valid records of the batch are always kept. Only a
+// payload with nothing decodable is an error, and every error names what is
+// wrong: a platform retry of the same payload never helps.
+//
+// Event.ID is the payload's delivery identity, "oss:" or "s3:" followed by
+// the first 32 hex digits of the SHA-256 of the raw bytes, so that the
+// identical bytes of an FC asynchronous retry carry the same ID.
+//
+// References:
+//   - OSS trigger events: https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/user-guide/configure-an-oss-trigger
+//   - S3 event message structure: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+//   - FC timer trigger: https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/user-guide/time-triggers
+package trigger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// Kind is the source a payload came from, as Detect recognises it.
+type Kind int
+
+// The kinds of payload Detect recognises.
+const (
+	KindUnknown     Kind = iota
+	KindOSS              // FC OSS trigger: {"events":[...]}
+	KindS3               // S3 event notification: {"Records":[...]} or the s3:TestEvent
+	KindTimer            // FC timer {"triggerTime",...}, or a bare task selector
+	KindEventBridge      // EventBridge / CloudWatch event: {"detail-type","source",...}
+)
+
+// String returns the kind's short name: oss, s3, timer, eventbridge or unknown.
+func (k Kind) String() string {
+	switch k {
+	case KindOSS:
+		return "oss"
+	case KindS3:
+		return "s3"
+	case KindTimer:
+		return "timer"
+	case KindEventBridge:
+		return "eventbridge"
+	}
+	return "unknown"
+}
+
+// Detect tells which source sent raw by its top-level keys: "events" is an
+// OSS trigger event, "Records" (or an s3:TestEvent) an S3 notification,
+// "detail-type" with "source" an EventBridge event, "triggerTime" or
+// "triggerName" an FC timer event, and "tasks" or "task" — or a bare JSON
+// string or array — a scheduled input selecting tasks. ParseTimer accepts
+// both KindTimer and KindEventBridge payloads; Parse accepts KindOSS and
+// KindS3.
+func Detect(raw []byte) (Kind, error) {
+	v, err := decodeTop("payload", raw)
+	if err != nil {
+		return KindUnknown, err
+	}
+	switch jsonKind(v) {
+	case "string", "array":
+		return KindTimer, nil
+	case "object":
+	default:
+		return KindUnknown, fmt.Errorf("trigger: payload is JSON %s, want object", jsonKind(v))
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(v, &fields); err != nil {
+		return KindUnknown, fmt.Errorf("trigger: payload: %s", describe(err))
+	}
+	has := func(k string) bool { _, ok := fields[k]; return ok }
+	switch {
+	case has("events"):
+		return KindOSS, nil
+	case has("Records"), isS3TestEvent(fields):
+		return KindS3, nil
+	case has("detail-type") && has("source"):
+		return KindEventBridge, nil
+	case has("triggerTime"), has("triggerName"), has("tasks"), has("task"):
+		return KindTimer, nil
+	}
+	return KindUnknown, fmt.Errorf("trigger: unrecognised payload: top-level keys %s", keyList(fields))
+}
+
+// Parse decodes an object-change payload of either source — an FC OSS
+// trigger event or an S3 event notification — so that one binary serves
+// Function Compute and Lambda alike.
+func Parse(raw []byte) (refresh.Event, error) {
+	k, err := Detect(raw)
+	if err != nil {
+		return refresh.Event{}, err
+	}
+	switch k {
+	case KindOSS:
+		return ParseOSS(raw)
+	case KindS3:
+		return ParseS3(raw)
+	}
+	return refresh.Event{}, fmt.Errorf("trigger: %s payload is not an object-change event", k)
+}
+
+// payloadID returns prefix + ":" + the first 32 hex digits of SHA-256(raw).
+func payloadID(prefix string, raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return prefix + ":" + hex.EncodeToString(sum[:16])
+}
+
+// decodeTop checks that raw is one valid JSON value and returns it trimmed.
+func decodeTop(what string, raw []byte) (json.RawMessage, error) {
+	v := bytes.TrimSpace(raw)
+	if len(v) == 0 {
+		return nil, fmt.Errorf("trigger: %s is empty", what)
+	}
+	if !json.Valid(v) {
+		var x any
+		err := json.Unmarshal(v, &x)
+		return nil, fmt.Errorf("trigger: %s is not valid JSON: %s", what, describe(err))
+	}
+	return v, nil
+}
+
+// topObject decodes raw as a JSON object; what names the payload in errors.
+func topObject(what string, raw []byte) (map[string]json.RawMessage, error) {
+	v, err := decodeTop(what, raw)
+	if err != nil {
+		return nil, err
+	}
+	if k := jsonKind(v); k != "object" {
+		return nil, fmt.Errorf("trigger: %s is JSON %s, want object", what, k)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(v, &fields); err != nil {
+		return nil, fmt.Errorf("trigger: %s: %s", what, describe(err))
+	}
+	return fields, nil
+}
+
+// recordList returns the non-empty array fields[name].
+func recordList(what string, fields map[string]json.RawMessage, name string) ([]json.RawMessage, error) {
+	v, ok := fields[name]
+	if !ok {
+		return nil, fmt.Errorf("trigger: %s: missing %s (top-level keys %s)", what, name, keyList(fields))
+	}
+	if k := jsonKind(v); k != "array" {
+		return nil, fmt.Errorf("trigger: %s: %s is JSON %s, want array", what, name, k)
+	}
+	var recs []json.RawMessage
+	if err := json.Unmarshal(v, &recs); err != nil {
+		return nil, fmt.Errorf("trigger: %s: %s: %s", what, name, describe(err))
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("trigger: %s: %s is empty", what, name)
+	}
+	return recs, nil
+}
+
+// jsonKind names the JSON type of a valid value: object, array, string,
+// number, boolean or null.
+func jsonKind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// describe turns a JSON decoding error into words that name the field.
+func describe(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Sprintf("%s is JSON %s, want %s", te.Field, te.Value, te.Type)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// clip quotes s for an error or reason, cut to a readable length.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
+
+// keyList formats the keys of an object for an error, sorted and capped.
+func keyList(fields map[string]json.RawMessage) string {
+	if len(fields) == 0 {
+		return "(none)"
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, clip(k))
+	}
+	slices.Sort(keys)
+	if len(keys) > 8 {
+		keys = append(keys[:8], fmt.Sprintf("and %d more", len(keys)-8))
+	}
+	return strings.Join(keys, ", ")
+}
+
+// batch collects the outcome of decoding the records of one payload.
+type batch struct {
+	what string // "OSS event", "S3 event"
+	ev   refresh.Event
+	bad  []string // malformed records, each "record N: reason"
+}
+
+// change keeps a decoded change.
+func (b *batch) change(c refresh.Change) { b.ev.Changes = append(b.ev.Changes, c) }
+
+// skip records a well-formed record that needs no CDN work.
+func (b *batch) skip(i int, key, reason string) {
+	b.ev.Ignored = append(b.ev.Ignored, refresh.Ignored{Key: key, Reason: fmt.Sprintf("record %d: %s", i, reason)})
+}
+
+// malformed records a record that could not be decoded; the rest of the
+// batch is kept.
+func (b *batch) malformed(i int, key, reason string) {
+	b.skip(i, key, reason)
+	b.bad = append(b.bad, fmt.Sprintf("record %d: %s", i, reason))
+}
+
+// result returns the event, or an error when every one of n records was
+// malformed.
+func (b *batch) result(n int) (refresh.Event, error) {
+	if len(b.bad) < n {
+		return b.ev, nil
+	}
+	if n == 1 {
+		return refresh.Event{}, fmt.Errorf("trigger: %s %s", b.what, b.bad[0])
+	}
+	shown := b.bad
+	more := ""
+	if len(shown) > 3 {
+		more = fmt.Sprintf("; and %d more", len(shown)-3)
+		shown = shown[:3]
+	}
+	return refresh.Event{}, fmt.Errorf("trigger: %s: none of %d records is valid: %s%s", b.what, n, strings.Join(shown, "; "), more)
+}
