@@ -1,6 +1,9 @@
 package refresh
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // Credentials are an Alibaba Cloud access key, or an STS token's three
 // parts. They never appear in logs or errors: String hides them.
@@ -21,6 +24,9 @@ func (c Credentials) String() string {
 
 // GoString hides the secrets from %#v as well.
 func (c Credentials) GoString() string { return c.String() }
+
+// LogValue keeps the secrets out of structured logs (slog ignores String).
+func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Empty reports whether no key is set.
 func (c Credentials) Empty() bool { return c.AccessKeyID == "" || c.AccessKeySecret == "" }

@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -282,6 +283,11 @@ func TestCredentialsHidden(t *testing.T) {
 		if strings.Contains(s, "s3cr3t") || strings.Contains(s, "tok") || strings.Contains(s, "Secretish") {
 			t.Errorf("Credentials printed as %q: reveals a secret", s)
 		}
+	}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("invoke", "creds", c)
+	if strings.Contains(buf.String(), "s3cr3t") || strings.Contains(buf.String(), "tok") {
+		t.Errorf("slog JSON of Credentials = %s: reveals a secret", buf.String())
 	}
 	ctx := refresh.WithCredentials(context.Background(), c)
 	if got, ok := refresh.CredentialsFrom(ctx); !ok || got != c {

@@ -1,0 +1,55 @@
+// Package platform starts a function on the platform it runs on: AWS Lambda
+// when the Lambda runtime API is present, otherwise an Alibaba Cloud
+// Function Compute 3.0 custom runtime.
+package platform
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform/lambda"
+)
+
+// Handlers are what a function serves; any may be nil.
+type Handlers struct {
+	// Event serves event invocations: OSS, S3, timer and EventBridge events.
+	Event fc.EventHandler
+	// HTTP serves HTTP-trigger, Function URL and HTTP API requests.
+	HTTP http.Handler
+	// Initialize runs once per instance before it serves (FC's Initializer).
+	Initialize func(ctx context.Context) error
+	// PreStop runs before the platform stops the instance.
+	PreStop func(ctx context.Context) error
+	// Logger is the base of every invocation's logger; see Logger.
+	Logger *slog.Logger
+}
+
+// Start serves h until ctx is done or the platform stops the instance. On
+// Lambda (AWS_LAMBDA_RUNTIME_API set) it returns only an Initialize error;
+// on FC it returns after a graceful shutdown, or when the server cannot
+// listen.
+func Start(ctx context.Context, getenv func(string) string, h Handlers) error {
+	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		l := lambda.NewHandler(h.Event, h.HTTP)
+		l.Initialize, l.PreStop, l.Logger = h.Initialize, h.PreStop, h.Logger
+		return l.Start(ctx)
+	}
+	return fc.ListenAndServe(ctx, getenv, &fc.Server{
+		Event:      h.Event,
+		HTTP:       h.HTTP,
+		Initialize: h.Initialize,
+		PreStop:    h.PreStop,
+		Logger:     h.Logger,
+	})
+}
+
+// Logger returns the logger of the invocation in ctx on either platform,
+// carrying its request_id; outside an invocation, slog.Default().
+func Logger(ctx context.Context) *slog.Logger {
+	if _, ok := fc.FromContext(ctx); ok {
+		return fc.Logger(ctx)
+	}
+	return lambda.Logger(ctx)
+}
