@@ -1,0 +1,243 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// API names of the calls the planner forms.
+const (
+	APIRefresh     = "RefreshObjectCaches"     // CDN refresh (2018-05-10)
+	APIPush        = "PushObjectCache"         // CDN prefetch (2018-05-10)
+	APIDCDNRefresh = "RefreshDcdnObjectCaches" // DCDN refresh (2018-01-15)
+	APIDCDNPreload = "PreloadDcdnObjectCaches" // DCDN prefetch (2018-01-15)
+)
+
+// Per-call limits of CDN RefreshObjectCaches ("each request can contain up to
+// 1,000 URLs, or 100 directories, or 1 regular expression; at most 10
+// domain names"); see
+// https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
+// and platform.md §6.1. IgnoreParams paths are URLs and share the URL limit.
+const (
+	MaxRefreshURLs  = 1000
+	MaxRefreshDirs  = 100
+	MaxRefreshRegex = 1
+	MaxDomains      = 10
+)
+
+// MaxPushURLs is the per-call limit of CDN PushObjectCache ("you can submit up
+// to 100 URL prefetch tasks at a time"); see
+// https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-pushobjectcache
+// and platform.md §6.2.
+const MaxPushURLs = 100
+
+// Per-call limits of DCDN RefreshDcdnObjectCaches ("each request can contain
+// up to 1,000 URLs or 100 directories"; 10 domain names per platform.md §6.8);
+// see
+// https://www.alibabacloud.com/help/en/edge-security-acceleration/dcdn/developer-reference/api-dcdn-2018-01-15-refreshdcdnobjectcaches
+// The page states no regex limit; the CDN one (1) is assumed.
+const (
+	MaxDCDNRefreshURLs  = 1000
+	MaxDCDNRefreshDirs  = 100
+	MaxDCDNRefreshRegex = 1
+	MaxDCDNDomains      = 10
+)
+
+// MaxDCDNPreloadURLs is the per-call limit of DCDN PreloadDcdnObjectCaches
+// ("you can submit up to 100 URL prefetch tasks in each request"); see
+// https://www.alibabacloud.com/help/en/edge-security-acceleration/dcdn/developer-reference/api-dcdn-2018-01-15-preloaddcdnobjectcaches
+const MaxDCDNPreloadURLs = 100
+
+// MaxPathLength is the longest ObjectPath entry the refresh and prefetch APIs
+// accept, in bytes (platform.md §6.1, §6.2).
+const MaxPathLength = 1024
+
+// Limits are the per-call limits the planner keeps to. A zero or negative
+// field means the documented default (see DefaultLimits), so the zero Limits
+// is ready to use; lower values make smaller calls.
+//
+// The domain limits are applied to prefetch calls too: the prefetch pages
+// state none, and keeping to it costs at most a few more calls.
+type Limits struct {
+	RefreshURLs  int // CDN File and IgnoreParams paths per call
+	RefreshDirs  int // CDN Directory paths per call
+	RefreshRegex int // CDN Regex patterns per call
+	Domains      int // CDN distinct domain names per call
+	PushURLs     int // CDN prefetch URLs per call
+
+	DCDNRefreshURLs  int // DCDN File and IgnoreParams paths per call
+	DCDNRefreshDirs  int // DCDN Directory paths per call
+	DCDNRefreshRegex int // DCDN Regex patterns per call
+	DCDNDomains      int // DCDN distinct domain names per call
+	DCDNPreloadURLs  int // DCDN prefetch URLs per call
+}
+
+// DefaultLimits returns the limits the provider documents.
+func DefaultLimits() Limits {
+	return Limits{
+		RefreshURLs:      MaxRefreshURLs,
+		RefreshDirs:      MaxRefreshDirs,
+		RefreshRegex:     MaxRefreshRegex,
+		Domains:          MaxDomains,
+		PushURLs:         MaxPushURLs,
+		DCDNRefreshURLs:  MaxDCDNRefreshURLs,
+		DCDNRefreshDirs:  MaxDCDNRefreshDirs,
+		DCDNRefreshRegex: MaxDCDNRefreshRegex,
+		DCDNDomains:      MaxDCDNDomains,
+		DCDNPreloadURLs:  MaxDCDNPreloadURLs,
+	}
+}
+
+// withDefaults replaces every zero or negative field by its default.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	for _, f := range []struct{ v, def *int }{
+		{&l.RefreshURLs, &d.RefreshURLs},
+		{&l.RefreshDirs, &d.RefreshDirs},
+		{&l.RefreshRegex, &d.RefreshRegex},
+		{&l.Domains, &d.Domains},
+		{&l.PushURLs, &d.PushURLs},
+		{&l.DCDNRefreshURLs, &d.DCDNRefreshURLs},
+		{&l.DCDNRefreshDirs, &d.DCDNRefreshDirs},
+		{&l.DCDNRefreshRegex, &d.DCDNRefreshRegex},
+		{&l.DCDNDomains, &d.DCDNDomains},
+		{&l.DCDNPreloadURLs, &d.DCDNPreloadURLs},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return l
+}
+
+// perCall returns how many paths one call of the given kind may carry. l
+// must have its defaults filled in. Unknown kinds get the URL limit; such
+// calls fail Validate.
+func (l Limits) perCall(p refresh.Provider, a refresh.Action, t refresh.ObjectType) int {
+	dcdn := p == refresh.DCDN
+	if a == refresh.ActionPrefetch {
+		if dcdn {
+			return l.DCDNPreloadURLs
+		}
+		return l.PushURLs
+	}
+	switch t {
+	case refresh.Directory:
+		if dcdn {
+			return l.DCDNRefreshDirs
+		}
+		return l.RefreshDirs
+	case refresh.Regex:
+		if dcdn {
+			return l.DCDNRefreshRegex
+		}
+		return l.RefreshRegex
+	}
+	if dcdn {
+		return l.DCDNRefreshURLs
+	}
+	return l.RefreshURLs
+}
+
+// domains returns how many distinct domain names one call of provider p may
+// name. l must have its defaults filled in.
+func (l Limits) domains(p refresh.Provider) int {
+	if p == refresh.DCDN {
+		return l.DCDNDomains
+	}
+	return l.Domains
+}
+
+// API returns the name of the API that carries out action a at provider p,
+// or "" if either is unknown.
+func API(p refresh.Provider, a refresh.Action) string {
+	switch {
+	case p == refresh.CDN && a == refresh.ActionRefresh:
+		return APIRefresh
+	case p == refresh.CDN && a == refresh.ActionPrefetch:
+		return APIPush
+	case p == refresh.DCDN && a == refresh.ActionRefresh:
+		return APIDCDNRefresh
+	case p == refresh.DCDN && a == refresh.ActionPrefetch:
+		return APIDCDNPreload
+	}
+	return ""
+}
+
+// Validate reports whether c is a call the API accepts under limits l: a
+// known API matching its provider and action, an object type the action
+// takes, 1 to the per-call limit of paths, each non-empty, at most
+// MaxPathLength bytes, on one line, not repeated, directories ending in
+// "/", and at most the per-call number of distinct domain names. A zero
+// field of l means its default. The error names the first problem found.
+func Validate(c refresh.Call, l Limits) error {
+	l = l.withDefaults()
+	want := API(c.Provider, c.Action)
+	if want == "" {
+		return fmt.Errorf("call %q: unknown provider %q or action %q", c.API, c.Provider, c.Action)
+	}
+	if c.API != want {
+		return fmt.Errorf("call %q: %s %s needs API %q", c.API, c.Provider, c.Action, want)
+	}
+	switch {
+	case c.Action == refresh.ActionPrefetch && c.ObjectType != "":
+		return fmt.Errorf("%s call: object type %q given, want none for prefetch", c.API, c.ObjectType)
+	case c.Action == refresh.ActionRefresh && !knownType(c.ObjectType):
+		return fmt.Errorf("%s call: unknown object type %q", c.API, c.ObjectType)
+	}
+	switch c.Area {
+	case "", "domestic", "overseas":
+	default:
+		return fmt.Errorf("%s call: unknown area %q, want domestic, overseas or none", c.API, c.Area)
+	}
+	if len(c.URLs) == 0 {
+		return fmt.Errorf("%s call: no paths", c.API)
+	}
+	if limit := l.perCall(c.Provider, c.Action, c.ObjectType); len(c.URLs) > limit {
+		return fmt.Errorf("%s call: %d %s paths, over the per-call limit of %d", c.API, len(c.URLs), kind(c), limit)
+	}
+	seen := make(map[string]bool, len(c.URLs))
+	hosts := make(map[string]bool)
+	for i, u := range c.URLs {
+		switch {
+		case u == "":
+			return fmt.Errorf("%s call: path %d is empty", c.API, i)
+		case len(u) > MaxPathLength:
+			return fmt.Errorf("%s call: path %d is %d bytes long, over the limit of %d", c.API, i, len(u), MaxPathLength)
+		case strings.ContainsAny(u, "\r\n"):
+			return fmt.Errorf("%s call: path %d %q contains a line break", c.API, i, u)
+		case seen[u]:
+			return fmt.Errorf("%s call: path %q appears twice", c.API, u)
+		case c.ObjectType == refresh.Directory && !strings.HasSuffix(u, "/"):
+			return fmt.Errorf("%s call: directory %q does not end with /", c.API, u)
+		}
+		seen[u] = true
+		h := hostOf(u)
+		if h == "" {
+			return fmt.Errorf("%s call: path %q names no domain", c.API, u)
+		}
+		hosts[h] = true
+	}
+	if limit := l.domains(c.Provider); len(hosts) > limit {
+		return fmt.Errorf("%s call: %d distinct domains, over the per-call limit of %d", c.API, len(hosts), limit)
+	}
+	return nil
+}
+
+func knownType(t refresh.ObjectType) bool {
+	switch t {
+	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams:
+		return true
+	}
+	return false
+}
+
+// kind names what the paths of c are, for error messages.
+func kind(c refresh.Call) string {
+	if c.Action == refresh.ActionPrefetch {
+		return "prefetch"
+	}
+	return string(c.ObjectType)
+}

@@ -1,0 +1,97 @@
+package plan
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// split packs the admitted items into calls within lim and returns them
+// sorted.
+func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
+	groups := make(map[groupKey][]*item)
+	for _, it := range items {
+		if it.state == stateAdmitted {
+			it.host = hostOf(it.url)
+			groups[it.key] = append(groups[it.key], it)
+		}
+	}
+	var calls []refresh.Call
+	for k, g := range groups {
+		slices.SortFunc(g, func(a, b *item) int {
+			return cmp.Or(strings.Compare(a.host, b.host), strings.Compare(a.url, b.url))
+		})
+		per, doms := lim.perCall(k.provider, k.action, k.objectType), lim.domains(k.provider)
+		start, hosts := 0, 0
+		for i, it := range g {
+			newHost := i == start || it.host != g[i-1].host
+			if i > start && (i-start == per || newHost && hosts == doms) {
+				calls = append(calls, makeCall(jobs, k, g[start:i]))
+				start, hosts, newHost = i, 0, true
+			}
+			if newHost {
+				hosts++
+			}
+		}
+		calls = append(calls, makeCall(jobs, k, g[start:]))
+	}
+	slices.SortFunc(calls, func(a, b refresh.Call) int {
+		return cmp.Or(
+			strings.Compare(string(a.Provider), string(b.Provider)),
+			strings.Compare(string(a.Action), string(b.Action)),
+			strings.Compare(string(a.ObjectType), string(b.ObjectType)),
+			strings.Compare(a.URLs[0], b.URLs[0]),
+			compareBool(a.Force, b.Force),
+			strings.Compare(a.Area, b.Area),
+			compareBool(a.L2Preload, b.L2Preload),
+		)
+	})
+	return calls
+}
+
+// makeCall forms the call of group k sending the URLs of items.
+func makeCall(jobs []refresh.Job, k groupKey, items []*item) refresh.Call {
+	c := refresh.Call{
+		API:        API(k.provider, k.action),
+		Provider:   k.provider,
+		Action:     k.action,
+		ObjectType: k.objectType,
+		Force:      k.force,
+		Area:       k.area,
+		L2Preload:  k.l2,
+		URLs:       make([]string, len(items)),
+	}
+	n := 0
+	for i, it := range items {
+		c.URLs[i] = it.url
+		n += 1 + len(it.jobs)
+	}
+	slices.Sort(c.URLs)
+	c.Jobs = make([]refresh.Job, 0, n)
+	for _, it := range items {
+		if it.first >= 0 {
+			c.Jobs = append(c.Jobs, jobs[it.first])
+		}
+		for _, j := range it.jobs {
+			c.Jobs = append(c.Jobs, jobs[j])
+		}
+	}
+	slices.SortStableFunc(c.Jobs, compareJobs)
+	return c
+}
+
+// compareJobs orders jobs by URL and then by their other fields.
+func compareJobs(a, b refresh.Job) int {
+	return cmp.Or(
+		strings.Compare(a.URL, b.URL),
+		strings.Compare(string(a.Provider), string(b.Provider)),
+		strings.Compare(string(a.Action), string(b.Action)),
+		strings.Compare(string(a.ObjectType), string(b.ObjectType)),
+		compareBool(a.Force, b.Force),
+		strings.Compare(a.Area, b.Area),
+		compareBool(a.L2Preload, b.L2Preload),
+		strings.Compare(a.Key, b.Key),
+	)
+}
