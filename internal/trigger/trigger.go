@@ -9,16 +9,16 @@
 // records that need no CDN work (a multipart part, a download, an unknown
 // event name); the valid records of the batch are always kept. Only a
 // payload with nothing decodable is an error, and every error names what is
-// wrong: a platform retry of the same payload never helps.
+// wrong: a platform retry of the same payload never helps. Records are
+// numbered from 0, as in events[N] and Records[N].
 //
 // Event.ID is the payload's delivery identity, "oss:" or "s3:" followed by
 // the first 32 hex digits of the SHA-256 of the raw bytes, so that the
 // identical bytes of an FC asynchronous retry carry the same ID.
 //
 // References:
-//   - OSS trigger events: https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/user-guide/configure-an-oss-trigger
+//   - FC trigger event formats (OSS, timer): https://www.alibabacloud.com/help/en/functioncompute/fc/formats-of-event-for-different-triggers-1
 //   - S3 event message structure: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
-//   - FC timer trigger: https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/user-guide/time-triggers
 package trigger
 
 import (
@@ -80,7 +80,7 @@ func Detect(raw []byte) (Kind, error) {
 		return KindTimer, nil
 	case "object":
 	default:
-		return KindUnknown, fmt.Errorf("trigger: payload is JSON %s, want object", jsonKind(v))
+		return KindUnknown, fmt.Errorf("trigger: payload is JSON %s, want object (or a task selector string or array)", jsonKind(v))
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(v, &fields); err != nil {
@@ -209,11 +209,11 @@ func describe(err error) string {
 
 // clip quotes s for an error or reason, cut to a readable length.
 func clip(s string) string {
-	const max = 64
-	if len(s) <= max {
+	const limit = 64
+	if len(s) <= limit {
 		return strconv.Quote(s)
 	}
-	cut := max
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
