@@ -1,0 +1,201 @@
+package spill
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// DefaultPrefix is the key prefix for spill objects when the configuration
+// names none. Keep it outside every OSS trigger's prefix filter.
+const DefaultPrefix = ".cdnrefresh/spill/"
+
+// OSS is a Store under a key prefix in an OSS bucket, one object per Spill
+// call, put with x-oss-forbid-overwrite so that no writer ever replaces
+// another's object.
+type OSS struct {
+	bucket *oss.Bucket
+	prefix string
+	names  namer
+}
+
+// NewOSS returns a store in bucket under prefix, which is read as a
+// directory: a missing trailing '/' is added and leading ones are dropped.
+// An empty prefix puts spill objects at the root of the bucket; prefer
+// DefaultPrefix or another prefix of their own.
+func NewOSS(bucket *oss.Bucket, prefix string) *OSS {
+	return &OSS{bucket: bucket, prefix: cleanPrefix(prefix)}
+}
+
+// OSSBucket returns an OSS client for bucket at endpoint, e.g.
+// "https://oss-cn-hangzhou-internal.aliyuncs.com" in production or the
+// emulator's "http://127.0.0.1:PORT" (CDNREFRESH_OSS_ENDPOINT). An STS
+// token in creds is sent with every request.
+func OSSBucket(endpoint, bucket string, creds refresh.Credentials) (*oss.Bucket, error) {
+	if endpoint == "" {
+		return nil, errors.New("spill: OSS endpoint is empty")
+	}
+	if creds.Empty() {
+		return nil, errors.New("spill: no credentials for OSS")
+	}
+	opts := []oss.ClientOption{oss.Timeout(10, 30)} // connect, read/write seconds
+	if creds.SecurityToken != "" {
+		opts = append(opts, oss.SecurityToken(creds.SecurityToken))
+	}
+	if u, err := url.Parse(endpoint); err == nil && u.Hostname() == "localhost" {
+		opts = append(opts, oss.ForcePathStyle(true)) // IP hosts get path style anyway
+	}
+	c, err := oss.New(endpoint, creds.AccessKeyID, creds.AccessKeySecret, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("spill: OSS client for %s: %w", endpoint, err)
+	}
+	b, err := c.Bucket(bucket)
+	if err != nil {
+		return nil, fmt.Errorf("spill: OSS bucket %q: %w", bucket, err)
+	}
+	return b, nil
+}
+
+// IsSpillKey reports whether an object change in bucket at key is a spill
+// object of a store in spillBucket under prefix, and so must not trigger a
+// refresh (spill objects in a watched bucket would otherwise re-trigger the
+// function). With a prefix, every key beneath it is the store's; with an
+// empty prefix, only keys shaped like spill object names are.
+//
+// This is the guard in code. The deployment should also keep spill objects
+// away from the trigger: OSS trigger filters match a literal key prefix and
+// suffix only, so put the spill prefix outside the trigger's prefix (e.g.
+// trigger on "static/", spill under DefaultPrefix); a trigger on the whole
+// bucket still invokes the function for spill objects, and this guard makes
+// those invocations do nothing.
+func IsSpillKey(bucket, key, spillBucket, prefix string) bool {
+	if bucket != spillBucket {
+		return false
+	}
+	prefix = cleanPrefix(prefix)
+	rest, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return false
+	}
+	return prefix != "" || isObjectName(rest)
+}
+
+// Owns reports whether a change to key in bucket is one of this store's
+// objects (see IsSpillKey).
+func (o *OSS) Owns(bucket, key string) bool {
+	return IsSpillKey(bucket, key, o.bucket.BucketName, o.prefix)
+}
+
+// Prefix returns the store's key prefix, cleaned as NewOSS does.
+func (o *OSS) Prefix() string { return o.prefix }
+
+func cleanPrefix(p string) string {
+	p = strings.TrimLeft(p, "/")
+	if p != "" && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}
+
+// Spill puts p as one new object.
+func (o *OSS) Spill(ctx context.Context, p []refresh.Pending) error { return spill(ctx, o, p) }
+
+// Load returns every stored entry, oldest first. If some objects cannot be
+// read or parsed, it returns the entries of all the others together with an
+// error naming each bad object (errors.As finds a *ReadError per object).
+func (o *OSS) Load(ctx context.Context) ([]Entry, error) { return load(ctx, o) }
+
+// Remove deletes entries returned by o.Load: an object whose entries are all
+// removed is deleted; an object partly removed is replaced by a new object
+// holding the rest.
+func (o *OSS) Remove(ctx context.Context, entries []Entry) error { return remove(ctx, o, entries) }
+
+// Stats summarizes the stored entries.
+func (o *OSS) Stats(ctx context.Context) (Stats, error) { return stats(ctx, o) }
+
+func (o *OSS) id() string { return "oss:" + o.bucket.BucketName + "/" + o.prefix }
+
+func (o *OSS) where(name string) string {
+	return "oss://" + o.bucket.BucketName + "/" + o.prefix + name
+}
+
+// listPage is the most keys ListObjectsV2 returns at once.
+const listPage = 1000
+
+func (o *OSS) list(ctx context.Context) ([]string, error) {
+	var names []string
+	token := ""
+	for {
+		opts := []oss.Option{oss.Prefix(o.prefix), oss.Delimiter("/"), oss.MaxKeys(listPage), oss.WithContext(ctx)}
+		if token != "" {
+			opts = append(opts, oss.ContinuationToken(token))
+		}
+		res, err := o.bucket.ListObjectsV2(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("list oss://%s/%s: %w", o.bucket.BucketName, o.prefix, err)
+		}
+		for _, obj := range res.Objects {
+			if name := strings.TrimPrefix(obj.Key, o.prefix); isObjectName(name) {
+				names = append(names, name)
+			}
+		}
+		if !res.IsTruncated {
+			return names, nil // OSS lists in key order
+		}
+		if res.NextContinuationToken == "" || res.NextContinuationToken == token {
+			return nil, fmt.Errorf("list oss://%s/%s: truncated listing without a new continuation token", o.bucket.BucketName, o.prefix)
+		}
+		token = res.NextContinuationToken
+	}
+}
+
+func (o *OSS) read(ctx context.Context, name string) ([]byte, error) {
+	rc, err := o.bucket.GetObject(o.prefix+name, oss.WithContext(ctx))
+	if isCode(err, "NoSuchKey") {
+		return nil, fmt.Errorf("%w: %w", errNotFound, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+func (o *OSS) create(ctx context.Context, data []byte) (string, error) {
+	const attempts = 5
+	var err error
+	for range attempts {
+		name := o.names.next()
+		err = o.bucket.PutObject(o.prefix+name, bytes.NewReader(data),
+			oss.ForbidOverWrite(true), oss.ContentType("application/json"), oss.WithContext(ctx))
+		if isCode(err, "FileAlreadyExists") {
+			continue // another writer took this name: pick a new one
+		}
+		if err != nil {
+			return "", fmt.Errorf("put %s: %w", o.where(name), err)
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("no free object name after %d attempts: %w", attempts, err)
+}
+
+func (o *OSS) remove(ctx context.Context, name string) error {
+	if err := o.bucket.DeleteObject(o.prefix+name, oss.WithContext(ctx)); err != nil {
+		return fmt.Errorf("delete: %w", err) // a missing object answers 204: no error
+	}
+	return nil
+}
+
+// isCode reports whether err is an OSS service error with error code code.
+func isCode(err error, code string) bool {
+	var se oss.ServiceError
+	return errors.As(err, &se) && se.Code == code
+}

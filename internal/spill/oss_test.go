@@ -1,0 +1,142 @@
+package spill_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	ossemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/oss"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/spill"
+)
+
+func TestOSSWritesUnderPrefix(t *testing.T) {
+	emu, b := emulator(t)
+	s := spill.NewOSS(b, "/.cdnrefresh/spill") // cleaned to ".cdnrefresh/spill/"
+	if s.Prefix() != prefix {
+		t.Errorf("Prefix() = %q, want %q", s.Prefix(), prefix)
+	}
+	emu.SetObject(bucketName, "static/index.html", []byte("<html>"))
+	emu.SetObject(bucketName, prefix+"nested/00000000000000000001-0123456789abcdef.json", []byte("not listed"))
+	mustSpill(t, s, pending("a", "r", 1))
+
+	var spilled []string
+	for _, k := range emu.Keys(bucketName) {
+		if k != "static/index.html" && !strings.HasPrefix(k, prefix+"nested/") {
+			spilled = append(spilled, k)
+		}
+	}
+	if len(spilled) != 1 || !strings.HasPrefix(spilled[0], prefix) {
+		t.Fatalf("keys %v, want exactly one new key under %q", emu.Keys(bucketName), prefix)
+	}
+	if !s.Owns(bucketName, spilled[0]) {
+		t.Errorf("Owns(%q, %q) = false, want true", bucketName, spilled[0])
+	}
+	if s.Owns(bucketName, "static/index.html") || s.Owns("other", spilled[0]) {
+		t.Errorf("Owns is true for a site object or another bucket")
+	}
+	if diff := cmp.Diff([]refresh.Pending{pending("a", "r", 1)}, pendings(mustLoad(t, s))); diff != "" {
+		t.Errorf("Load mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestOSSFaults(t *testing.T) {
+	emu, b := emulator(t)
+	s := spill.NewOSS(b, prefix)
+
+	emu.FailNext(1, http.StatusServiceUnavailable, "ServiceUnavailable")
+	err := s.Spill(t.Context(), []refresh.Pending{pending("a", "r", 1)})
+	if err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
+		t.Errorf("Spill during an outage = %v, want an error naming ServiceUnavailable", err)
+	}
+	if keys := emu.Keys(bucketName); len(keys) != 0 {
+		t.Errorf("keys after a failed Spill = %v, want none", keys)
+	}
+
+	// A name clash (another writer's object) makes Spill pick a new name.
+	emu.FailNext(1, http.StatusConflict, "FileAlreadyExists")
+	mustSpill(t, s, pending("b", "r", 2))
+	if keys := emu.Keys(bucketName); len(keys) != 1 {
+		t.Errorf("keys after a Spill that met a clash = %v, want one", keys)
+	}
+
+	emu.FailNext(1, http.StatusForbidden, "AccessDenied")
+	entries, err := s.Load(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "AccessDenied") || entries != nil {
+		t.Errorf("Load with a failing listing = %d entries, %v; want none and an AccessDenied error", len(entries), err)
+	}
+}
+
+func TestOSSLoadManyPages(t *testing.T) {
+	emu, b := emulator(t)
+	s := spill.NewOSS(b, prefix)
+	// 999 keys under the prefix that are not spill objects fill the first
+	// ListObjectsV2 page (1,000 keys); the spill objects sort after them.
+	for i := range 999 {
+		emu.SetObject(bucketName, fmt.Sprintf("%s00000000000000000000-other-%04d", prefix, i), nil)
+	}
+	const n = 3
+	for i := range n {
+		name := fmt.Sprintf("%020d-%016x.json", i+1, i)
+		emu.SetObject(bucketName, prefix+name, fmt.Appendf(nil, `{"version":1,"entries":[{"job":{"url":"u%d"},"reason":"r","first_seen":"2026-05-10T06:00:00Z","attempts":0}]}`, i))
+	}
+	var got []string
+	for _, e := range mustLoad(t, s) {
+		got = append(got, e.Pending.Job.URL)
+	}
+	if diff := cmp.Diff([]string{"u0", "u1", "u2"}, got); diff != "" {
+		t.Errorf("Load across two listing pages mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestOSSBucket(t *testing.T) {
+	emu := ossemu.New(ossemu.Options{
+		Buckets: []string{bucketName},
+		Keys:    map[string]string{"STS.tempkey": "temp-secret"},
+	})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+
+	sts := refresh.Credentials{AccessKeyID: "STS.tempkey", AccessKeySecret: "temp-secret", SecurityToken: "CAIS-token"}
+	b, err := spill.OSSBucket(srv.URL, bucketName, sts)
+	if err != nil {
+		t.Fatalf("OSSBucket with STS credentials error: %v", err)
+	}
+	mustSpill(t, spill.NewOSS(b, prefix), pending("a", "r", 1))
+
+	wrong := sts
+	wrong.AccessKeySecret = "wrong-secret-value"
+	b, err = spill.OSSBucket(srv.URL, bucketName, wrong)
+	if err != nil {
+		t.Fatalf("OSSBucket error: %v", err)
+	}
+	err = spill.NewOSS(b, prefix).Spill(t.Context(), []refresh.Pending{pending("b", "r", 1)})
+	if err == nil || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Errorf("Spill with a wrong secret = %v, want SignatureDoesNotMatch", err)
+	}
+	if err != nil && strings.Contains(err.Error(), wrong.AccessKeySecret) {
+		t.Errorf("Spill error reveals the secret: %v", err)
+	}
+
+	tests := []struct {
+		name, endpoint, bucket string
+		creds                  refresh.Credentials
+		wantErr                string
+	}{
+		{"no endpoint", "", bucketName, sts, "endpoint is empty"},
+		{"no credentials", srv.URL, bucketName, refresh.Credentials{}, "no credentials"},
+		{"invalid bucket name", srv.URL, "Bad_Bucket", sts, `"Bad_Bucket"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := spill.OSSBucket(tt.endpoint, tt.bucket, tt.creds)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("OSSBucket(%q, %q) = %v, want an error containing %q", tt.endpoint, tt.bucket, err, tt.wantErr)
+			}
+		})
+	}
+}

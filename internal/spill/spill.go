@@ -1,0 +1,325 @@
+// Package spill is the durable store of work cdnrefresh could not do yet: jobs
+// over quota, throttled, or cut off by a deadline. The pipeline spills them
+// (refresh.Spiller); the report function loads them, submits what it can,
+// and removes what was submitted or spilled again.
+//
+// Two backends share one design: Files (a local directory, the default) and
+// OSS (a prefix in a bucket, through aliyun-oss-go-sdk). Every Spill call
+// writes one new object named <unix-nanos>-<random hex>.json holding the
+// batch as JSON, and never overwrites one (files are linked into place from a
+// temporary name; OSS puts carry x-oss-forbid-overwrite). Writers therefore
+// need no lock, across goroutines, instances or processes, and never lose
+// each other's entries. Objects are immutable: Remove deletes an object once
+// all of its entries are removed, and for a partly handled object writes the
+// remainder as a new object before deleting the old one. A crash between
+// those two steps leaves both, so some entries come back twice — never
+// lost. Duplicates are harmless: submitting a refresh twice is idempotent,
+// and the dedupe window drops the second within its TTL.
+//
+// Spill objects written into a bucket that triggers the function must not
+// trigger it again: see IsSpillKey.
+package spill
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// Store is a durable store of pending work. Files and OSS implement it; the
+// report function drains it through this interface.
+type Store interface {
+	// Spill stores p as one new object. It returns only after p is
+	// durable; concurrent callers never lose each other's entries.
+	Spill(ctx context.Context, p []refresh.Pending) error
+	// Load returns every stored entry, oldest first (by FirstSeen, then in
+	// the order written). If some objects could not be read or parsed, it
+	// returns the entries of all the others together with an error that
+	// names each unreadable object (see ReadError): callers should work
+	// on the entries they got and report the error.
+	Load(ctx context.Context) ([]Entry, error)
+	// Remove deletes entries returned by Load of the same store, after they
+	// were submitted or spilled again. An entry whose object is already
+	// gone is skipped without error: it was removed before, or a partial
+	// Remove moved it to a new object and the next Load returns it again.
+	Remove(ctx context.Context, entries []Entry) error
+	// Stats summarizes the stored entries; like Load it reports unreadable
+	// objects in its error while counting all the others.
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// Entry is one stored pending job. Its handle on the object that holds it is
+// used by Remove.
+type Entry struct {
+	Pending refresh.Pending
+	ref     ref
+}
+
+// ref locates an entry: which store, which object, which position, and how
+// many entries the object held.
+type ref struct {
+	store  string
+	object string
+	index  int
+	count  int
+}
+
+// Stats summarizes a store's backlog.
+type Stats struct {
+	Count    int            `json:"count"`
+	Oldest   time.Time      `json:"oldest,omitzero"` // earliest FirstSeen; zero when empty
+	ByReason map[string]int `json:"by_reason,omitempty"`
+}
+
+// ReadError reports one stored object that could not be read or parsed.
+type ReadError struct {
+	Object string // file path or oss://bucket/key
+	Err    error
+}
+
+func (e *ReadError) Error() string { return "spill: read " + e.Object + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// formatVersion is written in every object; readers refuse other versions.
+const formatVersion = 1
+
+// batch is the JSON form of one object.
+type batch struct {
+	Version int               `json:"version"`
+	Entries []refresh.Pending `json:"entries"`
+}
+
+func encodeBatch(p []refresh.Pending) ([]byte, error) {
+	data, err := json.Marshal(batch{Version: formatVersion, Entries: p})
+	if err != nil {
+		return nil, fmt.Errorf("encode %d entries: %w", len(p), err)
+	}
+	return data, nil
+}
+
+func decodeBatch(data []byte) ([]refresh.Pending, error) {
+	var b batch
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("parse JSON: %w", err)
+	}
+	if b.Version != formatVersion {
+		return nil, fmt.Errorf("format version %d, want %d", b.Version, formatVersion)
+	}
+	return b.Entries, nil
+}
+
+// Object names: 20 decimal digits of Unix nanoseconds, '-', 16 hex digits,
+// ".json". They sort in the order written (within one process strictly so).
+const (
+	nanoDigits = 20
+	randDigits = 16
+	nameSuffix = ".json"
+	nameLen    = nanoDigits + 1 + randDigits + len(nameSuffix)
+)
+
+// namer makes fresh object names whose time part never repeats or goes
+// back within one store, even when the clock does.
+type namer struct {
+	mu   sync.Mutex
+	last int64
+}
+
+func (n *namer) next() string {
+	n.mu.Lock()
+	t := max(time.Now().UnixNano(), n.last+1)
+	n.last = t
+	n.mu.Unlock()
+	var r [randDigits / 2]byte
+	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails
+	return fmt.Sprintf("%0*d-%s%s", nanoDigits, t, hex.EncodeToString(r[:]), nameSuffix)
+}
+
+// isObjectName reports whether name has the shape namer makes.
+func isObjectName(name string) bool {
+	if len(name) != nameLen || name[nanoDigits] != '-' || name[nameLen-len(nameSuffix):] != nameSuffix {
+		return false
+	}
+	if _, err := strconv.ParseUint(name[:nanoDigits], 10, 64); err != nil {
+		return false
+	}
+	for _, c := range name[nanoDigits+1 : nanoDigits+1+randDigits] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// errNotFound marks an object that is gone (removed by another drainer).
+var errNotFound = errors.New("object not found")
+
+// backend is what a store needs from where its objects live.
+type backend interface {
+	// id names the store, to refuse entries loaded from another.
+	id() string
+	// where names an object in messages: a path or oss:// URL.
+	where(name string) string
+	// list returns the names of all objects (isObjectName), sorted.
+	list(ctx context.Context) ([]string, error)
+	// read returns an object's content, or an error wrapping errNotFound.
+	read(ctx context.Context, name string) ([]byte, error)
+	// create stores data durably as a new object and returns its name.
+	create(ctx context.Context, data []byte) (string, error)
+	// remove deletes an object; a missing object is not an error.
+	remove(ctx context.Context, name string) error
+}
+
+// readers is how many objects Load reads at once.
+const readers = 8
+
+func spill(ctx context.Context, b backend, p []refresh.Pending) error {
+	if len(p) == 0 {
+		return nil
+	}
+	data, err := encodeBatch(p)
+	if err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	if _, err := b.create(ctx, data); err != nil {
+		return fmt.Errorf("spill: store %d entries: %w", len(p), err)
+	}
+	return nil
+}
+
+func load(ctx context.Context, b backend) ([]Entry, error) {
+	names, err := b.list(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("spill: list: %w", err)
+	}
+	type result struct {
+		entries []refresh.Pending
+		err     error
+	}
+	results := make([]result, len(names))
+	sem := make(chan struct{}, readers)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			data, err := b.read(ctx, name)
+			if err == nil {
+				results[i].entries, err = decodeBatch(data)
+			}
+			results[i].err = err
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("spill: load: %w", err)
+	}
+
+	var entries []Entry
+	var errs []error
+	for i, r := range results {
+		switch {
+		case errors.Is(r.err, errNotFound):
+			// Removed since the listing by another drainer.
+		case r.err != nil:
+			errs = append(errs, &ReadError{Object: b.where(names[i]), Err: r.err})
+		default:
+			for j, p := range r.entries {
+				entries = append(entries, Entry{Pending: p, ref: ref{store: b.id(), object: names[i], index: j, count: len(r.entries)}})
+			}
+		}
+	}
+	// Names sort in write order, so a stable sort keeps it among equals.
+	slices.SortStableFunc(entries, func(a, b Entry) int {
+		return a.Pending.FirstSeen.Compare(b.Pending.FirstSeen)
+	})
+	return entries, errors.Join(errs...)
+}
+
+func remove(ctx context.Context, b backend, entries []Entry) error {
+	byObject := make(map[string]map[int]bool)
+	counts := make(map[string]int)
+	for i, e := range entries {
+		if e.ref.store != b.id() || e.ref.object == "" {
+			return fmt.Errorf("spill: remove: entry %d (%s) was not loaded from this store", i, e.Pending.Job.URL)
+		}
+		if byObject[e.ref.object] == nil {
+			byObject[e.ref.object] = make(map[int]bool)
+		}
+		byObject[e.ref.object][e.ref.index] = true
+		counts[e.ref.object] = e.ref.count
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(byObject)) {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("spill: remove: %w", err))
+			break
+		}
+		if err := removeFrom(ctx, b, name, byObject[name], counts[name]); err != nil {
+			errs = append(errs, fmt.Errorf("spill: remove from %s: %w", b.where(name), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeFrom removes the entries at the given indices of one object.
+func removeFrom(ctx context.Context, b backend, name string, gone map[int]bool, count int) error {
+	if len(gone) >= count {
+		return b.remove(ctx, name)
+	}
+	// Objects never change, so reading it again gives what Load saw.
+	data, err := b.read(ctx, name)
+	if errors.Is(err, errNotFound) {
+		return nil // another drainer handled it, and stored any remainder
+	}
+	if err != nil {
+		return err
+	}
+	all, err := decodeBatch(data)
+	if err != nil {
+		return err
+	}
+	var rest []refresh.Pending
+	for i, p := range all {
+		if !gone[i] {
+			rest = append(rest, p)
+		}
+	}
+	if len(rest) > 0 {
+		data, err := encodeBatch(rest)
+		if err != nil {
+			return err
+		}
+		if _, err := b.create(ctx, data); err != nil {
+			return fmt.Errorf("store the %d remaining entries: %w", len(rest), err)
+		}
+	}
+	return b.remove(ctx, name)
+}
+
+func stats(ctx context.Context, b backend) (Stats, error) {
+	entries, err := load(ctx, b)
+	var s Stats
+	for _, e := range entries {
+		s.Count++
+		if s.ByReason == nil {
+			s.ByReason = make(map[string]int)
+		}
+		s.ByReason[e.Pending.Reason]++
+		if s.Oldest.IsZero() || e.Pending.FirstSeen.Before(s.Oldest) {
+			s.Oldest = e.Pending.FirstSeen
+		}
+	}
+	return s, err
+}
