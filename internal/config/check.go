@@ -1,0 +1,372 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// Validate reports every problem of a config whose defaults are filled (see
+// SetDefaults), one per line, each naming its place.
+func (c *Config) Validate() error {
+	errs := c.check()
+	for i, err := range errs {
+		errs[i] = prefixed{"config: ", err}
+	}
+	return errors.Join(errs...)
+}
+
+// check returns the problems of c, unprefixed.
+func (c *Config) check() []error {
+	var errs []error
+	add := func(place, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", place, fmt.Sprintf(format, args...)))
+	}
+
+	if len(c.Rules) == 0 {
+		add("rules", "missing: a config needs at least one rule mapping a bucket to CDN domains")
+	}
+	errs = append(errs, ruleErrors(c.Rules)...)
+
+	w := c.Window
+	for _, f := range []struct {
+		place string
+		v     int64
+		s     string
+	}{
+		{"window.duration", int64(w.Duration), w.Duration.String()},
+		{"window.dedupe_ttl", int64(w.DedupeTTL), w.DedupeTTL.String()},
+		{"window.event_ttl", int64(w.EventTTL), w.EventTTL.String()},
+		{"window.max_batch", int64(w.MaxBatch), strconv.Itoa(w.MaxBatch)},
+		{"webhook.max_body_bytes", c.Webhook.MaxBodyBytes, strconv.FormatInt(c.Webhook.MaxBodyBytes, 10)},
+		{"webhook.max_urls", int64(c.Webhook.MaxURLs), strconv.Itoa(c.Webhook.MaxURLs)},
+		{"limits.domain_urls_per_minute", int64(c.Limits.DomainURLsPerMinute), strconv.Itoa(c.Limits.DomainURLsPerMinute)},
+	} {
+		if f.v <= 0 {
+			add(f.place, "must be greater than 0, got %s", f.s)
+		}
+	}
+	if u := w.RedisURL; u != "" && !hasScheme(u, "redis", "rediss", "unix") {
+		add("window.redis_url", "not a redis://, rediss:// or unix:// URL (the value is not shown: it may hold a password)")
+	}
+
+	if c.Spill.OSS == nil && c.Spill.Dir == "" {
+		add("spill.dir", "missing: give a directory, or spill.oss")
+	}
+	if o := c.Spill.OSS; o != nil {
+		if err := checkBucket(o.Bucket); err != nil {
+			add("spill.oss.bucket", "%v", err)
+		}
+		if strings.HasPrefix(o.Prefix, "/") {
+			add("spill.oss.prefix", "%q must not start with /", o.Prefix)
+		}
+		errs = append(errs, spillOverlaps(c.Rules, o)...)
+	}
+
+	wh := c.Webhook
+	if !slices.Contains([]string{AuthHMAC, AuthNone}, wh.Auth) {
+		add("webhook.auth", "%q is not one of hmac, none", wh.Auth)
+	}
+	if wh.Domain != "" {
+		if err := checkHost(wh.Domain); err != nil {
+			add("webhook.domain", "%v", err)
+		} else if !slices.ContainsFunc(c.Rules, func(r Rule) bool { return slices.Contains(r.Domains, strings.ToLower(wh.Domain)) }) {
+			add("webhook.domain", "%q is in no rule's domains, so its URLs would be refused", wh.Domain)
+		}
+	}
+	for k, v := range wh.Templates {
+		if k == "" || strings.TrimSpace(v) == "" {
+			add(fmt.Sprintf("webhook.templates[%q]", k), "a template needs a content type and a URL template")
+		}
+	}
+
+	types := []ChannelType{ChannelDingTalk, ChannelFeishu, ChannelLark, ChannelWeCom, ChannelSlack, ChannelWebhook}
+	for i, ch := range c.Notify.Channels {
+		place := fmt.Sprintf("notify.channels[%d] (%s)", i, ch.Type)
+		if !slices.Contains(types, ch.Type) {
+			add(place, "type: %q is not one of dingtalk, feishu, lark, wecom, slack, webhook", ch.Type)
+		}
+		if ch.URL == "" {
+			add(place, "url: missing: give it as ${NAME}")
+		} else if u, err := url.Parse(ch.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(place, "url: not an http(s) URL (the value is not shown: it is a secret)")
+		}
+	}
+
+	if !slices.Contains([]string{WhenProblems, WhenAlways}, c.Report.When) {
+		add("report.when", "%q is not one of problems, always", c.Report.When)
+	}
+	if t := c.Report.QuotaThreshold; t.Value < 0 || (t.Percent && t.Value > 100) {
+		add("report.quota_threshold", "%s is out of range (0%% to 100%%, or a count of 0 or more)", t)
+	}
+
+	l := c.Limits
+	for _, f := range []struct {
+		place string
+		v     float64
+	}{
+		{"limits.refresh_qps", l.RefreshQPS}, {"limits.push_qps", l.PushQPS},
+		{"limits.describe_tasks_qps", l.DescribeTasksQPS}, {"limits.task_by_id_qps", l.TaskByIDQPS},
+	} {
+		if !(f.v > 0) {
+			add(f.place, "must be greater than 0, got %v", f.v)
+		}
+	}
+	if l.QuotaReserve < 0 {
+		add("limits.quota_reserve", "must be 0 or more, got %d", l.QuotaReserve)
+	}
+	if l.DirCollapseThreshold < 0 || l.DirCollapseThreshold == 1 {
+		add("limits.dir_collapse_threshold", "must be 0 (off) or at least 2 siblings, got %d", l.DirCollapseThreshold)
+	}
+	if _, err := l.Location(); err != nil {
+		add("limits.quota_reset_zone", "%q is not a known time zone (like Asia/Shanghai)", l.QuotaResetZone)
+	}
+
+	if c.CDN.Region == "" {
+		add("cdn.region", "missing")
+	}
+	if err := checkEndpoint(c.Endpoints.CDN); err != nil {
+		add("endpoints.cdn", "%v", err)
+	}
+	if err := checkEndpoint(c.Endpoints.OSS); err != nil {
+		add("endpoints.oss", "%v", err)
+	}
+	return errs
+}
+
+func hasScheme(u string, schemes ...string) bool {
+	scheme, _, ok := strings.Cut(u, "://")
+	return ok && slices.Contains(schemes, strings.ToLower(scheme))
+}
+
+// checkEndpoint accepts "", a host[:port], or an http(s) URL with no path.
+func checkEndpoint(e string) error {
+	if e == "" {
+		return nil
+	}
+	host := e
+	if strings.Contains(e, "://") {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return fmt.Errorf("%q is not a host or an http(s)://host[:port] URL", e)
+		}
+		host = u.Host
+	}
+	if err := checkHost(host); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkBucket(b string) error {
+	if b == "" {
+		return errors.New("missing: the OSS or S3 bucket")
+	}
+	if strings.ContainsAny(b, "/ \t\r\n") {
+		return fmt.Errorf("%q is not a bucket name", b)
+	}
+	return nil
+}
+
+// spillOverlaps finds rules that would map the spill store's own objects:
+// each spill write would then fire a refresh of itself.
+func spillOverlaps(rules []Rule, o *SpillOSS) []error {
+	var errs []error
+	for i, r := range rules {
+		if r.Bucket != o.Bucket || !(strings.HasPrefix(o.Prefix, r.Prefix) || strings.HasPrefix(r.Prefix, o.Prefix)) {
+			continue
+		}
+		if slices.ContainsFunc(r.Exclude, func(ex string) bool { return strings.HasPrefix(o.Prefix, ex) }) {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: matches the spill objects under oss://%s/%s: add %q to its exclude, or move spill.oss elsewhere",
+			r.Label(i), o.Bucket, o.Prefix, o.Prefix))
+	}
+	return errs
+}
+
+// WithDefaults returns a copy of r with every empty field that has a
+// default filled, and the scheme and domains lower-cased.
+func (r Rule) WithDefaults() Rule {
+	r.Scheme = strings.ToLower(r.Scheme)
+	if r.Scheme == "" {
+		r.Scheme = "https"
+	}
+	if r.OnCreate == "" {
+		r.OnCreate = CreateRefresh
+	}
+	if r.OnDelete == "" {
+		r.OnDelete = DeleteRefresh
+	}
+	if r.Provider == "" {
+		r.Provider = refresh.CDN
+	}
+	if r.ObjectType == "" {
+		r.ObjectType = File
+	}
+	if r.Domains != nil {
+		ds := make([]string, len(r.Domains))
+		for i, d := range r.Domains {
+			ds[i] = strings.ToLower(d)
+		}
+		r.Domains = ds
+	}
+	return r
+}
+
+// Label names the rule at index i for messages:
+// rules[1] (bucket "my-site", prefix "img/").
+func (r Rule) Label(i int) string {
+	if r.Prefix == "" {
+		return fmt.Sprintf("rules[%d] (bucket %q)", i, r.Bucket)
+	}
+	return fmt.Sprintf("rules[%d] (bucket %q, prefix %q)", i, r.Bucket, r.Prefix)
+}
+
+// CheckRules reports every problem of rules whose defaults are filled (see
+// Rule.WithDefaults), one per line, each naming the rule and the field.
+func CheckRules(rules []Rule) error {
+	return errors.Join(ruleErrors(rules)...)
+}
+
+func ruleErrors(rules []Rule) []error {
+	var errs []error
+	for i, r := range rules {
+		for _, err := range r.problems() {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Label(i), err))
+		}
+	}
+	return errs
+}
+
+func oneOf[T ~string](v T, allowed ...T) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	s := make([]string, len(allowed))
+	for i, a := range allowed {
+		s[i] = string(a)
+	}
+	return fmt.Errorf("%q is not one of %s", v, strings.Join(s, ", "))
+}
+
+// problems returns what is wrong with one rule, each naming the field.
+func (r Rule) problems() []error {
+	var errs []error
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
+	}
+	addf := func(field, format string, args ...any) { add(field, fmt.Errorf(format, args...)) }
+
+	add("bucket", checkBucket(r.Bucket))
+	if len(r.Domains) == 0 {
+		addf("domains", "missing: list the CDN host names that serve the bucket")
+	}
+	for i, d := range r.Domains {
+		add(fmt.Sprintf("domains[%d]", i), checkHost(d))
+		if j := slices.Index(r.Domains, d); j < i {
+			addf(fmt.Sprintf("domains[%d]", i), "%q is listed twice", d)
+		}
+	}
+	add("scheme", oneOf(r.Scheme, "https", "http"))
+	add("on_create", oneOf(r.OnCreate, CreateRefresh, CreatePrefetch, CreateBoth, CreateNone))
+	add("on_delete", oneOf(r.OnDelete, DeleteRefresh, DeleteNone))
+	add("provider", oneOf(r.Provider, refresh.CDN, refresh.DCDN))
+	add("object_type", oneOf(r.ObjectType, File, Directory, Regex, IgnoreParams))
+	add("prefetch.area", oneOf(r.Prefetch.Area, "", "domestic", "overseas"))
+
+	if r.OnCreate == CreateNone && r.OnDelete == DeleteNone {
+		addf("on_create", "on_create and on_delete are both none, so the rule does nothing (to skip keys, give a rule exclude)")
+	}
+	if (r.OnCreate == CreatePrefetch || r.OnCreate == CreateBoth) && (r.ObjectType == Directory || r.ObjectType == Regex) {
+		addf("on_create", "%q prefetches file URLs, but object_type %q gives no file URL: use on_create: refresh", r.OnCreate, r.ObjectType)
+	}
+	if r.StripPrefix != "" && r.Prefix != "" && !strings.HasPrefix(r.Prefix, r.StripPrefix) {
+		addf("strip_prefix", "%q is not a prefix of prefix %q, so it would not apply to every key", r.StripPrefix, r.Prefix)
+	}
+	if strings.HasPrefix(r.StripPrefix, "/") {
+		addf("strip_prefix", "%q must not start with / (keys do not)", r.StripPrefix)
+	}
+	if strings.HasPrefix(r.AddPrefix, "/") {
+		addf("add_prefix", "%q must not start with / (the URL path is / followed by it)", r.AddPrefix)
+	}
+	if r.Index != "" {
+		if strings.Contains(r.Index, "/") {
+			addf("index", "%q must be a file name like index.html, without /", r.Index)
+		}
+		if r.ObjectType == Directory || r.ObjectType == Regex {
+			addf("index", "has no effect with object_type %q", r.ObjectType)
+		}
+	}
+	for i, s := range r.Suffix {
+		if s == "" {
+			addf(fmt.Sprintf("suffix[%d]", i), "empty")
+		}
+	}
+	for i, ex := range r.Exclude {
+		field := fmt.Sprintf("exclude[%d]", i)
+		switch {
+		case ex == "":
+			addf(field, "empty")
+		case strings.HasPrefix(r.Prefix, ex):
+			addf(field, "%q excludes every key of the rule (prefix %q)", ex, r.Prefix)
+		case !strings.HasPrefix(ex, r.Prefix):
+			addf(field, "%q never matches: exclude takes whole key prefixes, and every key of this rule starts with %q", ex, r.Prefix)
+		}
+	}
+	return errs
+}
+
+// checkHost accepts a host name or IP address, optionally with a port:
+// what a domain of the CDN console is.
+func checkHost(h string) error {
+	switch {
+	case h == "":
+		return errors.New("empty host name")
+	case strings.Contains(h, "://"):
+		return fmt.Errorf("%q has a scheme: give the host name only (the scheme is its own field)", h)
+	case strings.ContainsAny(h, "/?#"):
+		return fmt.Errorf("%q has a path: give the host name only (use add_prefix for a path)", h)
+	case strings.Contains(h, "*"):
+		return fmt.Errorf("%q is a wildcard: list the host names readers use", h)
+	}
+	host := h
+	if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
+		hp, port, err := net.SplitHostPort(h)
+		if err != nil {
+			return fmt.Errorf("%q is not host or host:port", h)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q has a bad port %q", h, port)
+		}
+		host = hp
+	}
+	if net.ParseIP(host) != nil {
+		return nil
+	}
+	if len(host) > 253 {
+		return fmt.Errorf("%q is longer than 253 characters", h)
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q is not a host name", h)
+		}
+		for _, c := range []byte(label) {
+			if c >= 0x80 {
+				return fmt.Errorf("%q is not ASCII: give the punycode (xn--) form", h)
+			}
+			if !(c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return fmt.Errorf("%q is not a host name", h)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,353 @@
+// Package urlmap turns changed objects into CDN jobs by the user's rules:
+// which bucket, prefix and suffix map to which domains and paths, and what
+// to do on create and on delete. Rules implements refresh.Mapper.
+//
+// # Which rule
+//
+// Rules are tried in file order and the first rule whose bucket, prefix
+// and suffix match a key wins; later rules never see that key. So put
+// narrow rules (static/blog/) before broad ones (static/). A key under one
+// of the winning rule's exclude prefixes (whole key prefixes) is ignored,
+// and is not offered to later rules either. A key no rule matches is
+// ignored with the reason "no rule matches bucket/key".
+//
+// # Which URLs
+//
+// The key loses strip_prefix (when it starts with it), gains add_prefix,
+// and becomes the path of one URL per domain: scheme://domain/path. With
+// object_type directory the URL is that of the key's parent directory,
+// ending in / (a/b/c.png → https://d/a/b/; a key at the root →
+// https://d/). With index: index.html, a changed a/b/index.html also yields
+// https://d/a/b/ (and the root index.html yields https://d/), the URLs
+// readers actually use. on_create both gives a refresh job and then a
+// prefetch job for each URL; a deleted object is never prefetched.
+//
+// # Percent-encoding
+//
+// Keys are raw UTF-8; each is percent-encoded exactly once, segment by
+// segment, as an RFC 3986 path: the unreserved characters A-Z a-z 0-9
+// - . _ ~ and the characters ! $ & ' ( ) * + , ; = : @ stay as they are,
+// / stays the separator, and every other byte is written %XX in upper-case
+// hex: a space is %20, % is %25, 中 is %E4%B8%AD, and ? # " < > \ ^ ` { | }
+// [ ] and control characters are encoded. Empty segments (a//b) and a
+// trailing / (an OSS "directory" object a/b/) are kept. This matters
+// because the CDN caches differently spelled URLs under different keys:
+// this is the spelling a browser sends for a link written the usual way
+// (a browser sends [ ] | raw, so a key holding them would need its page
+// links written %5B %5D %7C). A URL a webhook caller gives is taken as
+// already encoded: only bytes a browser would not send raw are encoded.
+//
+// A URL longer than MaxURLLength characters cannot be submitted; its jobs
+// come back rejected.
+package urlmap
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// MaxURLLength is the longest URL RefreshObjectCaches and PushObjectCache
+// accept in ObjectPath (each URL at most 1,024 characters; platform.md
+// §6.1–6.2,
+// https://help.aliyun.com/zh/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches).
+const MaxURLLength = 1024
+
+// Reasons a job is rejected.
+const (
+	ReasonTooLong          = "URL longer than 1024 characters"
+	ReasonDomainNotAllowed = "domain not allowed"
+)
+
+// Rules are compiled rules, ready to map changes. They are safe for
+// concurrent use.
+type Rules struct {
+	byBucket map[string][]*rule // in file order
+	byHost   map[string]*rule   // first rule listing the host
+}
+
+type rule struct {
+	config.Rule
+	objectType refresh.ObjectType
+	hosts      []string // lower case, default port dropped
+
+	// Reasons, made once.
+	excluded, createNone, deleteNone string
+}
+
+// Compile checks rules (see config.CheckRules; empty fields take their
+// defaults) and prepares them for Map.
+func Compile(rules []config.Rule) (*Rules, error) {
+	if len(rules) == 0 {
+		return nil, fmt.Errorf("urlmap: no rules")
+	}
+	rs := make([]config.Rule, len(rules))
+	for i, r := range rules {
+		rs[i] = r.WithDefaults()
+	}
+	if err := config.CheckRules(rs); err != nil {
+		return nil, fmt.Errorf("urlmap: %w", err)
+	}
+	out := &Rules{byBucket: map[string][]*rule{}, byHost: map[string]*rule{}}
+	for i, r := range rs {
+		ru := &rule{
+			Rule:       r,
+			objectType: r.ObjectType.API(),
+			excluded:   fmt.Sprintf("excluded by rules[%d]", i),
+			createNone: fmt.Sprintf("on_create is none in rules[%d]", i),
+			deleteNone: fmt.Sprintf("on_delete is none in rules[%d]", i),
+		}
+		for _, d := range r.Domains {
+			h := dropDefaultPort(r.Scheme, d)
+			ru.hosts = append(ru.hosts, h)
+			if _, ok := out.byHost[h]; !ok {
+				out.byHost[h] = ru
+			}
+		}
+		out.byBucket[r.Bucket] = append(out.byBucket[r.Bucket], ru)
+	}
+	return out, nil
+}
+
+// dropDefaultPort turns host:443 (https) or host:80 (http) into host.
+func dropDefaultPort(scheme, host string) string {
+	if scheme == "https" {
+		return strings.TrimSuffix(host, ":443")
+	}
+	return strings.TrimSuffix(host, ":80")
+}
+
+func (r *rule) matches(key string) bool {
+	if !strings.HasPrefix(key, r.Prefix) {
+		return false
+	}
+	if len(r.Suffix) == 0 {
+		return true
+	}
+	for _, s := range r.Suffix {
+		if strings.HasSuffix(key, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rule) excludes(key string) bool {
+	for _, ex := range r.Exclude {
+		if strings.HasPrefix(key, ex) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	refreshOnly  = []refresh.Action{refresh.ActionRefresh}
+	prefetchOnly = []refresh.Action{refresh.ActionPrefetch}
+	both         = []refresh.Action{refresh.ActionRefresh, refresh.ActionPrefetch}
+)
+
+// actions returns what to do for c under r, or why nothing. An empty Op
+// counts as create.
+func (r *rule) actions(c refresh.Change) ([]refresh.Action, string) {
+	switch c.Action {
+	case "":
+	case refresh.ActionRefresh:
+		return refreshOnly, ""
+	case refresh.ActionPrefetch:
+		if c.Op == refresh.OpDelete {
+			return nil, "a deleted object is never prefetched"
+		}
+		return prefetchOnly, ""
+	default:
+		return nil, fmt.Sprintf("unknown action %q", c.Action)
+	}
+	switch c.Op {
+	case refresh.OpCreate, "":
+		switch r.OnCreate {
+		case config.CreatePrefetch:
+			return prefetchOnly, ""
+		case config.CreateBoth:
+			return both, ""
+		case config.CreateNone:
+			return nil, r.createNone
+		}
+		return refreshOnly, ""
+	case refresh.OpDelete:
+		if r.OnDelete == config.DeleteNone {
+			return nil, r.deleteNone
+		}
+		return refreshOnly, ""
+	}
+	return nil, fmt.Sprintf("unknown op %q", c.Op)
+}
+
+// objectTypeFor returns the change's object type if it names one, else the
+// rule's.
+func (r *rule) objectTypeFor(c refresh.Change) (refresh.ObjectType, string) {
+	switch c.ObjectType {
+	case "":
+		return r.objectType, ""
+	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams:
+		return c.ObjectType, ""
+	}
+	return "", fmt.Sprintf("unknown object type %q", c.ObjectType)
+}
+
+// job returns the job for one URL and action.
+func (r *rule) job(c refresh.Change, a refresh.Action, t refresh.ObjectType, url string) refresh.Job {
+	j := refresh.Job{Action: a, Provider: r.Provider, ObjectType: t, URL: url, Key: c.Key}
+	if a == refresh.ActionPrefetch {
+		j.ObjectType = refresh.File
+		j.Area, j.L2Preload = r.Prefetch.Area, r.Prefetch.L2Preload
+	} else {
+		j.Force = r.Force || c.Force
+	}
+	return j
+}
+
+// add appends the jobs for url, or the rejected outcomes when url can
+// never be sent.
+func (r *rule) add(jobs []refresh.Job, rejected []refresh.Outcome, c refresh.Change, acts []refresh.Action, t refresh.ObjectType, url string) ([]refresh.Job, []refresh.Outcome) {
+	for _, a := range acts {
+		j := r.job(c, a, t, url)
+		switch {
+		case len(url) > MaxURLLength && utf8.RuneCountInString(url) > MaxURLLength:
+			rejected = append(rejected, refresh.Outcome{Job: j, Status: refresh.Rejected, Reason: ReasonTooLong})
+		case a == refresh.ActionPrefetch && (t == refresh.Directory || t == refresh.Regex):
+			rejected = append(rejected, refresh.Outcome{Job: j, Status: refresh.Rejected,
+				Reason: fmt.Sprintf("prefetch takes file URLs, not %s", t)})
+		default:
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs, rejected
+}
+
+// Map returns the jobs a change asks for: one per domain of the first rule
+// that matches it (and per index URL), per action. See the package
+// documentation.
+func (r *Rules) Map(c refresh.Change) (jobs []refresh.Job, rejected []refresh.Outcome, ignored string) {
+	if c.URL != "" {
+		return r.mapURL(c)
+	}
+	var ru *rule
+	for _, x := range r.byBucket[c.Bucket] {
+		if x.matches(c.Key) {
+			ru = x
+			break
+		}
+	}
+	if ru == nil {
+		return nil, nil, "no rule matches " + c.Bucket + "/" + c.Key
+	}
+	if ru.excludes(c.Key) {
+		return nil, nil, ru.excluded
+	}
+	acts, why := ru.actions(c)
+	if why != "" {
+		return nil, nil, why
+	}
+	t, why := ru.objectTypeFor(c)
+	if why != "" {
+		return nil, nil, why
+	}
+
+	path := c.Key
+	if ru.StripPrefix != "" {
+		path = strings.TrimPrefix(path, ru.StripPrefix)
+	}
+	if ru.AddPrefix != "" {
+		path = ru.AddPrefix + path
+	}
+	paths := [2]string{path}
+	n := 1
+	switch t {
+	case refresh.Directory:
+		paths[0] = path[:strings.LastIndexByte(path, '/')+1]
+	case refresh.File, refresh.IgnoreParams:
+		if ix := ru.Index; ix != "" && strings.HasSuffix(path, ix) &&
+			(len(path) == len(ix) || path[len(path)-len(ix)-1] == '/') {
+			paths[1] = path[:len(path)-len(ix)]
+			n = 2
+		}
+	}
+
+	jobs = make([]refresh.Job, 0, len(ru.hosts)*n*len(acts))
+	for _, h := range ru.hosts {
+		for _, p := range paths[:n] {
+			jobs, rejected = ru.add(jobs, rejected, c, acts, t, buildURL(ru.Scheme, h, p))
+		}
+	}
+	if len(jobs) == 0 {
+		jobs = nil
+	}
+	return jobs, rejected, ""
+}
+
+// buildURL returns scheme://host/ followed by path percent-encoded, in one
+// allocation.
+func buildURL(scheme, host, path string) string {
+	var b strings.Builder
+	b.Grow(len(scheme) + len("://") + len(host) + 1 + escapedLen(path))
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(host)
+	b.WriteByte('/')
+	writeEscaped(&b, path)
+	return b.String()
+}
+
+// mapURL handles a change that names a URL: its host must be one of some
+// rule's domains, and that rule (the first listing it) gives the defaults.
+func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+	reject := func(reason string) ([]refresh.Job, []refresh.Outcome, string) {
+		j := refresh.Job{Action: c.Action, ObjectType: c.ObjectType, URL: c.URL, Force: c.Force, Key: c.Key}
+		if j.Action == "" {
+			j.Action = refresh.ActionRefresh
+		}
+		return nil, []refresh.Outcome{{Job: j, Status: refresh.Rejected, Reason: reason}}, ""
+	}
+	scheme, rest, ok := strings.Cut(c.URL, "://")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "http" && scheme != "https") {
+		return reject("not an http(s) URL")
+	}
+	host, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host, tail = rest[:i], rest[i:]
+	}
+	host = dropDefaultPort(scheme, strings.ToLower(host))
+	if host == "" || strings.ContainsAny(host, "@ ") {
+		return reject("not an http(s) URL")
+	}
+	ru := r.byHost[host]
+	if ru == nil {
+		return reject(ReasonDomainNotAllowed)
+	}
+	acts, why := ru.actions(c)
+	if why != "" {
+		return nil, nil, why
+	}
+	t, why := ru.objectTypeFor(c)
+	if why != "" {
+		return nil, nil, why
+	}
+	if t != refresh.Regex {
+		tail = normalizeTail(tail)
+		if tail == "" || tail[0] == '?' {
+			tail = "/" + tail
+		}
+	}
+	if t == refresh.Directory && !strings.HasSuffix(tail, "/") {
+		if strings.Contains(tail, "?") {
+			return reject("a directory URL ends with / and has no query")
+		}
+		tail += "/"
+	}
+	jobs, rejected := ru.add(nil, nil, c, acts, t, scheme+"://"+host+tail)
+	return jobs, rejected, ""
+}
