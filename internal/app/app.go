@@ -1,0 +1,176 @@
+// Package app assembles the parts of cdnrefresh — rules, limiter, CDN
+// client, spill store, planner, window — into one refresh.Pipeline from a
+// validated config. The three functions and the CLI share it, so that every
+// entry point runs the same flow.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/plan"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/spill"
+	"github.com/cdnrefresh/cdnrefresh/internal/urlmap"
+	"github.com/cdnrefresh/cdnrefresh/internal/window"
+	"github.com/redis/go-redis/v9"
+)
+
+// Options are what the caller adds to the config.
+type Options struct {
+	Logger     *slog.Logger     // default: discard
+	Now        func() time.Time // default time.Now
+	InstanceID string           // names this instance in the shared window; default random
+	// Sleep and After replace real waiting in tests (rate limiter, retry
+	// backoff, window timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+	After func(d time.Duration) <-chan time.Time
+}
+
+// App is an assembled cdnrefresh.
+type App struct {
+	Config   *config.Config
+	Rules    *urlmap.Rules
+	CDN      *alicdn.Client
+	Spill    spill.Store
+	Planner  plan.Planner
+	Pipeline *refresh.Pipeline
+	Logger   *slog.Logger
+
+	redis *redis.Client
+}
+
+// New assembles an App from cfg.
+func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a := &App{Config: cfg, Logger: o.Logger}
+	var err error
+	if a.Rules, err = urlmap.Compile(cfg.Rules); err != nil {
+		return nil, err
+	}
+	wopts := window.Options{
+		Duration:  cfg.Window.Duration,
+		DedupeTTL: cfg.Window.DedupeTTL,
+		EventTTL:  cfg.Window.EventTTL,
+		MaxBatch:  cfg.Window.MaxBatch,
+		Now:       o.Now,
+		After:     o.After,
+		Logger:    o.Logger,
+	}
+	if cfg.Window.RedisURL != "" {
+		if a.redis, err = window.Dial(cfg.Window.RedisURL); err != nil {
+			return nil, err
+		}
+	}
+	limiter, err := a.limiter(cfg, wopts)
+	if err != nil {
+		return nil, err
+	}
+	if a.CDN, err = alicdn.New(alicdn.Config{
+		Endpoint:    cfg.Endpoints.CDN,
+		Region:      cfg.CDN.Region,
+		Credentials: cfg.Credentials,
+		Limiter:     limiter,
+		Sleep:       o.Sleep,
+		Now:         o.Now,
+	}); err != nil {
+		return nil, err
+	}
+	if a.Spill, err = newSpill(cfg); err != nil {
+		return nil, err
+	}
+	a.Planner = plan.Planner{
+		Limits:            plan.DefaultLimits(),
+		Reserve:           refresh.Quota{URL: cfg.Limits.QuotaReserve},
+		CollapseThreshold: cfg.Limits.DirCollapseThreshold,
+	}
+	a.Pipeline, err = refresh.NewPipeline(refresh.Options{
+		Mapper:    spillGuard{rules: a.Rules, spill: cfg.Spill.OSS},
+		Planner:   a.Planner,
+		Submitter: a.CDN,
+		Spiller:   a.Spill,
+		Now:       o.Now,
+		Window: func(flush refresh.FlushFunc) refresh.Window {
+			if a.redis != nil {
+				w, err := window.NewRedis(ctx, wopts, a.redis, o.InstanceID, flush)
+				if err == nil {
+					return w
+				}
+				o.Logger.Warn("shared window unavailable; coalescing in-process only", "err", err)
+			}
+			return window.NewLocal(wopts, flush)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter, error) {
+	l := window.Limits{
+		QPS: map[string]float64{
+			plan.APIRefresh:           cfg.Limits.RefreshQPS,
+			plan.APIPush:              cfg.Limits.PushQPS,
+			"DescribeRefreshTasks":    cfg.Limits.DescribeTasksQPS,
+			"DescribeRefreshTaskById": cfg.Limits.TaskByIDQPS,
+		},
+		URLsPerMinute: cfg.Limits.DomainURLsPerMinute,
+	}
+	if a.redis != nil {
+		return window.NewRedisLimiter(a.redis, l, wopts)
+	}
+	return window.NewLocalLimiter(l, wopts)
+}
+
+func newSpill(cfg *config.Config) (spill.Store, error) {
+	if o := cfg.Spill.OSS; o != nil {
+		b, err := spill.OSSBucket(ossEndpoint(cfg), o.Bucket, cfg.Credentials)
+		if err != nil {
+			return nil, err
+		}
+		return spill.NewOSS(b, o.Prefix), nil
+	}
+	return spill.NewFiles(cfg.Spill.Dir)
+}
+
+// ossEndpoint is the configured OSS endpoint, else the region's public one.
+func ossEndpoint(cfg *config.Config) string {
+	if cfg.Endpoints.OSS != "" {
+		return cfg.Endpoints.OSS
+	}
+	return "https://oss-" + cfg.CDN.Region + ".aliyuncs.com"
+}
+
+// Close releases the shared-window connection.
+func (a *App) Close() error {
+	if a.redis != nil {
+		return a.redis.Close()
+	}
+	return nil
+}
+
+// spillGuard keeps the functions from acting on their own spill objects
+// when the spill store lives in a bucket the OSS trigger watches.
+type spillGuard struct {
+	rules *urlmap.Rules
+	spill *config.SpillOSS
+}
+
+// ReasonOwnSpill is why a change to a spill object is ignored.
+const ReasonOwnSpill = "cdnrefresh's own spill object"
+
+func (g spillGuard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+	if g.spill != nil && c.URL == "" && spill.IsSpillKey(c.Bucket, c.Key, g.spill.Bucket, g.spill.Prefix) {
+		return nil, nil, ReasonOwnSpill
+	}
+	return g.rules.Map(c)
+}

@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// Main is the body of every function's main: it loads the config from the
+// environment, assembles the App, and serves what serve returns on the
+// platform it finds itself on. A bad config fails the cold start, visibly
+// in the logs. It returns the process exit code.
+func Main(name string, serve func(*App) (platform.Handlers, error)) int {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", name)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("cold start: bad config", "err", err)
+		return 1
+	}
+	a, err := New(ctx, cfg, Options{Logger: logger, InstanceID: os.Getenv("FC_INSTANCE_ID")})
+	if err != nil {
+		logger.Error("cold start: assemble", "err", err)
+		return 1
+	}
+	defer a.Close()
+	h, err := serve(a)
+	if err != nil {
+		logger.Error("cold start", "err", err)
+		return 1
+	}
+	h.Logger = logger
+	if err := platform.Start(ctx, os.Getenv, h); err != nil {
+		logger.Error("serve", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// LogReport writes the one log line of an invocation: the same counts as
+// its answer.
+func LogReport(ctx context.Context, msg string, r refresh.Report, err error) {
+	attrs := []any{
+		"changes", r.Changes, "ignored", r.Ignored, "submitted", r.Submitted,
+		"duplicate", r.Duplicate, "spilled", r.Spilled, "rejected", r.Rejected,
+		"tasks", r.Tasks,
+	}
+	if len(r.SpilledBy) > 0 {
+		attrs = append(attrs, "spilled_by", r.SpilledBy)
+	}
+	if len(r.RejectedBy) > 0 {
+		attrs = append(attrs, "rejected_by", r.RejectedBy)
+	}
+	log := platform.Logger(ctx)
+	if err != nil {
+		log.Error(msg, append(attrs, "err", err)...)
+		return
+	}
+	log.Info(msg, attrs...)
+}
