@@ -170,16 +170,53 @@ func changeName(c Change) string {
 // Flush plans and submits jobs (free of duplicates) and returns one
 // outcome per job, in order. It is the FlushFunc the window calls.
 func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
-	outs := make([]Outcome, len(jobs))
-	at := make(map[string][]int, len(jobs))
+	pending := make([]Pending, len(jobs))
+	now := p.o.Now()
 	for i, j := range jobs {
-		outs[i] = Outcome{Job: j}
-		at[j.DedupeKey()] = append(at[j.DedupeKey()], i)
+		pending[i] = Pending{Job: j, FirstSeen: now}
 	}
+	return p.carryOut(ctx, pending)
+}
+
+// Replay submits spilled work again, oldest first as given, within the
+// quota and limits. What still cannot be done is spilled anew with its
+// first-seen time kept and one more attempt counted; the caller removes
+// the old entries once Replay returns without error.
+func (p *Pipeline) Replay(ctx context.Context, work []Pending) ([]Outcome, error) {
+	again := make([]Pending, len(work))
+	for i, w := range work {
+		w.Attempts++
+		again[i] = w
+	}
+	return p.carryOut(ctx, again)
+}
+
+// carryOut plans and submits the jobs of work and records an outcome for
+// each; what is not done is spilled with its reason.
+func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, error) {
+	outs := make([]Outcome, len(work))
+	jobs := make([]Job, len(work))
+	at := make(map[string][]int, len(work))
+	for i, w := range work {
+		jobs[i] = w.Job
+		outs[i] = Outcome{Job: w.Job}
+		at[w.Job.DedupeKey()] = append(at[w.Job.DedupeKey()], i)
+	}
+	var pending []Pending
+	recorded := make([]bool, len(work))
 	set := func(j Job, o Outcome) {
 		for _, i := range at[j.DedupeKey()] {
+			if recorded[i] {
+				continue // a duplicate job the plan lists twice
+			}
+			recorded[i] = true
 			o.Job = jobs[i]
 			outs[i] = o
+			if o.Status == Spilled {
+				w := work[i]
+				w.Reason = o.Reason
+				pending = append(pending, w)
+			}
 		}
 	}
 
@@ -190,11 +227,7 @@ func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
 		}
 	}
 	calls, over := p.o.Planner.Plan(jobs, q)
-	var pending []Pending
-	spill := func(j Job, reason string) {
-		set(j, Outcome{Status: Spilled, Reason: reason})
-		pending = append(pending, Pending{Job: j, Reason: reason, FirstSeen: p.o.Now(), Attempts: 0})
-	}
+	spill := func(j Job, reason string) { set(j, Outcome{Status: Spilled, Reason: reason}) }
 	for _, j := range over {
 		spill(j, ReasonQuota)
 	}
@@ -213,14 +246,7 @@ func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
 			}
 			continue
 		}
-		p.submit(ctx, c, func(j Job, o Outcome) {
-			switch o.Status {
-			case Spilled:
-				spill(j, o.Reason)
-			default:
-				set(j, o)
-			}
-		}, exhausted)
+		p.submit(ctx, c, set, exhausted)
 	}
 
 	if len(pending) == 0 {

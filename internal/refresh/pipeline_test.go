@@ -297,3 +297,48 @@ func TestCredentialsHidden(t *testing.T) {
 		t.Error("CredentialsFrom(empty) reported credentials")
 	}
 }
+
+func TestPipelineReplay(t *testing.T) {
+	first := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	job := func(k string) refresh.Job {
+		return refresh.Job{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.File, URL: "https://d/" + k}
+	}
+	sp := &memSpill{}
+	p, err := refresh.NewPipeline(refresh.Options{
+		Mapper:  mapKeys{},
+		Planner: chunkPlanner{size: 1},
+		Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
+			if c.URLs[0] == "https://d/b" {
+				return "", apiErr{code: "QuotaExceeded.Refresh", quota: true}
+			}
+			return "T1", nil
+		}),
+		Spiller: sp,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := []refresh.Pending{
+		{Job: job("a"), Reason: "quota", FirstSeen: first, Attempts: 1},
+		{Job: job("b"), Reason: "quota", FirstSeen: first, Attempts: 2},
+		{Job: job("b"), Reason: "quota", FirstSeen: first, Attempts: 2},
+	}
+	outs, err := p.Replay(context.Background(), work)
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	var got []refresh.Status
+	for _, o := range outs {
+		got = append(got, o.Status)
+	}
+	if diff := cmp.Diff([]refresh.Status{refresh.Submitted, refresh.Spilled, refresh.Spilled}, got); diff != "" {
+		t.Errorf("Replay statuses (-want +got):\n%s", diff)
+	}
+	want := []refresh.Pending{
+		{Job: job("b"), Reason: "QuotaExceeded.Refresh", FirstSeen: first, Attempts: 3},
+		{Job: job("b"), Reason: "QuotaExceeded.Refresh", FirstSeen: first, Attempts: 3},
+	}
+	if diff := cmp.Diff(want, sp.got); diff != "" {
+		t.Errorf("spilled again (-want +got):\n%s", diff)
+	}
+}
