@@ -87,13 +87,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if a.Spill, err = newSpill(cfg); err != nil {
 		return nil, err
 	}
-	a.Planner = plan.Planner{
-		Limits:            plan.DefaultLimits(),
-		Reserve:           refresh.Quota{URL: cfg.Limits.QuotaReserve},
-		CollapseThreshold: cfg.Limits.DirCollapseThreshold,
-	}
+	a.Planner = NewPlanner(cfg)
 	a.Pipeline, err = refresh.NewPipeline(refresh.Options{
-		Mapper:    spillGuard{rules: a.Rules, spill: cfg.Spill.OSS},
+		Mapper:    newMapper(cfg, a.Rules),
 		Planner:   a.Planner,
 		Submitter: a.CDN,
 		Spiller:   a.Spill,
@@ -113,6 +109,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// NewPlanner returns the planner cfg describes.
+func NewPlanner(cfg *config.Config) plan.Planner {
+	return plan.Planner{
+		Limits:            plan.DefaultLimits(),
+		Reserve:           refresh.Quota{URL: cfg.Limits.QuotaReserve},
+		CollapseThreshold: cfg.Limits.DirCollapseThreshold,
+	}
+}
+
+func newMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
+	return spillGuard{rules: rules, spill: cfg.Spill.OSS}
 }
 
 func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter, error) {

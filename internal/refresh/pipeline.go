@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -112,6 +113,26 @@ func (r *Report) Add(outs ...Outcome) {
 	sort.Strings(r.Tasks)
 }
 
+// Merge adds the counts and lists of o to r.
+func (r *Report) Merge(o Report) {
+	r.Changes += o.Changes
+	r.Ignored += o.Ignored
+	r.Submitted += o.Submitted
+	r.Duplicate += o.Duplicate
+	r.Spilled += o.Spilled
+	r.Rejected += o.Rejected
+	r.SpilledBy = addCounts(r.SpilledBy, o.SpilledBy)
+	r.RejectedBy = addCounts(r.RejectedBy, o.RejectedBy)
+	for _, t := range o.Tasks {
+		if !slices.Contains(r.Tasks, t) {
+			r.Tasks = append(r.Tasks, t)
+		}
+	}
+	sort.Strings(r.Tasks)
+	r.IgnoredKeys = append(r.IgnoredKeys, o.IgnoredKeys[:min(len(o.IgnoredKeys), MaxListed-len(r.IgnoredKeys))]...)
+	r.Outcomes = append(r.Outcomes, o.Outcomes[:min(len(o.Outcomes), MaxListed-len(r.Outcomes))]...)
+}
+
 func (r *Report) ignore(ig ...Ignored) {
 	r.Ignored += len(ig)
 	for _, i := range ig {
@@ -119,6 +140,16 @@ func (r *Report) ignore(ig ...Ignored) {
 			r.IgnoredKeys = append(r.IgnoredKeys, i)
 		}
 	}
+}
+
+func addCounts(dst, src map[string]int) map[string]int {
+	for k, n := range src {
+		if dst == nil {
+			dst = make(map[string]int, len(src))
+		}
+		dst[k] += n
+	}
+	return dst
 }
 
 func bump(m map[string]int, k string) map[string]int {

@@ -342,3 +342,15 @@ func TestPipelineReplay(t *testing.T) {
 		t.Errorf("spilled again (-want +got):\n%s", diff)
 	}
 }
+
+func TestReportMerge(t *testing.T) {
+	a := refresh.Report{Changes: 2, Submitted: 1, Spilled: 1, Tasks: []string{"2"}, SpilledBy: map[string]int{"quota": 1}}
+	b := refresh.Report{Changes: 3, Ignored: 1, Duplicate: 1, Spilled: 2, Rejected: 1, Tasks: []string{"1", "2"},
+		SpilledBy: map[string]int{"quota": 1, "Throttling": 1}, RejectedBy: map[string]int{"InvalidDomain.NotFound": 1}}
+	a.Merge(b)
+	want := refresh.Report{Changes: 5, Ignored: 1, Submitted: 1, Duplicate: 1, Spilled: 3, Rejected: 1, Tasks: []string{"1", "2"},
+		SpilledBy: map[string]int{"quota": 2, "Throttling": 1}, RejectedBy: map[string]int{"InvalidDomain.NotFound": 1}}
+	if diff := cmp.Diff(want, a); diff != "" {
+		t.Errorf("Merge (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
+)
+
+// runDemo starts the CDN emulator and the oss-refresh function binary (as
+// FC would: a process listening on FC_CUSTOM_LISTEN_PORT), posts every
+// OSS/S3 sample in the events folder to it exactly as FC posts an event,
+// and prints, for each, the function's answer and the calls that reached
+// the CDN API.
+func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	fn := fs.String("function", "bin/oss-refresh", "the oss-refresh function `BINARY` (make demo builds it)")
+	cfgFile := fs.String("config", "events/config.yaml", "config `FILE` for the function")
+	dir := fs.String("events", "events", "`FOLDER` of sample events")
+	logFile := fs.String("log", "var/demo/oss-refresh.log", "where the function's own log goes")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	samples, err := demoSamples(*dir)
+	if err != nil {
+		return err
+	}
+
+	// The CDN API emulator, in this process so that we can read what it got.
+	emu := cdn.New(cdn.Options{})
+	eln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ectx, stopEmu := context.WithCancel(ctx)
+	defer stopEmu()
+	go emu.Serve(ectx, eln)
+	fmt.Fprintf(stdout, "CDN API emulator listening on http://%s\n", eln.Addr())
+
+	// The function, as FC runs it.
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(*logFile), 0o755); err != nil {
+		return err
+	}
+	logOut, err := os.Create(*logFile)
+	if err != nil {
+		return err
+	}
+	defer logOut.Close()
+	cmd := exec.CommandContext(ctx, *fn)
+	cmd.Env = append(demoEnv(os.Environ()),
+		"FC_CUSTOM_LISTEN_PORT="+strconv.Itoa(port),
+		"CDNREFRESH_CONFIG="+*cfgFile,
+		"CDNREFRESH_CDN_ENDPOINT=http://"+eln.Addr().String(),
+	)
+	cmd.Stdout, cmd.Stderr = logOut, logOut
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s (run `make demo`, which builds it): %w", *fn, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}()
+	fnAddr := "127.0.0.1:" + strconv.Itoa(port)
+	if err := waitListening(ctx, fnAddr, cmd, 30*time.Second); err != nil {
+		return fmt.Errorf("%s did not start (see %s): %w", *fn, *logFile, err)
+	}
+	fmt.Fprintf(stdout, "oss-refresh (%s) serving FC's custom-runtime protocol on http://%s; its log: %s\n\n", *fn, fnAddr, *logFile)
+
+	client := &http.Client{Timeout: 90 * time.Second}
+	seen := 0
+	var total refresh.Report
+	for i, s := range samples {
+		raw, err := os.ReadFile(s)
+		if err != nil {
+			return err
+		}
+		ans, status, err := invokeFC(ctx, client, fnAddr, fmt.Sprintf("demo-%02d", i+1), raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+		calls := emu.Calls()
+		fmt.Fprintf(stdout, "▶ %s — %s\n", filepath.Base(s), describeEvent(raw))
+		printAnswer(stdout, ans, status)
+		printCalls(stdout, calls[seen:])
+		seen = len(calls)
+		var r refresh.Report
+		if json.Unmarshal(ans, &r) == nil {
+			total.Merge(r)
+		}
+		fmt.Fprintln(stdout)
+	}
+	st := emu.Stats()
+	fmt.Fprintf(stdout, "%d events: %d changes, %d ignored, %d submitted, %d duplicate, %d spilled, %d rejected\n",
+		len(samples), total.Changes, total.Ignored, total.Submitted, total.Duplicate, total.Spilled, total.Rejected)
+	fmt.Fprintf(stdout, "The CDN API accepted %d calls carrying %d URLs (%d requests, all signed with the function's per-invocation STS credentials: %d).\n",
+		st.Accepted, st.URLs, st.Requests, st.STS)
+	return nil
+}
+
+// demoSamples lists the OSS and S3 samples, in name order.
+func demoSamples(dir string) ([]string, error) {
+	var out []string
+	for _, pat := range []string{"oss-*.json", "s3-*.json"} {
+		m, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no oss-*.json or s3-*.json samples in %s", dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// demoEnv drops real credentials from the environment: the demo signs with
+// the emulator's keys, passed per invocation as FC does.
+func demoEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "ALIBABA_CLOUD_") || strings.HasPrefix(kv, "CDNREFRESH_") || strings.HasPrefix(kv, "FC_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitListening(ctx context.Context, addr string, cmd *exec.Cmd, limit time.Duration) error {
+	exited := make(chan struct{})
+	go func() {
+		// ProcessState is set by Wait, which the caller runs later; poll instead.
+		for cmd.ProcessState == nil {
+			if err := cmd.Process.Signal(syscallZero); err != nil {
+				close(exited)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("the process exited")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("nothing listening on %s after %v", addr, limit)
+}
+
+// invokeFC posts an event exactly as Function Compute posts one to a
+// custom runtime.
+func invokeFC(ctx context.Context, client *http.Client, addr, requestID string, body []byte) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/invoke", bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, err
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("x-fc-control-path", "/invoke")
+	h.Set("x-fc-request-id", requestID)
+	h.Set("x-fc-function-name", "cdnrefresh-oss-refresh")
+	h.Set("x-fc-function-timeout", "60")
+	h.Set("x-fc-retry-count", "0")
+	h.Set("x-fc-access-key-id", cdn.AccessKeyID)
+	h.Set("x-fc-access-key-secret", cdn.AccessKeySecret)
+	h.Set("x-fc-security-token", "demo-sts-token")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, 0, err
+	}
+	if resp.Header.Get("x-fc-status") == "404" {
+		return b, 404, nil
+	}
+	return b, resp.StatusCode, nil
+}
+
+func describeEvent(raw []byte) string {
+	ev, err := trigger.Parse(raw)
+	if err != nil {
+		return "undecodable: " + err.Error()
+	}
+	var parts []string
+	for _, c := range ev.Changes {
+		parts = append(parts, fmt.Sprintf("%s %s/%s", c.Op, c.Bucket, c.Key))
+	}
+	for _, ig := range ev.Ignored {
+		parts = append(parts, fmt.Sprintf("ignored %s (%s)", ig.Key, ig.Reason))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func printAnswer(w io.Writer, ans []byte, status int) {
+	var r refresh.Report
+	if status != http.StatusOK || json.Unmarshal(ans, &r) != nil {
+		fmt.Fprintf(w, "  answer (failed, x-fc-status %d): %s\n", status, bytes.TrimSpace(ans))
+		return
+	}
+	fmt.Fprintf(w, "  answer: changes=%d ignored=%d submitted=%d duplicate=%d spilled=%d rejected=%d tasks=%v\n",
+		r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected, r.Tasks)
+	for _, ig := range r.IgnoredKeys {
+		fmt.Fprintf(w, "    ignored  %s: %s\n", ig.Key, ig.Reason)
+	}
+	for _, o := range r.Outcomes {
+		extra := o.TaskID
+		if o.Reason != "" {
+			extra = o.Reason
+		}
+		fmt.Fprintf(w, "    %-9s %-8s %s  %s\n", o.Status, o.Job.Action, o.Job.URL, extra)
+	}
+}
+
+func printCalls(w io.Writer, calls []cdn.Call) {
+	if len(calls) == 0 {
+		fmt.Fprintln(w, "  CDN API: no calls")
+		return
+	}
+	fmt.Fprintln(w, "  CDN API received:")
+	for _, c := range calls {
+		typ := ""
+		if c.ObjectType != "" {
+			typ = " ObjectType=" + c.ObjectType
+		}
+		fmt.Fprintf(w, "    %s%s, %d URL(s), task %s\n", c.Action, typ, len(c.URLs), c.TaskID)
+		for _, u := range c.URLs {
+			fmt.Fprintf(w, "      %s\n", u)
+		}
+	}
+}

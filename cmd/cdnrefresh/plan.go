@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
+)
+
+func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("plan", stderr)
+	cfgFile := fs.String("config", "", "config `FILE` (YAML)")
+	eventFile := fs.String("event", "", "event `FILE`: an OSS trigger or S3 event (JSON)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgFile == "" || *eventFile == "" {
+		fmt.Fprintln(stderr, "cdnrefresh plan: --config and --event are required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := loadConfig(*cfgFile)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*eventFile)
+	if err != nil {
+		return err
+	}
+	d, err := app.Plan(cfg, raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *eventFile, err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(d)
+}
+
+// loadConfig reads a config file with the process environment for ${NAME}.
+func loadConfig(name string) (*config.Config, error) {
+	getenv := func(k string) string {
+		if k == config.EnvConfig {
+			return name
+		}
+		return os.Getenv(k)
+	}
+	return config.FromEnv(getenv)
+}

@@ -1,0 +1,345 @@
+package alicdn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/cdn"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/dcdn"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// Production endpoints (central; platform.md §6).
+const (
+	CDNHost  = "cdn.aliyuncs.com"
+	DCDNHost = "dcdn.aliyuncs.com"
+)
+
+// Defaults.
+const (
+	DefaultRegion  = "cn-hangzhou"
+	DefaultTimeout = 10 * time.Second // the SDK's own read timeout
+)
+
+// RetryPolicy is exponential backoff with full jitter: before retry n
+// (n = 1, 2, …) the client sleeps a random duration in
+// [0, min(Cap, Base·2^(n-1))). Zero fields take the defaults.
+type RetryPolicy struct {
+	Base        time.Duration // default 200 ms
+	Cap         time.Duration // default 5 s
+	MaxAttempts int           // attempts in all, including the first; default 4; 1 = no retry
+}
+
+// DefaultRetry is the policy used for zero fields.
+var DefaultRetry = RetryPolicy{Base: 200 * time.Millisecond, Cap: 5 * time.Second, MaxAttempts: 4}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.Base <= 0 {
+		p.Base = DefaultRetry.Base
+	}
+	if p.Cap <= 0 {
+		p.Cap = DefaultRetry.Cap
+	}
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultRetry.MaxAttempts
+	}
+	return p
+}
+
+// ceiling returns the upper bound of the sleep before retry n (n ≥ 1).
+func (p RetryPolicy) ceiling(n int) time.Duration {
+	d := p.Base
+	for i := 1; i < n && d < p.Cap; i++ {
+		d *= 2
+	}
+	return min(d, p.Cap)
+}
+
+// Config configures a Client.
+type Config struct {
+	// Endpoint overrides both the CDN and the DCDN endpoint
+	// (CDNREFRESH_CDN_ENDPOINT). Empty means production: HTTPS to
+	// cdn.aliyuncs.com and dcdn.aliyuncs.com. "http://HOST:PORT" or
+	// "https://HOST[:PORT]" name the scheme; a bare "HOST:PORT" means
+	// plain HTTP for a loopback host (127.0.0.0/8, ::1, localhost) and
+	// HTTPS for any other.
+	Endpoint string
+	// Region is the RegionId every request carries; default cn-hangzhou.
+	Region string
+	// Credentials are used when the context carries none
+	// (refresh.WithCredentials); the caller fills them from
+	// ALIBABA_CLOUD_ACCESS_KEY_ID, _SECRET and _SECURITY_TOKEN.
+	Credentials refresh.Credentials
+	// Timeout bounds each HTTP attempt; default 10 s.
+	Timeout time.Duration
+	// Retry is the backoff for retryable errors.
+	Retry RetryPolicy
+	// Limiter, when set, is waited on before every attempt of every call.
+	Limiter refresh.Limiter
+	// Sleep waits d or until ctx is done; default a timer. Tests inject one
+	// that records and returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand returns a number in [0, 1) for the jitter; default math/rand/v2.
+	Rand func() float64
+	// Now is the clock used to see whether a backoff would pass ctx's
+	// deadline; default time.Now.
+	Now func() time.Time
+	// Transport, when set, carries every request (tests, proxies). Default
+	// a clone of http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// Client calls the CDN and DCDN APIs through alibaba-cloud-sdk-go. It is
+// safe for concurrent use: each call builds its own SDK client, because an
+// SDK client mutates its HTTP client on every request (platform.md §7.1.4);
+// the connections are shared through one transport.
+type Client struct {
+	scheme    string // "HTTPS" or "HTTP"
+	cdnHost   string
+	dcdnHost  string
+	region    string
+	creds     refresh.Credentials
+	timeout   time.Duration
+	retry     RetryPolicy
+	limiter   refresh.Limiter
+	sleep     func(context.Context, time.Duration) error
+	rand      func() float64
+	now       func() time.Time
+	transport http.RoundTripper
+}
+
+var regionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+
+// warmEndpoints initialises the SDK's lazily built endpoint maps once:
+// building them in two goroutines at once is a data race.
+var warmEndpoints sync.Once
+
+// New returns a Client for cfg.
+func New(cfg Config) (*Client, error) {
+	c := &Client{
+		scheme:    "HTTPS",
+		cdnHost:   CDNHost,
+		dcdnHost:  DCDNHost,
+		region:    cfg.Region,
+		creds:     cfg.Credentials,
+		timeout:   cfg.Timeout,
+		retry:     cfg.Retry.withDefaults(),
+		limiter:   cfg.Limiter,
+		sleep:     cfg.Sleep,
+		rand:      cfg.Rand,
+		now:       cfg.Now,
+		transport: cfg.Transport,
+	}
+	if cfg.Endpoint != "" {
+		scheme, host, err := parseEndpoint(cfg.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		c.scheme, c.cdnHost, c.dcdnHost = scheme, host, host
+	}
+	if c.region == "" {
+		c.region = DefaultRegion
+	}
+	if !regionPattern.MatchString(c.region) {
+		return nil, fmt.Errorf("alicdn: region %q has characters other than letters, digits, _ and -", c.region)
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	if c.rand == nil {
+		c.rand = rand.Float64
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.transport == nil {
+		c.transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	warmEndpoints.Do(func() {
+		cdn.GetEndpointMap()
+		dcdn.GetEndpointMap()
+	})
+	return c, nil
+}
+
+// parseEndpoint returns the SDK scheme and the host[:port] of endpoint.
+func parseEndpoint(endpoint string) (scheme, host string, err error) {
+	raw := strings.TrimSpace(endpoint)
+	if !strings.Contains(raw, "://") {
+		h := raw
+		if hn, _, err := net.SplitHostPort(raw); err == nil {
+			h = hn
+		}
+		if h == "" || strings.ContainsAny(raw, "/?#@ ") {
+			return "", "", fmt.Errorf("alicdn: endpoint %q: want HOST[:PORT] or http(s)://HOST[:PORT]", endpoint)
+		}
+		if isLoopback(h) {
+			return "HTTP", raw, nil
+		}
+		return "HTTPS", raw, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("alicdn: endpoint %q: %w", endpoint, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", "", fmt.Errorf("alicdn: endpoint %q: scheme must be http or https", endpoint)
+	case u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		return "", "", fmt.Errorf("alicdn: endpoint %q: want only a scheme, a host and a port", endpoint)
+	}
+	return strings.ToUpper(u.Scheme), u.Host, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// ErrNoCredentials means neither the context nor the Config carries an
+// access key.
+var ErrNoCredentials = errors.New("alicdn: no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run with a function role on FC")
+
+// credentials returns the invocation's credentials, else the configured ones.
+func (c *Client) credentials(ctx context.Context) (refresh.Credentials, error) {
+	if cr, ok := refresh.CredentialsFrom(ctx); ok {
+		return cr, nil
+	}
+	if c.creds.Empty() {
+		return refresh.Credentials{}, ErrNoCredentials
+	}
+	return c.creds, nil
+}
+
+// ctxTransport gives every request the context of the call: the SDK builds
+// requests without one. It is also not an *http.Transport, so the SDK
+// leaves the shared transport alone instead of rewriting its dialer and
+// TLS settings on every call.
+type ctxTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(r.WithContext(t.ctx))
+}
+
+// sdkEnv is what one attempt needs to build an SDK client.
+type sdkEnv struct {
+	config     *sdk.Config
+	credential auth.Credential
+	region     string
+	cdnHost    string
+	dcdnHost   string
+}
+
+func (e sdkEnv) cdn() (*cdn.Client, error) {
+	cl, err := cdn.NewClientWithOptions(e.region, e.config, e.credential)
+	if err != nil {
+		return nil, err
+	}
+	cl.Domain = e.cdnHost
+	return cl, nil
+}
+
+func (e sdkEnv) dcdn() (*dcdn.Client, error) {
+	cl, err := dcdn.NewClientWithOptions(e.region, e.config, e.credential)
+	if err != nil {
+		return nil, err
+	}
+	cl.Domain = e.dcdnHost
+	return cl, nil
+}
+
+// do runs attempt under the limiter, the per-attempt timeout and the retry
+// policy, and classifies its error.
+func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]int, attempt func(sdkEnv) error) error {
+	cr, err := c.credentials(ctx)
+	if err != nil {
+		return err
+	}
+	r := redactor(cr)
+	var cred auth.Credential = credentials.NewAccessKeyCredential(cr.AccessKeyID, cr.AccessKeySecret)
+	if cr.SecurityToken != "" {
+		cred = credentials.NewStsTokenCredential(cr.AccessKeyID, cr.AccessKeySecret, cr.SecurityToken)
+	}
+
+	var last error
+	for n := 1; ; n++ {
+		if c.limiter != nil {
+			if err := c.limiter.Wait(ctx, api, urlsPerDomain); err != nil {
+				if last != nil {
+					return withAttempts(last, n-1)
+				}
+				return fmt.Errorf("alicdn: %s: wait for rate limit: %w", api, err)
+			}
+		}
+		err := c.once(ctx, cred, attempt)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("alicdn: %s: %w", api, context.Cause(ctx))
+		}
+		last = classify(api, err, r)
+		var rt interface{ Retryable() bool }
+		if !errors.As(last, &rt) || !rt.Retryable() || n >= c.retry.MaxAttempts {
+			return withAttempts(last, n)
+		}
+		d := time.Duration(c.rand() * float64(c.retry.ceiling(n)))
+		if dl, ok := ctx.Deadline(); ok && !c.now().Add(d).Before(dl) {
+			return withAttempts(last, n) // sleeping would pass the deadline
+		}
+		if err := c.sleep(ctx, d); err != nil {
+			return withAttempts(last, n)
+		}
+	}
+}
+
+func withAttempts(err error, n int) error {
+	if n <= 1 {
+		return err
+	}
+	return fmt.Errorf("%w (after %d attempts)", err, n)
+}
+
+// once makes one attempt with a fresh SDK client.
+func (c *Client) once(ctx context.Context, cred auth.Credential, attempt func(sdkEnv) error) error {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	cfg := sdk.NewConfig()
+	cfg.Scheme = c.scheme
+	cfg.Timeout = c.timeout
+	cfg.Transport = ctxTransport{ctx: actx, base: c.transport}
+	return attempt(sdkEnv{config: cfg, credential: cred, region: c.region, cdnHost: c.cdnHost, dcdnHost: c.dcdnHost})
+}

@@ -1,0 +1,138 @@
+package alicdn
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+func TestParseEndpoint(t *testing.T) {
+	tests := []struct {
+		in, scheme, host string
+	}{
+		{"http://127.0.0.1:8765", "HTTP", "127.0.0.1:8765"},
+		{"http://127.0.0.1:8765/", "HTTP", "127.0.0.1:8765"},
+		{"https://cdn.example.internal", "HTTPS", "cdn.example.internal"},
+		{"127.0.0.1:8765", "HTTP", "127.0.0.1:8765"},
+		{"localhost:8765", "HTTP", "localhost:8765"},
+		{"[::1]:8765", "HTTP", "[::1]:8765"},
+		{"cdn-vpc.aliyuncs.com", "HTTPS", "cdn-vpc.aliyuncs.com"},
+		{"10.0.0.5:443", "HTTPS", "10.0.0.5:443"},
+	}
+	for _, tt := range tests {
+		scheme, host, err := parseEndpoint(tt.in)
+		if err != nil || scheme != tt.scheme || host != tt.host {
+			t.Errorf("parseEndpoint(%q) = %q, %q, %v, want %q, %q", tt.in, scheme, host, err, tt.scheme, tt.host)
+		}
+	}
+}
+
+func TestClassOf(t *testing.T) {
+	tests := []struct {
+		code   string
+		status int
+		want   Class
+	}{
+		{"QuotaExceeded.Refresh", 400, QuotaExhausted},
+		{"QuotaExceeded.Preload", 400, QuotaExhausted},
+		{"QuotaPerMinuteExceeded.Refresh", 400, Retryable},
+		{"TooMany.Refresh", 400, Retryable},
+		{"PreloadQueueFull", 400, Retryable},
+		{"ServiceBusy", 403, Retryable},
+		{"Throttling", 503, Retryable},
+		{"Throttling.User", 400, Retryable},
+		{"Throttling.Whatever", 400, Retryable},
+		{"TooManyRequests", 429, Retryable},
+		{"InternalError", 500, Retryable},
+		{"ServiceUnavailable", 503, Retryable},
+		{"SomethingNew", 502, Retryable},
+		{"SomethingNew", 429, Retryable},
+		{"InvalidObjectPath.Malformed", 400, Rejected},
+		{"InvalidObjectPath.Anything", 400, Rejected},
+		{"ObjectPath.Malformed", 400, Rejected},
+		{"SingleRequest.OverLimit", 400, Rejected},
+		{"InvalidDomain.NotFound", 404, Rejected},
+		{"InvalidDomain.Configure_failed", 500, Rejected},
+		{"InvalidExtensiveDomain.ValueNotSupported", 400, Rejected},
+		{"InvalidObjectType.ValueNotSupported", 400, Rejected},
+		{"Forbidden.RAM", 403, Rejected},
+		{"Forbidden", 403, Rejected},
+		{"SignatureDoesNotMatch", 400, Rejected},
+		{"IncompleteSignature", 400, Rejected},
+		{"InvalidAccessKeyId.NotFound", 404, Rejected},
+		{"MissingParameter", 400, Rejected},
+		{"IllegalOperation", 403, Rejected},
+		{"OperationDenied", 403, Rejected},
+		{"InvalidTimeStamp.Expired", 400, Other},
+		{"SomethingNew", 400, Other},
+	}
+	for _, tt := range tests {
+		if got := ClassOf(tt.code, tt.status); got != tt.want {
+			t.Errorf("ClassOf(%q, %d) = %v, want %v", tt.code, tt.status, got, tt.want)
+		}
+	}
+}
+
+func TestAPIErrorText(t *testing.T) {
+	e := &APIError{API: "RefreshObjectCaches", Status: 400, Code: "QuotaExceeded.Refresh", Message: "Your refresh attempts have exceeded the daily limit.", RequestID: "RID-1"}
+	want := "alicdn: RefreshObjectCaches: QuotaExceeded.Refresh (HTTP 400, request RID-1): Your refresh attempts have exceeded the daily limit."
+	if got := e.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestClassifyScrubs(t *testing.T) {
+	creds := redactor(refresh.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "topsecret", SecurityToken: "tok+en/=="})
+	body := `{"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAIkey%26SecurityToken%3Dtok%252Ben"}`
+	err := classify("RefreshObjectCaches", sdkerrors.NewServerError(400, body, ""), creds)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != "SignatureDoesNotMatch" || ae.RequestID != "R" {
+		t.Fatalf("classify(server error) = %#v", err)
+	}
+	if ae.Message != "Specified signature is not matched with our calculation." {
+		t.Errorf("Message = %q, want the text before the string to sign", ae.Message)
+	}
+
+	ue := &url.Error{Op: "Post", URL: "http://h/?AccessKeyId=LTAIkey&SecurityToken=tok%2Ben%2F%3D%3D&Signature=abc", Err: fmt.Errorf("dial tcp: refused; token tok+en/==")}
+	err = classify("PushObjectCache", ue, creds)
+	var te *TransportError
+	if !errors.As(err, &te) || te.Code != "NetworkError" {
+		t.Fatalf("classify(url error) = %#v, want a NetworkError", err)
+	}
+	for _, leak := range []string{"Signature=", "LTAIkey", "tok+en/=="} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("error %q contains %q", err, leak)
+		}
+	}
+
+	ce := sdkerrors.NewClientError("SDK.JsonUnmarshalError", "Failed to unmarshal response", errors.New("bad json"))
+	if err := classify("DescribeRefreshTasks", ce, creds); !errors.As(err, &te) || te.ErrorCode() != "SDK.JsonUnmarshalError" || !te.Retryable() {
+		t.Errorf("classify(client error) = %#v, want a retryable TransportError", err)
+	}
+
+	html := sdkerrors.NewServerError(502, "<html>bad gateway</html>", "")
+	if err := classify("RefreshObjectCaches", html, creds); !errors.As(err, &ae) || ae.Code != "HTTP502" || !ae.Retryable() {
+		t.Errorf("classify(502 html) = %#v, want a retryable HTTP502", err)
+	}
+}
+
+func TestRetryCeiling(t *testing.T) {
+	p := RetryPolicy{}.withDefaults()
+	var got []time.Duration
+	for n := 1; n <= 7; n++ {
+		got = append(got, p.ceiling(n))
+	}
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond, 5 * time.Second, 5 * time.Second}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("ceiling(%d) = %v, want %v", i+1, got[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,599 @@
+package alicdn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/cdn"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/dcdn"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// API versions and action names.
+const (
+	CDNVersion  = "2018-05-10"
+	DCDNVersion = "2018-01-15"
+
+	APIRefresh        = "RefreshObjectCaches"
+	APIPush           = "PushObjectCache"
+	APIRefreshDCDN    = "RefreshDcdnObjectCaches"
+	APIPreloadDCDN    = "PreloadDcdnObjectCaches"
+	APICacheTag       = "RefreshObjectCacheByCacheTag"
+	APICacheTagDCDN   = "RefreshDcdnObjectCacheByCacheTag"
+	APIQuota          = "DescribeRefreshQuota"
+	APIQuotaDCDN      = "DescribeDcdnRefreshQuota"
+	APITasks          = "DescribeRefreshTasks"
+	APITasksDCDN      = "DescribeDcdnRefreshTasks"
+	APITaskByID       = "DescribeRefreshTaskById"
+	APITaskByIDDCDN   = "DescribeDcdnRefreshTaskById"
+	APIPreloadDetail  = "DescribePreloadDetailById"
+	maxTaskIDsPerCall = 10
+	timeFormat        = "2006-01-02T15:04:05Z"
+)
+
+// API returns the action that carries out action for provider:
+// RefreshObjectCaches, PushObjectCache, RefreshDcdnObjectCaches or
+// PreloadDcdnObjectCaches. An empty provider means CDN.
+func API(p refresh.Provider, a refresh.Action) (string, error) {
+	switch {
+	case (p == refresh.CDN || p == "") && a == refresh.ActionRefresh:
+		return APIRefresh, nil
+	case (p == refresh.CDN || p == "") && a == refresh.ActionPrefetch:
+		return APIPush, nil
+	case p == refresh.DCDN && a == refresh.ActionRefresh:
+		return APIRefreshDCDN, nil
+	case p == refresh.DCDN && a == refresh.ActionPrefetch:
+		return APIPreloadDCDN, nil
+	}
+	return "", fmt.Errorf("alicdn: no API for provider %q action %q", p, a)
+}
+
+// apiOf returns the action for call, checking call.API when set.
+func apiOf(call refresh.Call) (string, error) {
+	if call.Action == "" {
+		switch call.API {
+		case APIRefresh, APIPush, APIRefreshDCDN, APIPreloadDCDN:
+			return call.API, nil
+		}
+	}
+	api, err := API(call.Provider, call.Action)
+	if err != nil {
+		return "", err
+	}
+	if call.API != "" && call.API != api {
+		return "", fmt.Errorf("alicdn: call names API %s but provider %q action %q need %s", call.API, call.Provider, call.Action, api)
+	}
+	return api, nil
+}
+
+// URLsPerDomain counts urls by lower-case host name, as the per-domain
+// per-minute limit counts them.
+func URLsPerDomain(urls []string) map[string]int {
+	m := map[string]int{}
+	for _, u := range urls {
+		m[hostOf(u)]++
+	}
+	return m
+}
+
+// hostOf returns the lower-case host of an absolute URL (or regex path)
+// without its port.
+func hostOf(u string) string {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		rest = u
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "]") {
+		rest = rest[:i]
+	}
+	return strings.ToLower(rest)
+}
+
+// Submit sends one refresh or prefetch call and returns the task id the
+// API assigned (a comma-separated list when the URLs span domains). It
+// waits on the limiter before every attempt and retries retryable errors
+// with backoff within ctx. Errors are *APIError or *TransportError
+// (possibly wrapped): ask them Rejected, Retryable, QuotaExhausted or
+// ErrorCode.
+func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) {
+	api, err := apiOf(call)
+	if err != nil {
+		return "", err
+	}
+	if len(call.URLs) == 0 {
+		return "", fmt.Errorf("alicdn: %s: no URLs", api)
+	}
+	objectType := call.ObjectType
+	if objectType == "" {
+		objectType = refresh.File
+	}
+	switch objectType {
+	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams:
+	default:
+		return "", fmt.Errorf("alicdn: %s: object type %q is not File, Directory, Regex or IgnoreParams", api, objectType)
+	}
+	paths := strings.Join(call.URLs, "\n")
+
+	var id string
+	err = c.do(ctx, api, URLsPerDomain(call.URLs), func(e sdkEnv) error {
+		switch api {
+		case APIRefresh:
+			cl, err := e.cdn()
+			if err != nil {
+				return err
+			}
+			req := cdn.CreateRefreshObjectCachesRequest()
+			req.ObjectPath, req.ObjectType = paths, string(objectType)
+			if call.Force {
+				req.QueryParams["Force"] = "true" // the typed request has no Force field
+			}
+			resp, err := cl.RefreshObjectCaches(req)
+			if err != nil {
+				return err
+			}
+			id = resp.RefreshTaskId
+		case APIPush:
+			cl, err := e.cdn()
+			if err != nil {
+				return err
+			}
+			req := cdn.CreatePushObjectCacheRequest()
+			req.ObjectPath, req.Area = paths, call.Area
+			if call.L2Preload {
+				req.L2Preload = requests.NewBoolean(true)
+			}
+			resp, err := cl.PushObjectCache(req)
+			if err != nil {
+				return err
+			}
+			id = resp.PushTaskId
+		case APIRefreshDCDN:
+			cl, err := e.dcdn()
+			if err != nil {
+				return err
+			}
+			req := dcdn.CreateRefreshDcdnObjectCachesRequest()
+			req.ObjectPath, req.ObjectType = paths, string(objectType)
+			if call.Force {
+				req.Force = requests.NewBoolean(true)
+			}
+			resp, err := cl.RefreshDcdnObjectCaches(req)
+			if err != nil {
+				return err
+			}
+			id = resp.RefreshTaskId
+		case APIPreloadDCDN:
+			cl, err := e.dcdn()
+			if err != nil {
+				return err
+			}
+			req := dcdn.CreatePreloadDcdnObjectCachesRequest()
+			req.ObjectPath, req.Area = paths, call.Area
+			if call.L2Preload {
+				req.L2Preload = requests.NewBoolean(true)
+			}
+			resp, err := cl.PreloadDcdnObjectCaches(req)
+			if err != nil {
+				return err
+			}
+			id = resp.PreloadTaskId
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("submit %d URLs: %w", len(call.URLs), err)
+	}
+	return id, nil
+}
+
+// RefreshByCacheTag refreshes everything domain cached under any of tags
+// and returns the task id. CDN has no typed SDK request for it, so it goes
+// as a CommonRequest (POST).
+func (c *Client) RefreshByCacheTag(ctx context.Context, provider refresh.Provider, domain string, tags []string, force bool) (string, error) {
+	api := APICacheTag
+	if provider == refresh.DCDN {
+		api = APICacheTagDCDN
+	} else if provider != refresh.CDN && provider != "" {
+		return "", fmt.Errorf("alicdn: unknown provider %q", provider)
+	}
+	if domain == "" {
+		return "", fmt.Errorf("alicdn: %s: no domain", api)
+	}
+	if len(tags) == 0 {
+		return "", fmt.Errorf("alicdn: %s: no cache tags", api)
+	}
+	for _, t := range tags {
+		if t == "" || strings.Contains(t, ",") {
+			return "", fmt.Errorf("alicdn: %s: cache tag %q is empty or has a comma", api, t)
+		}
+	}
+	joined := strings.Join(tags, ",")
+
+	var id string
+	err := c.do(ctx, api, nil, func(e sdkEnv) error {
+		if provider == refresh.DCDN {
+			cl, err := e.dcdn()
+			if err != nil {
+				return err
+			}
+			req := dcdn.CreateRefreshDcdnObjectCacheByCacheTagRequest()
+			req.DomainName, req.CacheTag = domain, joined
+			if force {
+				req.Force = requests.NewBoolean(true)
+			}
+			resp, err := cl.RefreshDcdnObjectCacheByCacheTag(req)
+			if err != nil {
+				return err
+			}
+			id = resp.RefreshTaskId
+			return nil
+		}
+		cl, err := e.cdn()
+		if err != nil {
+			return err
+		}
+		req := requests.NewCommonRequest()
+		req.Method = requests.POST // CommonRequest defaults to GET
+		req.Product, req.Version, req.ApiName = "Cdn", CDNVersion, APICacheTag
+		req.QueryParams["DomainName"] = domain
+		req.QueryParams["CacheTag"] = joined
+		if force {
+			req.QueryParams["Force"] = "true"
+		}
+		resp, err := cl.ProcessCommonRequest(req)
+		if err != nil {
+			return err
+		}
+		var body struct{ RefreshTaskId string }
+		if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
+			return fmt.Errorf("decode %s answer: %w", APICacheTag, err)
+		}
+		id = body.RefreshTaskId
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("refresh %d cache tags of %s: %w", len(tags), domain, err)
+	}
+	return id, nil
+}
+
+// Quota is the account's daily refresh and prefetch quota and what
+// remains of it today. DCDN has no PreloadEdge values (they stay 0).
+type Quota struct {
+	URL, URLRemain                   int
+	Dir, DirRemain                   int
+	Regex, RegexRemain               int
+	IgnoreParams, IgnoreParamsRemain int
+	Preload, PreloadRemain           int
+	PreloadEdge, PreloadEdgeRemain   int
+	Block, BlockRemain               int
+}
+
+// Remaining returns what remains, in the planner's terms.
+func (q Quota) Remaining() refresh.Quota {
+	return refresh.Quota{URL: q.URLRemain, Dir: q.DirRemain, Regex: q.RegexRemain, IgnoreParams: q.IgnoreParamsRemain, Preload: q.PreloadRemain}
+}
+
+// Quota returns the daily quotas of provider (DescribeRefreshQuota or
+// DescribeDcdnRefreshQuota).
+func (c *Client) Quota(ctx context.Context, provider refresh.Provider) (Quota, error) {
+	var fields map[string]string
+	var api string
+	var err error
+	switch provider {
+	case refresh.CDN, "":
+		api = APIQuota
+		err = c.do(ctx, api, nil, func(e sdkEnv) error {
+			cl, err := e.cdn()
+			if err != nil {
+				return err
+			}
+			r, err := cl.DescribeRefreshQuota(cdn.CreateDescribeRefreshQuotaRequest())
+			if err != nil {
+				return err
+			}
+			fields = map[string]string{
+				"UrlQuota": r.UrlQuota, "UrlRemain": r.UrlRemain, "DirQuota": r.DirQuota, "DirRemain": r.DirRemain,
+				"RegexQuota": r.RegexQuota, "RegexRemain": r.RegexRemain,
+				"IgnoreParamsQuota": r.IgnoreParamsQuota, "IgnoreParamsRemain": r.IgnoreParamsRemain,
+				"PreloadQuota": r.PreloadQuota, "PreloadRemain": r.PreloadRemain,
+				"PreloadEdgeQuota": r.PreloadEdgeQuota, "PreloadEdgeRemain": r.PreloadEdgeRemain,
+				"BlockQuota": r.BlockQuota, "BlockRemain": r.BlockRemain,
+			}
+			return nil
+		})
+	case refresh.DCDN:
+		api = APIQuotaDCDN
+		err = c.do(ctx, api, nil, func(e sdkEnv) error {
+			cl, err := e.dcdn()
+			if err != nil {
+				return err
+			}
+			r, err := cl.DescribeDcdnRefreshQuota(dcdn.CreateDescribeDcdnRefreshQuotaRequest())
+			if err != nil {
+				return err
+			}
+			fields = map[string]string{
+				"UrlQuota": r.UrlQuota, "UrlRemain": r.UrlRemain, "DirQuota": r.DirQuota, "DirRemain": r.DirRemain,
+				"RegexQuota": r.RegexQuota, "RegexRemain": r.RegexRemain,
+				"IgnoreParamsQuota": r.IgnoreParamsQuota, "IgnoreParamsRemain": r.IgnoreParamsRemain,
+				"PreloadQuota": r.PreloadQuota, "PreloadRemain": r.PreloadRemain,
+				"BlockQuota": r.BlockQuota, "BlockRemain": r.BlockRemain,
+			}
+			return nil
+		})
+	default:
+		return Quota{}, fmt.Errorf("alicdn: unknown provider %q", provider)
+	}
+	if err != nil {
+		return Quota{}, fmt.Errorf("read quota: %w", err)
+	}
+	var q Quota
+	var errs []error
+	num := func(name string) int {
+		v := strings.TrimSpace(fields[name])
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s = %q is not a whole number", name, v))
+		}
+		return n
+	}
+	q.URL, q.URLRemain = num("UrlQuota"), num("UrlRemain")
+	q.Dir, q.DirRemain = num("DirQuota"), num("DirRemain")
+	q.Regex, q.RegexRemain = num("RegexQuota"), num("RegexRemain")
+	q.IgnoreParams, q.IgnoreParamsRemain = num("IgnoreParamsQuota"), num("IgnoreParamsRemain")
+	q.Preload, q.PreloadRemain = num("PreloadQuota"), num("PreloadRemain")
+	q.PreloadEdge, q.PreloadEdgeRemain = num("PreloadEdgeQuota"), num("PreloadEdgeRemain")
+	q.Block, q.BlockRemain = num("BlockQuota"), num("BlockRemain")
+	if len(errs) > 0 {
+		return Quota{}, fmt.Errorf("alicdn: %s answer: %w", api, errors.Join(errs...))
+	}
+	return q, nil
+}
+
+// TaskQuery selects refresh and prefetch tasks. Every field is optional;
+// ObjectType (file, directory, regex or preload; any case) is required
+// when Domain or Status is set. Only the last three days are kept.
+type TaskQuery struct {
+	TaskID     string
+	ObjectPath string // exact match
+	ObjectType string
+	Domain     string
+	Status     string // Complete, Refreshing or Failed
+	Start, End time.Time
+	Page       int // from 1; 0 = 1
+	PageSize   int // 0 = 20; at most 100 (CDN) or 50 (DCDN)
+}
+
+// TaskPage is one page of tasks.
+type TaskPage struct {
+	Tasks    []Task
+	Total    int
+	Page     int
+	PageSize int
+}
+
+// Task is one refresh or prefetch task record: one object path.
+type Task struct {
+	ID          string
+	ObjectPath  string
+	ObjectType  string // file, directory, regex, preload
+	Status      string // Complete, Refreshing, Failed (ById also Pending)
+	Process     string // "100%"
+	Description string // failure reason, e.g. OriginTimeout
+	Created     time.Time
+}
+
+func newTask(id, path, objectType, status, process, desc, created string) Task {
+	t, _ := time.Parse(timeFormat, created) // zero when the API sends none
+	return Task{ID: id, ObjectPath: path, ObjectType: objectType, Status: status, Process: process, Description: desc, Created: t}
+}
+
+// Tasks lists tasks of provider (DescribeRefreshTasks or
+// DescribeDcdnRefreshTasks), newest first.
+func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q TaskQuery) (TaskPage, error) {
+	q.ObjectType = strings.ToLower(q.ObjectType)
+	if q.ObjectType == "" && (q.Domain != "" || q.Status != "") {
+		return TaskPage{}, errors.New("alicdn: task query by domain or status needs an object type (file, directory, regex or preload)")
+	}
+	if q.Page < 0 || q.PageSize < 0 {
+		return TaskPage{}, fmt.Errorf("alicdn: task query page %d size %d: want positive numbers", q.Page, q.PageSize)
+	}
+	str := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(timeFormat)
+	}
+	num := func(n int) requests.Integer {
+		if n == 0 {
+			return ""
+		}
+		return requests.NewInteger(n)
+	}
+	var page TaskPage
+	var api string
+	var err error
+	switch provider {
+	case refresh.CDN, "":
+		api = APITasks
+		err = c.do(ctx, api, nil, func(e sdkEnv) error {
+			cl, err := e.cdn()
+			if err != nil {
+				return err
+			}
+			req := cdn.CreateDescribeRefreshTasksRequest()
+			req.TaskId, req.ObjectPath, req.ObjectType, req.DomainName, req.Status = q.TaskID, q.ObjectPath, q.ObjectType, q.Domain, q.Status
+			req.StartTime, req.EndTime, req.PageNumber, req.PageSize = str(q.Start), str(q.End), num(q.Page), num(q.PageSize)
+			r, err := cl.DescribeRefreshTasks(req)
+			if err != nil {
+				return err
+			}
+			page = TaskPage{Total: int(r.TotalCount), Page: int(r.PageNumber), PageSize: int(r.PageSize)}
+			for _, t := range r.Tasks.CDNTask {
+				page.Tasks = append(page.Tasks, newTask(t.TaskId, t.ObjectPath, t.ObjectType, t.Status, t.Process, t.Description, t.CreationTime))
+			}
+			return nil
+		})
+	case refresh.DCDN:
+		api = APITasksDCDN
+		err = c.do(ctx, api, nil, func(e sdkEnv) error {
+			cl, err := e.dcdn()
+			if err != nil {
+				return err
+			}
+			req := dcdn.CreateDescribeDcdnRefreshTasksRequest()
+			req.TaskId, req.ObjectPath, req.ObjectType, req.DomainName, req.Status = q.TaskID, q.ObjectPath, q.ObjectType, q.Domain, q.Status
+			req.StartTime, req.EndTime, req.PageNumber, req.PageSize = str(q.Start), str(q.End), num(q.Page), num(q.PageSize)
+			r, err := cl.DescribeDcdnRefreshTasks(req)
+			if err != nil {
+				return err
+			}
+			page = TaskPage{Total: int(r.TotalCount), Page: int(r.PageNumber), PageSize: int(r.PageSize)}
+			for _, t := range r.Tasks.Task {
+				page.Tasks = append(page.Tasks, newTask(t.TaskId, t.ObjectPath, t.ObjectType, t.Status, t.Process, t.Description, t.CreationTime))
+			}
+			return nil
+		})
+	default:
+		return TaskPage{}, fmt.Errorf("alicdn: unknown provider %q", provider)
+	}
+	if err != nil {
+		return TaskPage{}, fmt.Errorf("list tasks: %w", err)
+	}
+	return page, nil
+}
+
+// TasksByID returns the task records of ids (DescribeRefreshTaskById or
+// DescribeDcdnRefreshTaskById), asking at most ten ids per call. A comma
+// list, as Submit returns, counts as several ids.
+func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids []string) ([]Task, error) {
+	var all []string
+	for _, id := range ids {
+		for _, part := range strings.Split(id, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				all = append(all, part)
+			}
+		}
+	}
+	if provider != refresh.CDN && provider != refresh.DCDN && provider != "" {
+		return nil, fmt.Errorf("alicdn: unknown provider %q", provider)
+	}
+	var out []Task
+	for i := 0; i < len(all); i += maxTaskIDsPerCall {
+		chunk := strings.Join(all[i:min(i+maxTaskIDsPerCall, len(all))], ",")
+		var err error
+		if provider == refresh.DCDN {
+			err = c.do(ctx, APITaskByIDDCDN, nil, func(e sdkEnv) error {
+				cl, err := e.dcdn()
+				if err != nil {
+					return err
+				}
+				req := dcdn.CreateDescribeDcdnRefreshTaskByIdRequest()
+				req.TaskId = chunk
+				r, err := cl.DescribeDcdnRefreshTaskById(req)
+				if err != nil {
+					return err
+				}
+				for _, t := range r.Tasks {
+					out = append(out, newTask(t.TaskId, t.ObjectPath, t.ObjectType, t.Status, t.Process, t.Description, t.CreationTime))
+				}
+				return nil
+			})
+		} else {
+			err = c.do(ctx, APITaskByID, nil, func(e sdkEnv) error {
+				cl, err := e.cdn()
+				if err != nil {
+					return err
+				}
+				req := cdn.CreateDescribeRefreshTaskByIdRequest()
+				req.TaskId = chunk
+				r, err := cl.DescribeRefreshTaskById(req)
+				if err != nil {
+					return err
+				}
+				for _, t := range r.Tasks {
+					out = append(out, newTask(t.TaskId, t.ObjectPath, t.ObjectType, t.Status, t.Process, t.Description, t.CreationTime))
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read tasks %s: %w", chunk, err)
+		}
+	}
+	return out, nil
+}
+
+// PreloadDetail is the per-URL outcome of one prefetch task.
+type PreloadDetail struct {
+	Total   int
+	Domains []PreloadDomain
+}
+
+// PreloadDomain is a prefetch task's part for one domain.
+type PreloadDomain struct {
+	TaskID, Domain, Status, Process, RetCode string
+	Created, Ended                           time.Time
+	URLs                                     []PreloadURL
+}
+
+// PreloadURL is one URL's prefetch outcome.
+type PreloadURL struct {
+	URL         string // path, e.g. /abc.jpg
+	Success     string // e.g. "100%"
+	Description string // "Successfully preloaded" or reasons joined by |
+}
+
+// PreloadDetail returns the per-URL outcome of a CDN prefetch task
+// (DescribePreloadDetailById). The API is open only to accounts on an
+// allow-list; others get a Rejected *APIError.
+func (c *Client) PreloadDetail(ctx context.Context, taskID string) (PreloadDetail, error) {
+	if _, err := strconv.ParseUint(taskID, 10, 64); err != nil {
+		return PreloadDetail{}, fmt.Errorf("alicdn: preload task id %q is not a number", taskID)
+	}
+	var d PreloadDetail
+	err := c.do(ctx, APIPreloadDetail, nil, func(e sdkEnv) error {
+		cl, err := e.cdn()
+		if err != nil {
+			return err
+		}
+		req := cdn.CreateDescribePreloadDetailByIdRequest()
+		req.TaskId = taskID
+		r, err := cl.DescribePreloadDetailById(req)
+		if err != nil {
+			return err
+		}
+		d = PreloadDetail{Total: int(r.TotalCount)}
+		for _, u := range r.UrlDetails {
+			created, _ := time.Parse(timeFormat, u.CreationTime)
+			ended, _ := time.Parse(timeFormat, u.EndTime)
+			pd := PreloadDomain{TaskID: u.TaskId, Domain: u.Domain, Status: u.Status, Process: u.Process, RetCode: u.RetCode, Created: created, Ended: ended}
+			for _, x := range u.Urls {
+				pd.URLs = append(pd.URLs, PreloadURL{URL: x.Url, Success: x.Success, Description: x.Description})
+			}
+			d.Domains = append(d.Domains, pd)
+		}
+		return nil
+	})
+	if err != nil {
+		return PreloadDetail{}, fmt.Errorf("read preload detail of task %s: %w", taskID, err)
+	}
+	return d, nil
+}
