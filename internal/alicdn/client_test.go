@@ -169,6 +169,21 @@ func TestSubmitBadCall(t *testing.T) {
 	}
 }
 
+func TestSubmitRefused(t *testing.T) {
+	f := setup(t, cdnemu.Options{}, func(c *alicdn.Config) { c.Credentials.AccessKeySecret = "wrong" })
+	_, err := f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
+	var ae *alicdn.APIError
+	if !errors.As(err, &ae) || ae.Code != "SignatureDoesNotMatch" {
+		t.Fatalf("Submit with a wrong secret = %v, want SignatureDoesNotMatch", err)
+	}
+	if !ae.Refused() || ae.Rejected() || ae.Retryable() || ae.PerURL() {
+		t.Errorf("SignatureDoesNotMatch: Refused %v Rejected %v Retryable %v PerURL %v, want only Refused", ae.Refused(), ae.Rejected(), ae.Retryable(), ae.PerURL())
+	}
+	if st := f.emu.Stats(); st.Requests != 1 {
+		t.Errorf("sent %d requests, want 1 (no retry)", st.Requests)
+	}
+}
+
 func TestSubmitRejected(t *testing.T) {
 	long := "http://a.com/" + strings.Repeat("x", 1025-len("http://a.com/"))
 	refreshCall := func(ot refresh.ObjectType, u []string) refresh.Call {
@@ -181,7 +196,6 @@ func TestSubmitRejected(t *testing.T) {
 		call     refresh.Call
 		wantCode string
 	}{
-		{"wrong secret", cdnemu.Options{}, "wrong", refreshCall("", []string{"http://a.com/x"}), "SignatureDoesNotMatch"},
 		{"1001 URLs", cdnemu.Options{}, "", refreshCall(refresh.File, urls(1001, "http://a.com/%d")), "SingleRequest.OverLimit"},
 		{"101 dirs", cdnemu.Options{}, "", refreshCall(refresh.Directory, urls(101, "http://a.com/%d/")), "SingleRequest.OverLimit"},
 		{"2 regexes", cdnemu.Options{}, "", refreshCall(refresh.Regex, []string{"http://a.com/a.*", "http://a.com/b.*"}), "InvalidObjectPath.Size.Malformed"},
@@ -204,7 +218,7 @@ func TestSubmitRejected(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("Submit error = %v, want an *APIError", err)
 			}
-			if ae.Code != tt.wantCode || !ae.Rejected() || ae.Retryable() || ae.QuotaExhausted() {
+			if ae.Code != tt.wantCode || !ae.Rejected() || !ae.PerURL() || ae.Retryable() || ae.QuotaExhausted() {
 				t.Errorf("error %s: Rejected %v Retryable %v QuotaExhausted %v, want %s and only Rejected", ae.Code, ae.Rejected(), ae.Retryable(), ae.QuotaExhausted(), tt.wantCode)
 			}
 			var rej interface{ Rejected() bool }
@@ -622,8 +636,8 @@ func TestPreloadDetail(t *testing.T) {
 	off := setup(t, cdnemu.Options{}, nil)
 	_, err = off.client.PreloadDetail(ctx, "123")
 	var ae *alicdn.APIError
-	if !errors.As(err, &ae) || ae.Status != 403 || !ae.Rejected() {
-		t.Errorf("PreloadDetail off the allow-list = %v, want a rejected 403", err)
+	if !errors.As(err, &ae) || ae.Status != 403 || !ae.Refused() {
+		t.Errorf("PreloadDetail off the allow-list = %v, want a refused 403", err)
 	}
 }
 

@@ -24,9 +24,15 @@ const (
 	// the caller keeps the work (spills it) and reports the error.
 	Other Class = iota
 	// Rejected errors mean the request can never succeed as sent: invalid
-	// paths, domains that are not the account's, a refused signature or
-	// permission. Never retried.
+	// paths, domains that are not the account's, a malformed call. Never
+	// retried; the URLs are rejected with the code.
 	Rejected
+	// Refused errors are about the account, not the URLs: a refused
+	// signature or key, a missing permission, CDN not opened. Never retried
+	// now, but the work is kept (spilled) so that it goes through once the
+	// operator fixes the key or the policy — rejecting it would lose every
+	// change made while a key was wrong.
+	Refused
 	// Retryable errors are transient: throttling, a full queue, a server
 	// fault. Retried with backoff.
 	Retryable
@@ -39,6 +45,8 @@ func (c Class) String() string {
 	switch c {
 	case Rejected:
 		return "rejected"
+	case Refused:
+		return "refused"
 	case Retryable:
 		return "retryable"
 	case QuotaExhausted:
@@ -83,19 +91,19 @@ var codeClasses = map[string]Class{
 	"InvalidExtensiveDomain.ValueNotSupported": Rejected, // 400, wildcard domain
 	"MissingParameter":                         Rejected, // 400
 	"IllegalOperation":                         Rejected, // 403, illegal domain
-	"OperationDenied":                          Rejected, // 403, CDN not opened or suspended
+	"OperationDenied":                          Refused,  // 403, CDN not opened or suspended
 	"InvalidDomain.NotFound":                   Rejected, // 404, not the account's domain
 	"InvalidDomain.Offline":                    Rejected, // 404
 	"InvalidDomain.Configure_failed":           Rejected, // 500, but retrying does not help
 
-	// [pop] authentication and permission: never retry.
-	"SignatureDoesNotMatch":       Rejected, // 400
-	"IncompleteSignature":         Rejected, // 400
-	"InvalidAccessKeyId.NotFound": Rejected, // 404
-	"InvalidAccessKeyId.Inactive": Rejected, // 403
-	"Forbidden.RAM":               Rejected, // 403
-	"Forbidden.NoPermission":      Rejected, // 403
-	"Forbidden":                   Rejected, // 403, e.g. an allow-list API
+	// [pop] authentication and permission: never retry now; keep the work.
+	"SignatureDoesNotMatch":       Refused, // 400
+	"IncompleteSignature":         Refused, // 400
+	"InvalidAccessKeyId.NotFound": Refused, // 404
+	"InvalidAccessKeyId.Inactive": Refused, // 403
+	"Forbidden.RAM":               Refused, // 403
+	"Forbidden.NoPermission":      Refused, // 403
+	"Forbidden":                   Refused, // 403, e.g. an allow-list API
 
 	// [pop] transient gateway conditions.
 	"Throttling.User":    Retryable, // flow control per user
@@ -119,8 +127,8 @@ var classPrefixes = []struct {
 	{"InvalidDomain.", Rejected},
 	{"InvalidExtensiveDomain.", Rejected},
 	{"InvalidObjectType.", Rejected},
-	{"InvalidAccessKeyId.", Rejected},
-	{"Forbidden", Rejected},
+	{"InvalidAccessKeyId.", Refused},
+	{"Forbidden", Refused},
 	{"Throttling", Retryable},
 }
 
@@ -174,8 +182,30 @@ func (e *APIError) ErrorCode() string { return e.Code }
 func (e *APIError) Class() Class { return ClassOf(e.Code, e.Status) }
 
 // Rejected reports whether the request can never succeed as sent (bad
-// paths, foreign domain, refused signature or permission).
+// paths, foreign domain, malformed call).
 func (e *APIError) Rejected() bool { return e.Class() == Rejected }
+
+// Refused reports whether the account was refused (signature, key,
+// permission): never retried now, but the work is worth keeping.
+func (e *APIError) Refused() bool { return e.Class() == Refused }
+
+// PerURL reports whether the refusal concerns some of the URLs sent (a
+// malformed path, a foreign or wildcard domain, too many paths), so that
+// sending them in smaller groups can save the valid ones.
+func (e *APIError) PerURL() bool {
+	return e.Class() == Rejected && (perURLCodes[e.Code] ||
+		strings.HasPrefix(e.Code, "InvalidObjectPath.") || strings.HasPrefix(e.Code, "InvalidDomain.") ||
+		strings.HasPrefix(e.Code, "InvalidExtensiveDomain."))
+}
+
+// perURLCodes are the Rejected codes, besides the InvalidObjectPath.*,
+// InvalidDomain.* and InvalidExtensiveDomain.* families, that some URLs of a
+// call cause.
+var perURLCodes = map[string]bool{
+	"ObjectPath.Malformed":    true,
+	"SingleRequest.OverLimit": true,
+	"IllegalOperation":        true,
+}
 
 // Retryable reports whether a later retry may succeed (throttling, full
 // queue, server fault).

@@ -277,7 +277,8 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 			}
 			continue
 		}
-		p.submit(ctx, c, set, exhausted)
+		splits := maxSplits
+		p.submit(ctx, c, set, exhausted, &splits)
 	}
 
 	if len(pending) == 0 {
@@ -304,6 +305,11 @@ const (
 
 const spillTimeout = 10 * time.Second
 
+// maxSplits bounds the halvings of one rejected call: enough to isolate a
+// few bad URLs among a thousand (about 2·log2(1000) calls each), never the
+// 2n calls a call of only bad URLs would take.
+const maxSplits = 64
+
 func (p *Pipeline) stopReason(ctx context.Context) string {
 	if ctx.Err() != nil {
 		return ReasonDeadline
@@ -315,9 +321,10 @@ func (p *Pipeline) stopReason(ctx context.Context) string {
 }
 
 // submit sends c and records an outcome for each of its jobs. When the API
-// rejects a call of several URLs as invalid, the call is halved until the
-// invalid URLs are alone, so that one bad URL never costs the valid ones.
-func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome), exhausted map[string]string) {
+// rejects a call of several URLs because of some of them, the call is
+// halved until the invalid URLs are alone, so that one bad URL never costs
+// the valid ones; splits bounds the extra calls that costs.
+func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome), exhausted map[string]string, splits *int) {
 	task, err := p.o.Submitter.Submit(ctx, c)
 	if err == nil {
 		for _, j := range c.Jobs {
@@ -327,10 +334,11 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 	}
 	code := errorCode(err)
 	switch {
-	case isRejected(err) && len(c.URLs) > 1 && ctx.Err() == nil:
+	case isRejected(err) && perURL(err) && len(c.URLs) > 1 && ctx.Err() == nil && *splits > 0:
+		*splits--
 		a, b := halve(c)
-		p.submit(ctx, a, record, exhausted)
-		p.submit(ctx, b, record, exhausted)
+		p.submit(ctx, a, record, exhausted, splits)
+		p.submit(ctx, b, record, exhausted, splits)
 	case isRejected(err):
 		for _, j := range c.Jobs {
 			record(j, Outcome{Status: Rejected, Reason: code})
@@ -406,6 +414,11 @@ func errorCode(err error) string {
 func isRejected(err error) bool {
 	var e interface{ Rejected() bool }
 	return errors.As(err, &e) && e.Rejected()
+}
+
+func perURL(err error) bool {
+	var e interface{ PerURL() bool }
+	return errors.As(err, &e) && e.PerURL()
 }
 
 func isQuotaExhausted(err error) bool {

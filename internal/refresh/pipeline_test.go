@@ -47,13 +47,14 @@ func (p chunkPlanner) Plan(jobs []refresh.Job, q refresh.Quota) ([]refresh.Call,
 }
 
 type apiErr struct {
-	code            string
-	rejected, quota bool
+	code                    string
+	rejected, perURL, quota bool
 }
 
 func (e apiErr) Error() string        { return "api: " + e.code }
 func (e apiErr) ErrorCode() string    { return e.code }
 func (e apiErr) Rejected() bool       { return e.rejected }
+func (e apiErr) PerURL() bool         { return e.perURL }
 func (e apiErr) QuotaExhausted() bool { return e.quota }
 
 type submitFunc func(ctx context.Context, c refresh.Call) (string, error)
@@ -128,7 +129,7 @@ func TestPipelineRun(t *testing.T) {
 			submit: func(_ context.Context, c refresh.Call) (string, error) {
 				for _, u := range c.URLs {
 					if strings.HasSuffix(u, "/bad") {
-						return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true}
+						return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true, perURL: true}
 					}
 				}
 				return "T", nil
@@ -140,6 +141,15 @@ func TestPipelineRun(t *testing.T) {
 				{"https://d/c"},
 			},
 			wantTasks: []string{"T"},
+		},
+		{
+			name:  "a call-level rejection rejects the call's jobs without halving",
+			event: changes("a", "b"),
+			submit: func(context.Context, refresh.Call) (string, error) {
+				return "", apiErr{code: "InvalidObjectType.ValueNotSupported", rejected: true}
+			},
+			want:      [6]int{2, 0, 0, 0, 0, 2},
+			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
 		},
 		{
 			name:  "exhausted quota spills the call and skips later calls of that kind",

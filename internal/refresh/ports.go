@@ -26,8 +26,11 @@ type Submitter interface {
 	// Submit sends c and returns the task id the API assigned (the API may
 	// answer a comma-separated list). It retries what is worth retrying
 	// within ctx. An error that has a method Rejected() bool returning true
-	// means the URLs are invalid and must never be retried; an error with a
-	// method ErrorCode() string names the API's error code.
+	// means the call can never succeed as sent: its jobs are rejected; if
+	// it also has PerURL() bool returning true, some of the URLs caused it
+	// and the pipeline halves the call to save the others. QuotaExhausted()
+	// bool marks a spent daily quota. Any other error spills the jobs. An
+	// error with a method ErrorCode() string names the API's error code.
 	Submit(ctx context.Context, c Call) (taskID string, err error)
 }
 
