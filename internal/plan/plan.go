@@ -25,7 +25,8 @@
 //     L2 preload, paths sorted by domain and then path, packed greedily so
 //     that no call exceeds its path limit or the distinct-domain limit.
 //
-// Output is deterministic: calls sorted by provider, action, object type
+// Output is deterministic: refresh calls before prefetch calls (a prefetch
+// must follow the purge of the same URL), then by provider, object type
 // and first URL; URLs within a call sorted; Jobs sorted by URL and then the
 // job's other fields.
 //

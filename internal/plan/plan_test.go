@@ -137,12 +137,12 @@ func TestPlanCalls(t *testing.T) {
 				file("https://d/a/"),
 			},
 			want: []sent{
-				{plan.APIPush, "", false, []string{"https://d/a/x.png"}, []string{"https://d/a/x.png"}},
 				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{
 					"https://d/a/", "https://d/a/", "https://d/a/b/y.png?v=2", "https://d/a/q.js", "https://d/a/x.png"}},
 				{plan.APIRefresh, refresh.File, false, []string{"http://d/a/x.png", "https://d/ab/z.png", "https://e/a/x.png"},
 					[]string{"http://d/a/x.png", "https://d/ab/z.png", "https://e/a/x.png"}},
 				{plan.APIDCDNRefresh, refresh.File, false, []string{"https://d/a/x.png"}, []string{"https://d/a/x.png"}},
+				{plan.APIPush, "", false, []string{"https://d/a/x.png"}, []string{"https://d/a/x.png"}},
 			},
 		},
 		{
@@ -179,14 +179,14 @@ func TestPlanCalls(t *testing.T) {
 				dcdn(forced(dir("https://d/7/"))),
 			},
 			want: []sent{
-				{plan.APIPush, "", false, []string{"https://d/4"}, []string{"https://d/4"}},
 				{plan.APIRefresh, refresh.File, false, []string{"https://d/1"}, []string{"https://d/1"}},
 				{plan.APIRefresh, refresh.File, true, []string{"https://d/2"}, []string{"https://d/2"}},
 				{plan.APIRefresh, refresh.IgnoreParams, false, []string{"https://d/6"}, []string{"https://d/6"}},
 				{plan.APIRefresh, refresh.Regex, false, []string{"https://d/r.*"}, []string{"https://d/r.*"}},
-				{plan.APIDCDNPreload, "", false, []string{"https://d/5"}, []string{"https://d/5"}},
 				{plan.APIDCDNRefresh, refresh.Directory, true, []string{"https://d/7/"}, []string{"https://d/7/"}},
 				{plan.APIDCDNRefresh, refresh.File, false, []string{"https://d/3"}, []string{"https://d/3"}},
+				{plan.APIPush, "", false, []string{"https://d/4"}, []string{"https://d/4"}},
+				{plan.APIDCDNPreload, "", false, []string{"https://d/5"}, []string{"https://d/5"}},
 			},
 		},
 		{
@@ -197,8 +197,8 @@ func TestPlanCalls(t *testing.T) {
 				push("https://d/2"),
 			},
 			want: []sent{
-				{plan.APIPush, "", false, []string{"https://d/2"}, []string{"https://d/2", "https://d/2"}},
 				{plan.APIRefresh, refresh.File, false, []string{"https://d/1"}, []string{"https://d/1"}},
+				{plan.APIPush, "", false, []string{"https://d/2"}, []string{"https://d/2", "https://d/2"}},
 			},
 		},
 	}
@@ -317,7 +317,7 @@ func TestPlanQuota(t *testing.T) {
 			name:     "each type draws on its own quota",
 			quota:    refresh.Quota{URL: 1, Dir: 1, Regex: 1, IgnoreParams: 1, Preload: 1},
 			jobs:     []refresh.Job{regex("https://d/1.*"), regex("https://d/2.*"), ignp("https://d/i1"), ignp("https://d/i2"), push("https://d/p1"), push("https://d/p2"), dir("https://d/x/"), dir("https://d/y/"), file("https://d/f1"), file("https://d/f2")},
-			wantSent: []string{"https://d/p1", "https://d/x/", "https://d/f1", "https://d/i1", "https://d/1.*"},
+			wantSent: []string{"https://d/x/", "https://d/f1", "https://d/i1", "https://d/1.*", "https://d/p1"},
 			wantOver: []refresh.Job{regex("https://d/2.*"), ignp("https://d/i2"), push("https://d/p2"), dir("https://d/y/"), file("https://d/f2")},
 		},
 		{
@@ -452,10 +452,10 @@ func TestPlanCollapse(t *testing.T) {
 			quota:     refresh.NoQuotaLimit,
 			jobs:      []refresh.Job{file("https://d/a/1"), forced(file("https://d/a/2")), file("https://e/a/3"), file("https://D/a/4"), push("https://d/a/5"), push("https://d/a/6")},
 			want: []sent{
-				{plan.APIPush, "", false, []string{"https://d/a/5", "https://d/a/6"}, []string{"https://d/a/5", "https://d/a/6"}},
 				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{"https://D/a/4", "https://d/a/1"}},
 				{plan.APIRefresh, refresh.File, true, []string{"https://d/a/2"}, []string{"https://d/a/2"}},
 				{plan.APIRefresh, refresh.File, false, []string{"https://e/a/3"}, []string{"https://e/a/3"}},
+				{plan.APIPush, "", false, []string{"https://d/a/5", "https://d/a/6"}, []string{"https://d/a/5", "https://d/a/6"}},
 			},
 		},
 		{

@@ -39,6 +39,7 @@ func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
 	}
 	slices.SortFunc(calls, func(a, b refresh.Call) int {
 		return cmp.Or(
+			cmp.Compare(actionRank(a.Action), actionRank(b.Action)),
 			strings.Compare(string(a.Provider), string(b.Provider)),
 			strings.Compare(string(a.Action), string(b.Action)),
 			strings.Compare(string(a.ObjectType), string(b.ObjectType)),
@@ -49,6 +50,15 @@ func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
 		)
 	})
 	return calls
+}
+
+// actionRank puts refreshes before prefetches: a prefetch sent before the
+// purge of the same URL would warm the stale copy, or be undone by it.
+func actionRank(a refresh.Action) int {
+	if a == refresh.ActionRefresh {
+		return 0
+	}
+	return 1
 }
 
 // makeCall forms the call of group k sending the URLs of items.
