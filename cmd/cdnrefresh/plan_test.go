@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestPlanGolden runs `cdnrefresh plan` on every OSS and S3 sample in
+// events/ and compares its JSON with testdata/plan/<sample>.
+func TestPlanGolden(t *testing.T) {
+	samples, err := demoSamples("../../events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range samples {
+		name := filepath.Base(s)
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"plan", "--config", "../../events/config.yaml", "--event", s}, nil, &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("plan %s: exit %d: %s", name, code, stderr.String())
+			}
+			var doc struct {
+				Calls []struct {
+					API        string   `json:"api"`
+					ObjectType string   `json:"object_type"`
+					URLs       []string `json:"urls"`
+				} `json:"calls"`
+				Ignored []struct{ Key, Reason string } `json:"ignored"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Calls == nil || doc.Ignored == nil {
+				t.Fatalf("plan output is not the documented JSON (calls, ignored): %v\n%s", err, stdout.String())
+			}
+			golden := filepath.Join("testdata/plan", name)
+			if *update {
+				if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/cdnrefresh -update)", err)
+			}
+			if diff := cmp.Diff(string(want), stdout.String()); diff != "" {
+				t.Errorf("plan %s (-want +got):\n%s", name, diff)
+			}
+		})
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"events":"nope"}`), 0o644)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"no flags", []string{"plan"}, 2, "--config and --event are required"},
+		{"missing event file", []string{"plan", "--config", "../../events/config.yaml", "--event", filepath.Join(dir, "none.json")}, 1, "no such file"},
+		{"malformed event", []string{"plan", "--config", "../../events/config.yaml", "--event", bad}, 1, "bad.json: trigger:"},
+		{"unknown command", []string{"plna"}, 2, `unknown command "plna"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, nil, &stdout, &stderr)
+			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("run(%q) = %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,129 @@
+// Package apptest runs a function the way Function Compute does, for tests:
+// a CDN API emulator on loopback, the App assembled from a YAML config
+// pointed at it, the function's handlers behind the FC custom-runtime
+// server, and requests posted with the headers FC sends.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
+)
+
+// Env is a running function and the emulator behind it.
+type Env struct {
+	CDN    *cdn.Server // the CDN API emulator: its Calls() are what reached the API
+	App    *app.App
+	URL    string // base URL of the function's FC server
+	Client *http.Client
+	seq    int
+}
+
+// Options tune Start.
+type Options struct {
+	CDN    cdn.Options       // emulator options
+	Getenv map[string]string // environment for ${NAME} in the config
+	App    app.Options
+}
+
+// Start assembles an App from configYAML (with CDNREFRESH_CDN_ENDPOINT set to
+// the emulator, and a spill directory in t.TempDir() unless the config names
+// one), serves the handlers serve returns as FC would, and stops both when
+// the test ends.
+func Start(t testing.TB, configYAML string, o Options, serve func(*app.App) platform.Handlers) *Env {
+	t.Helper()
+	emu := cdn.New(o.CDN)
+	es := httptest.NewServer(emu)
+	t.Cleanup(es.Close)
+	env := map[string]string{
+		"CDNREFRESH_CDN_ENDPOINT": es.URL,
+		"CDNREFRESH_SPILL_DIR":    t.TempDir(),
+	}
+	for k, v := range o.Getenv {
+		env[k] = v
+	}
+	cfg, err := config.Parse([]byte(configYAML), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	a, err := app.New(context.Background(), cfg, o.App)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	t.Cleanup(func() { a.Close() })
+	h := serve(a)
+	fs := httptest.NewServer(&fc.Server{Event: h.Event, HTTP: h.HTTP, Out: io.Discard})
+	t.Cleanup(fs.Close)
+	return &Env{CDN: emu, App: a, URL: fs.URL, Client: fs.Client()}
+}
+
+// Invoke posts an event to the function exactly as FC posts an event
+// invocation to a custom runtime (x-fc-control-path /invoke, the role's STS
+// credentials in headers), and returns the x-fc-status and the body.
+func (e *Env) Invoke(t testing.TB, event []byte, header http.Header) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.URL+"/invoke", bytes.NewReader(event))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.seq++
+	req.Header.Set("Content-Type", "application/octet-stream")
+	e.fcHeaders(req.Header, "/invoke")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return e.do(t, req)
+}
+
+// HTTP sends req to the function as FC's HTTP trigger passes it through
+// (x-fc-control-path /http-invoke), and returns the status and the body.
+func (e *Env) HTTP(t testing.TB, req *http.Request) (int, []byte) {
+	t.Helper()
+	e.seq++
+	u := *req.URL
+	base, _ := http.NewRequest(req.Method, e.URL, nil)
+	u.Scheme, u.Host = base.URL.Scheme, base.URL.Host
+	req.URL = &u
+	req.Host = u.Host
+	e.fcHeaders(req.Header, "/http-invoke")
+	return e.do(t, req)
+}
+
+func (e *Env) fcHeaders(h http.Header, control string) {
+	h.Set("x-fc-control-path", control)
+	h.Set("x-fc-request-id", "1-6740a1b2-"+strconv.Itoa(e.seq))
+	h.Set("x-fc-function-name", "cdnrefresh-test")
+	h.Set("x-fc-function-timeout", "60")
+	h.Set("x-fc-retry-count", "0")
+	h.Set("x-fc-access-key-id", cdn.AccessKeyID)
+	h.Set("x-fc-access-key-secret", cdn.AccessKeySecret)
+	h.Set("x-fc-security-token", "sts-token-for-test")
+}
+
+func (e *Env) do(t testing.TB, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := resp.Header.Get("x-fc-status"); s != "" {
+		n, _ := strconv.Atoi(s)
+		return n, body
+	}
+	return resp.StatusCode, body
+}
