@@ -1,0 +1,397 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+)
+
+// Account-wide limits of the CDN and DCDN APIs, from
+// https://help.aliyun.com/zh/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
+// and the DCDN 2018-01-15 reference.
+const (
+	DefaultCDNQPS        = 50   // RefreshObjectCaches, PushObjectCache
+	DefaultDCDNQPS       = 30   // RefreshDcdnObjectCaches, PreloadDcdnObjectCaches
+	DefaultTasksQPS      = 10   // DescribeRefreshTasks
+	DefaultTaskByIDQPS   = 30   // DescribeRefreshTaskById
+	DefaultURLsPerMinute = 1000 // URLs per domain per minute: the safe one of the documented values
+)
+
+const (
+	urlWindow        = time.Minute
+	minLimiterWait   = time.Millisecond
+	limiterKeyPrefix = KeyPrefix + "{rate}:" // one hash slot: the script touches several keys
+)
+
+// DefaultQPS returns the default calls per second of each paced API.
+func DefaultQPS() map[string]float64 {
+	return map[string]float64{
+		"RefreshObjectCaches":     DefaultCDNQPS,
+		"PushObjectCache":         DefaultCDNQPS,
+		"RefreshDcdnObjectCaches": DefaultDCDNQPS,
+		"PreloadDcdnObjectCaches": DefaultDCDNQPS,
+		"DescribeRefreshTasks":    DefaultTasksQPS,
+		"DescribeRefreshTaskById": DefaultTaskByIDQPS,
+	}
+}
+
+// Limits are the account's API limits that the limiters keep.
+type Limits struct {
+	// QPS caps the calls per second of each API, by API name. Entries
+	// override DefaultQPS; APIs in neither are not paced.
+	QPS map[string]float64
+	// URLsPerMinute caps the URLs sent through one API for one domain
+	// within any 60 seconds (default 1000).
+	URLsPerMinute int
+}
+
+// resolve merges l over the defaults and checks it.
+func (l Limits) resolve() (map[string]float64, int, error) {
+	qps := DefaultQPS()
+	for api, v := range l.QPS {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return nil, 0, fmt.Errorf("window: limits: QPS of %s is %v; want a positive number", api, v)
+		}
+		qps[api] = v
+	}
+	urls := l.URLsPerMinute
+	switch {
+	case urls < 0:
+		return nil, 0, fmt.Errorf("window: limits: URLs per minute is %d; want a positive number", urls)
+	case urls == 0:
+		urls = DefaultURLsPerMinute
+	}
+	return qps, urls, nil
+}
+
+// checkCall rejects a call that no wait could ever let through.
+func checkCall(api string, urlsPerDomain map[string]int, limit int) error {
+	for d, n := range urlsPerDomain {
+		if n > limit {
+			return fmt.Errorf("window: call of %s carries %d URLs for domain %q, over the budget of %d per minute", api, n, d, limit)
+		}
+	}
+	return nil
+}
+
+// LocalLimiter paces the calls of one process: each API at its QPS, and
+// the URLs of each API and domain within the per-minute budget over a
+// sliding minute. It is safe for concurrent use.
+type LocalLimiter struct {
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+	urls  int
+
+	mu        sync.Mutex
+	api       map[string]*rate.Limiter
+	logs      map[string]*slidingLog // api + "|" + domain
+	nextPrune time.Time
+}
+
+// NewLocalLimiter returns an in-process limiter keeping l. Of o only the
+// clock (Now, After) is used.
+func NewLocalLimiter(l Limits, o Options) (*LocalLimiter, error) {
+	qps, urls, err := l.resolve()
+	if err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	ll := &LocalLimiter{
+		now:   o.Now,
+		after: o.After,
+		urls:  urls,
+		api:   make(map[string]*rate.Limiter, len(qps)),
+		logs:  make(map[string]*slidingLog),
+	}
+	for api, v := range qps {
+		// A burst of one spaces the calls evenly, so no second ever
+		// carries more than the limit.
+		ll.api[api] = rate.NewLimiter(rate.Limit(v), 1)
+	}
+	return ll, nil
+}
+
+// Wait blocks until one call of api carrying urlsPerDomain URLs for each
+// domain may be sent; see refresh.Limiter. When the wait would pass ctx's
+// deadline it returns at once an error that wraps
+// context.DeadlineExceeded.
+func (l *LocalLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[string]int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
+	}
+	if err := checkCall(api, urlsPerDomain, l.urls); err != nil {
+		return err
+	}
+	for {
+		wait := l.reserve(api, urlsPerDomain)
+		if wait <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, l.now, l.after, api, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// reserve takes what the call needs if all of it is there now, and
+// otherwise takes nothing and returns how long to wait.
+func (l *LocalLimiter) reserve(api string, urlsPerDomain map[string]int) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.pruneLocked(now)
+	var wait time.Duration
+	lim := l.api[api]
+	if lim != nil {
+		if t := lim.TokensAt(now); t < 1 {
+			wait = time.Duration((1 - t) / float64(lim.Limit()) * float64(time.Second))
+		}
+	}
+	for d, n := range urlsPerDomain {
+		if n <= 0 {
+			continue
+		}
+		lg := l.logs[api+"|"+d]
+		if lg == nil {
+			continue
+		}
+		lg.prune(now)
+		wait = max(wait, lg.waitFor(now, n, l.urls))
+	}
+	if wait > 0 {
+		return max(wait, minLimiterWait)
+	}
+	if lim != nil {
+		lim.AllowN(now, 1)
+	}
+	for d, n := range urlsPerDomain {
+		if n <= 0 {
+			continue
+		}
+		k := api + "|" + d
+		lg := l.logs[k]
+		if lg == nil {
+			lg = &slidingLog{window: urlWindow}
+			l.logs[k] = lg
+		}
+		lg.add(now, n)
+	}
+	return 0
+}
+
+func (l *LocalLimiter) pruneLocked(now time.Time) {
+	if now.Before(l.nextPrune) {
+		return
+	}
+	l.nextPrune = now.Add(urlWindow)
+	for k, lg := range l.logs {
+		if lg.prune(now); lg.sum == 0 {
+			delete(l.logs, k)
+		}
+	}
+}
+
+// slidingLog remembers how many URLs were sent when, over the last window.
+type slidingLog struct {
+	window  time.Duration
+	entries []logEntry // oldest first
+	sum     int
+}
+
+type logEntry struct {
+	at time.Time
+	n  int
+}
+
+func (s *slidingLog) add(at time.Time, n int) {
+	s.entries = append(s.entries, logEntry{at: at, n: n})
+	s.sum += n
+}
+
+// prune forgets what left the window ending at now.
+func (s *slidingLog) prune(now time.Time) {
+	cut := 0
+	for cut < len(s.entries) && !s.entries[cut].at.After(now.Add(-s.window)) {
+		s.sum -= s.entries[cut].n
+		cut++
+	}
+	s.entries = slices.Delete(s.entries, 0, cut)
+}
+
+// waitFor returns how long until n more fit under limit.
+func (s *slidingLog) waitFor(now time.Time, n, limit int) time.Duration {
+	excess := s.sum + n - limit
+	if excess <= 0 {
+		return 0
+	}
+	for _, e := range s.entries {
+		if excess -= e.n; excess <= 0 {
+			return e.at.Add(s.window).Sub(now)
+		}
+	}
+	return s.window // only when n > limit, which checkCall refuses
+}
+
+// sleep waits d unless that would pass ctx's deadline or ctx ends first.
+func sleep(ctx context.Context, now func() time.Time, after func(time.Duration) <-chan time.Time, api string, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
+	}
+	if dl, ok := ctx.Deadline(); ok && now().Add(d).After(dl) {
+		return fmt.Errorf("window: rate limit of %s asks a wait of %v, past the deadline: %w", api, d, context.DeadlineExceeded)
+	}
+	select {
+	case <-after(d):
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("window: wait for rate limit of %s: %w", api, ctx.Err())
+	}
+}
+
+// RedisLimiter keeps the limits for every instance at once: one Lua script
+// checks and takes an API's QPS slot and each domain's URL budget
+// atomically in Redis. While Redis is unreachable it falls back to a
+// LocalLimiter (each instance then keeps the limits on its own) and logs a
+// warning once per outage. It is safe for concurrent use.
+type RedisLimiter struct {
+	rdb   redis.UniversalClient
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+	qps   map[string]float64
+	urls  int
+	h     *health
+	local *LocalLimiter
+	id    string
+	seq   atomic.Uint64
+}
+
+// NewRedisLimiter returns a limiter keeping l across every instance that
+// shares client. Of o the clock (Now, After) and Logger are used. It
+// returns an error only for a nil client or invalid limits.
+func NewRedisLimiter(client redis.UniversalClient, l Limits, o Options) (*RedisLimiter, error) {
+	if client == nil {
+		return nil, errors.New("window: NewRedisLimiter needs a Redis client")
+	}
+	qps, urls, err := l.resolve()
+	if err != nil {
+		return nil, err
+	}
+	local, err := NewLocalLimiter(l, o)
+	if err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	return &RedisLimiter{
+		rdb:   client,
+		now:   o.Now,
+		after: o.After,
+		qps:   qps,
+		urls:  urls,
+		h:     newHealth("limiter", o.Logger, o.Now),
+		local: local,
+		id:    randomID(),
+	}, nil
+}
+
+// limitScript: KEYS[1] the API's key, KEYS[2..] one per domain; ARGV[1]
+// now (ms), ARGV[2] the API's interval between calls (ms, 0: not paced),
+// ARGV[3] the URL window (ms), ARGV[4] the URL limit, ARGV[5] a unique
+// call id, ARGV[6..] the URLs per domain key. The API key holds the time
+// the next call may go (a rate of one burst); each domain key is a sorted
+// set of "<urls>:<call id>" scored by time (a sliding log). Returns 0 when
+// the call may go (and takes its share), else the ms to wait.
+var limitScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local win = tonumber(ARGV[3])
+local limit = tonumber(ARGV[4])
+local wait = 0
+if interval > 0 then
+  local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if nextAt > now then wait = nextAt - now end
+end
+for i = 2, #KEYS do
+  local n = tonumber(ARGV[i + 4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - win)
+  local e = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  local sum = 0
+  for j = 1, #e, 2 do sum = sum + tonumber(string.match(e[j], '^(%d+)')) end
+  local excess = sum + n - limit
+  if excess > 0 then
+    for j = 1, #e, 2 do
+      excess = excess - tonumber(string.match(e[j], '^(%d+)'))
+      if excess <= 0 then
+        wait = math.max(wait, tonumber(e[j + 1]) + win - now)
+        break
+      end
+    end
+  end
+end
+if wait > 0 then return wait end
+if interval > 0 then
+  redis.call('SET', KEYS[1], now + interval, 'PX', interval + 1000)
+end
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[i + 4] .. ':' .. ARGV[5])
+  redis.call('PEXPIRE', KEYS[i], win + 1000)
+end
+return 0
+`)
+
+// Wait blocks until one call of api carrying urlsPerDomain URLs for each
+// domain may be sent by any instance; see refresh.Limiter and
+// LocalLimiter.Wait.
+func (l *RedisLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[string]int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
+	}
+	if err := checkCall(api, urlsPerDomain, l.urls); err != nil {
+		return err
+	}
+	keys := []string{limiterKeyPrefix + "qps:" + api}
+	var counts []any
+	for _, d := range slices.Sorted(maps.Keys(urlsPerDomain)) {
+		if n := urlsPerDomain[d]; n > 0 {
+			keys = append(keys, limiterKeyPrefix+"urls:"+api+":"+d)
+			counts = append(counts, n)
+		}
+	}
+	var interval int64
+	if q, ok := l.qps[api]; ok {
+		interval = int64(math.Ceil(1000 / q)) // whole ms, rounded to the safe side
+	}
+	for {
+		if !l.h.usable() {
+			return l.local.Wait(ctx, api, urlsPerDomain)
+		}
+		args := append([]any{l.now().UnixMilli(), interval, urlWindow.Milliseconds(), l.urls,
+			l.id + "#" + strconv.FormatUint(l.seq.Add(1), 10)}, counts...)
+		octx, cancel := opContext(ctx)
+		ms, err := limitScript.Run(octx, l.rdb, keys, args...).Int64()
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("window: wait for rate limit of %s: %w", api, ctx.Err())
+			}
+			l.h.fail(err)
+			return l.local.Wait(ctx, api, urlsPerDomain)
+		}
+		l.h.ok()
+		if ms <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, l.now, l.after, api, time.Duration(ms)*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}

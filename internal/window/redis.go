@@ -1,0 +1,351 @@
+package window
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// KeyPrefix starts every key this package writes to Redis.
+const KeyPrefix = "cdnrefresh:"
+
+const (
+	// opTimeout bounds each Redis round trip, so that an unreachable Redis
+	// costs an invocation at most this much before it falls back.
+	opTimeout = time.Second
+	// retryEvery is how long the shared state is left alone after an error
+	// before it is tried again.
+	retryEvery = 5 * time.Second
+	// pendingNoDeadline is how long a claim stays pending beyond the window
+	// when its claimer has no deadline.
+	pendingNoDeadline = time.Minute
+)
+
+// Dial returns a client for a redis:// or rediss:// URL, with short
+// timeouts suited to a window that must fall back quickly. It does not
+// connect.
+func Dial(rawURL string) (*redis.Client, error) {
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("window: parse redis URL: %w", redactURLError(err, rawURL))
+	}
+	o.DialTimeout = opTimeout
+	o.ReadTimeout = opTimeout
+	o.WriteTimeout = opTimeout
+	o.PoolTimeout = opTimeout
+	o.MaxRetries = 1
+	return redis.NewClient(o), nil
+}
+
+// redactURLError keeps a password in the URL out of the error text.
+func redactURLError(err error, rawURL string) error {
+	msg := err.Error()
+	if i := strings.Index(rawURL, "@"); i > 0 {
+		msg = strings.ReplaceAll(msg, rawURL[:i], "<redacted>")
+	}
+	return errors.New(msg)
+}
+
+// Redis is a window whose dedupe state is shared by every instance through
+// Redis; see the package documentation for the design. While Redis is
+// unreachable it behaves as Local. It is safe for concurrent use.
+type Redis struct {
+	c        *core
+	rdb      redis.UniversalClient
+	instance string
+	h        *health
+	seq      atomic.Uint64
+}
+
+// NewRedis returns a window sharing its state through client; instanceID
+// names this instance in claims (a random one when empty). If Redis cannot
+// be reached now, NewRedis logs a warning and returns a window that works
+// in-process until Redis answers again. It returns an error only for a nil
+// client.
+func NewRedis(ctx context.Context, opts Options, client redis.UniversalClient, instanceID string, flush refresh.FlushFunc) (*Redis, error) {
+	if client == nil {
+		return nil, errors.New("window: NewRedis needs a Redis client")
+	}
+	if instanceID == "" {
+		instanceID = randomID()
+	}
+	opts = opts.withDefaults()
+	r := &Redis{
+		rdb:      client,
+		instance: instanceID,
+		h:        newHealth("window", opts.Logger, opts.Now),
+	}
+	r.c = newCore(opts, flush, r)
+	pctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		r.h.fail(err)
+	}
+	return r, nil
+}
+
+// Join adds the jobs to this instance's open window and waits for its
+// flush; see refresh.Window and Local.Join. A job whose URL another
+// instance has claimed within the dedupe TTL is Duplicate at once, with
+// the other instance's TaskID once its flush has succeeded.
+func (r *Redis) Join(ctx context.Context, eventID string, jobs []refresh.Job) ([]refresh.Outcome, error) {
+	return r.c.join(ctx, eventID, jobs)
+}
+
+func urlKey(k string) string   { return KeyPrefix + "url:" + k }
+func eventKey(k string) string { return KeyPrefix + "evt:" + k }
+
+func opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, opTimeout)
+}
+
+func (r *Redis) eventDone(ctx context.Context, id string) bool {
+	if !r.h.usable() {
+		return false
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	n, err := r.rdb.Exists(octx, eventKey(id)).Result()
+	if err != nil {
+		r.fail(ctx, err)
+		return false
+	}
+	r.h.ok()
+	return n > 0
+}
+
+// A claim's value says whose it is:
+//
+//	p|<len(eventID)>:<eventID>|<instance>#<n>   pending: an open or flushing window holds the job
+//	d|<taskID>                                   done: submitted or spilled, within the dedupe TTL
+//
+// A redelivery of the event that made a pending claim takes it over, so
+// that a crash between claim and flush never turns the redelivery into a
+// Duplicate of work that was never done.
+
+// claimScript: KEYS[1] the URL key; ARGV[1] the new pending value, ARGV[2]
+// its TTL in ms, ARGV[3] the pending prefix of this event ("" for none).
+// Returns {1} when claimed, else {0, current value}.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if (not v) or (ARGV[3] ~= '' and string.sub(v, 1, string.len(ARGV[3])) == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1}
+end
+return {0, v}
+`)
+
+// releaseScript deletes KEYS[1] only while it still holds ARGV[1].
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+func pendingPrefix(eventID string) string {
+	return "p|" + strconv.Itoa(len(eventID)) + ":" + eventID + "|"
+}
+
+func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals []string, owned []bool, taskIDs []string) {
+	vals = make([]string, len(keys))
+	owned = make([]bool, len(keys))
+	taskIDs = make([]string, len(keys))
+	for i := range owned {
+		owned[i] = true // the in-process fallback owns everything
+	}
+	if len(keys) == 0 || !r.h.usable() {
+		return vals, owned, taskIDs
+	}
+	o := r.c.o
+	ttl := o.Duration + pendingNoDeadline
+	if d, ok := ctx.Deadline(); ok {
+		ttl = d.Sub(o.Now()) + o.Duration
+	}
+	ttl = max(ttl, o.DedupeTTL, time.Millisecond)
+	takeover := ""
+	if eventID != "" {
+		takeover = pendingPrefix(eventID)
+	}
+	val := pendingPrefix(eventID) + r.instance + "#" + strconv.FormatUint(r.seq.Add(1), 10)
+
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = claimScript.Eval(octx, pipe, []string{urlKey(k)}, val, ttl.Milliseconds(), takeover)
+	}
+	_, _ = pipe.Exec(octx) // errors are read per command
+	var failed error
+	for i, cmd := range cmds {
+		res, err := cmd.Slice()
+		if err == nil && len(res) == 0 {
+			err = fmt.Errorf("claim script answered %v", res)
+		}
+		if err != nil {
+			failed = err // owned in-process, not held in Redis
+			continue
+		}
+		if n, _ := res[0].(int64); n == 1 {
+			vals[i] = val
+			continue
+		}
+		owned[i] = false
+		if len(res) > 1 {
+			if v, _ := res[1].(string); strings.HasPrefix(v, "d|") {
+				taskIDs[i] = v[2:]
+			}
+		}
+	}
+	if failed != nil {
+		r.fail(ctx, failed)
+	} else {
+		r.h.ok()
+	}
+	return vals, owned, taskIDs
+}
+
+// fail reports a Redis error, unless it came from the caller's own
+// context ending, which says nothing about Redis.
+func (r *Redis) fail(ctx context.Context, err error) {
+	if ctx.Err() == nil {
+		r.h.fail(err)
+	}
+}
+
+func (r *Redis) settle(ctx context.Context, b *batch) {
+	if !r.h.usable() {
+		return
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	pipe := r.rdb.Pipeline()
+	n := 0
+	for i, k := range b.keys {
+		if b.err == nil && b.outs != nil && marks(b.outs[i].Status) {
+			pipe.Set(octx, urlKey(k), "d|"+b.outs[i].TaskID, r.c.o.DedupeTTL)
+			n++
+			continue
+		}
+		if b.claims[i] != "" {
+			releaseScript.Eval(octx, pipe, []string{urlKey(k)}, b.claims[i])
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	if _, err := pipe.Exec(octx); err != nil {
+		r.h.fail(err)
+		return
+	}
+	r.h.ok()
+}
+
+func (r *Redis) release(ctx context.Context, keys, vals []string) {
+	if !r.h.usable() {
+		return
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	pipe := r.rdb.Pipeline()
+	for i, k := range keys {
+		releaseScript.Eval(octx, pipe, []string{urlKey(k)}, vals[i])
+	}
+	if _, err := pipe.Exec(octx); err != nil {
+		r.h.fail(err)
+	}
+}
+
+func (r *Redis) markEvent(ctx context.Context, id string) {
+	if !r.h.usable() {
+		return
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	if err := r.rdb.Set(octx, eventKey(id), "1", r.c.o.EventTTL).Err(); err != nil {
+		r.h.fail(err)
+		return
+	}
+	r.h.ok()
+}
+
+// health tracks whether Redis is usable. After an error it is left alone
+// for retryEvery, then one caller probes it again. A warning is logged once
+// per outage and a notice when Redis answers again.
+type health struct {
+	what string
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu      sync.Mutex
+	down    bool
+	retryAt time.Time
+}
+
+func newHealth(what string, log *slog.Logger, now func() time.Time) *health {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &health{what: what, log: log, now: now}
+}
+
+// usable reports whether Redis should be tried now.
+func (h *health) usable() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.down {
+		return true
+	}
+	now := h.now()
+	if now.Before(h.retryAt) {
+		return false
+	}
+	h.retryAt = now.Add(retryEvery) // one probe at a time
+	return true
+}
+
+func (h *health) fail(err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the caller gave up; says nothing about Redis
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.retryAt = h.now().Add(retryEvery)
+	if h.down {
+		return
+	}
+	h.down = true
+	h.log.Warn("redis unreachable; falling back to in-process state", "part", h.what, "err", err)
+}
+
+func (h *health) ok() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down {
+		h.down = false
+		h.log.Info("redis reachable again; shared state resumed", "part", h.what)
+	}
+}
+
+func randomID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,569 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// Defaults applied to a zero (or negative) Options field.
+const (
+	DefaultDuration = 2 * time.Second
+	DefaultEventTTL = 24 * time.Hour // FC's default maxAsyncEventAgeInSeconds
+	DefaultMaxBatch = 1000           // one RefreshObjectCaches call's worth of URLs
+	DefaultMargin   = 3 * time.Second
+)
+
+// ReasonRedelivered is the Reason of the Duplicate outcomes Join returns for
+// every job of an event that was already carried out.
+const ReasonRedelivered = "redelivered"
+
+// Options configure a window. A zero or negative field takes its default.
+type Options struct {
+	// Duration is how long a window stays open after its first job
+	// (default 2 s).
+	Duration time.Duration
+	// DedupeTTL is how long a submitted or spilled job makes later copies of
+	// it Duplicate (default Duration).
+	DedupeTTL time.Duration
+	// EventTTL is how long a carried-out event id makes a redelivery of the
+	// event Duplicate (default 24 h).
+	EventTTL time.Duration
+	// MaxBatch closes a window early as soon as this many unique jobs wait
+	// in it (default 1000).
+	MaxBatch int
+	// Margin is kept back before a joiner's deadline for the flush to plan,
+	// submit and spill: a window closes no later than the earliest joined
+	// deadline less Margin (default 3 s; keep it above the pipeline's
+	// DeadlineMargin).
+	Margin time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// After is the timer (default time.After).
+	After func(d time.Duration) <-chan time.Time
+	// Logger receives warnings about the shared state (default: discard).
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Duration <= 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.DedupeTTL <= 0 {
+		o.DedupeTTL = o.Duration
+	}
+	if o.EventTTL <= 0 {
+		o.EventTTL = DefaultEventTTL
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.Margin <= 0 {
+		o.Margin = DefaultMargin
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Local is the in-process window: it coalesces the jobs of concurrent
+// invocations on one instance. It is safe for concurrent use.
+type Local struct {
+	c *core
+}
+
+// NewLocal returns an in-process window whose closed windows are carried
+// out by flush.
+func NewLocal(opts Options, flush refresh.FlushFunc) *Local {
+	return &Local{c: newCore(opts, flush, nil)}
+}
+
+// Join adds jobs to the open window and waits for its flush; see
+// refresh.Window. A job already waiting in a window is not added again: the
+// first joiner's outcome is the flush's, later copies get Duplicate with the
+// same TaskID (a Rejected outcome stays Rejected for every copy). If ctx ends
+// first, Join returns its error and the jobs are still flushed for the
+// others.
+func (l *Local) Join(ctx context.Context, eventID string, jobs []refresh.Job) ([]refresh.Outcome, error) {
+	return l.c.join(ctx, eventID, jobs)
+}
+
+// shared is the state kept outside the process (Redis). Its methods never
+// fail: on an error they fall back to in-process behaviour and say so.
+type shared interface {
+	// eventDone reports whether event id was already carried out.
+	eventDone(ctx context.Context, id string) bool
+	// claim tries to take ownership of keys for this instance. owned[i] is
+	// false when another holder has keys[i]; taskIDs[i] then names its task
+	// if known. vals[i] is the claim held ("" when not held in the shared
+	// state, e.g. while it is unreachable).
+	claim(ctx context.Context, eventID string, keys []string) (vals []string, owned []bool, taskIDs []string)
+	// settle records a flush's result: marks submitted and spilled jobs
+	// and releases the other claims, or releases every claim on failure.
+	settle(ctx context.Context, b *batch)
+	// release gives up claims that turned out not to be needed.
+	release(ctx context.Context, keys, vals []string)
+	// markEvent records that event id was carried out.
+	markEvent(ctx context.Context, id string)
+}
+
+// core is the batching machinery shared by Local and Redis.
+type core struct {
+	o     Options
+	flush refresh.FlushFunc
+	sh    shared // nil: in-process only
+
+	mu        sync.Mutex
+	cur       *batch
+	inflight  map[string]slot    // dedupe key -> its place in an open or flushing batch
+	seen      map[string]seenURL // dedupe key -> marked until
+	events    map[string]time.Time
+	nextPrune time.Time
+
+	// joined, when set (tests), is called once a Join has placed its jobs
+	// and is about to wait, or is about to return without waiting.
+	joined func()
+}
+
+type seenURL struct {
+	until  time.Time
+	taskID string
+}
+
+type slot struct {
+	b *batch
+	i int
+}
+
+// batch is one window: open until closed, then flushed once.
+type batch struct {
+	jobs   []refresh.Job
+	keys   []string
+	claims []string // shared-state claim per job, "" if none
+
+	closeAt time.Time
+	closed  bool
+	kick    chan struct{}
+
+	// The flush runs on base's values without its cancellation, bounded by
+	// the latest deadline of the joiners (unbounded if one had none).
+	base      context.Context
+	latest    time.Time
+	unbounded bool
+
+	done chan struct{} // closed once outs and err are set
+	outs []refresh.Outcome
+	err  error
+}
+
+func newCore(opts Options, flush refresh.FlushFunc, sh shared) *core {
+	if flush == nil {
+		flush = func(context.Context, []refresh.Job) ([]refresh.Outcome, error) {
+			return nil, errors.New("window: no flush function configured")
+		}
+	}
+	return &core{
+		o:        opts.withDefaults(),
+		flush:    flush,
+		sh:       sh,
+		inflight: make(map[string]slot),
+		seen:     make(map[string]seenURL),
+		events:   make(map[string]time.Time),
+	}
+}
+
+// ref says where the outcome of one of an invocation's jobs comes from.
+type ref struct {
+	b     *batch // nil: outcome already known
+	i     int
+	first bool // this invocation added the job to b
+}
+
+func (c *core) join(ctx context.Context, eventID string, jobs []refresh.Job) ([]refresh.Outcome, error) {
+	outs := make([]refresh.Outcome, len(jobs))
+	if len(jobs) == 0 {
+		c.hook()
+		return outs, nil
+	}
+	if err := ctx.Err(); err != nil {
+		c.hook()
+		return nil, fmt.Errorf("window: join: %w", err)
+	}
+	if c.eventDone(ctx, eventID) {
+		for i, j := range jobs {
+			outs[i] = refresh.Outcome{Job: j, Status: refresh.Duplicate, Reason: ReasonRedelivered}
+		}
+		c.hook()
+		return outs, nil
+	}
+
+	keys := make([]string, len(jobs))
+	for i, j := range jobs {
+		keys[i] = j.DedupeKey()
+	}
+	refs := make([]ref, len(jobs))
+	known := make([]bool, len(jobs))
+	copyOf := make([]int, len(jobs)) // index of the earlier copy within jobs, or -1
+	var fresh []int                  // jobs neither seen nor in flight here
+
+	c.mu.Lock()
+	now := c.o.Now()
+	first := make(map[string]int, len(jobs))
+	for i, k := range keys {
+		copyOf[i] = -1
+		if f, ok := first[k]; ok {
+			copyOf[i] = f
+			continue
+		}
+		first[k] = i
+		if s, ok := c.seen[k]; ok && now.Before(s.until) {
+			outs[i] = duplicate(jobs[i], s.taskID)
+			known[i] = true
+			continue
+		}
+		if sl, ok := c.inflight[k]; ok {
+			refs[i] = ref{b: sl.b, i: sl.i}
+			continue
+		}
+		fresh = append(fresh, i)
+	}
+	if c.sh == nil {
+		c.addLocked(ctx, jobs, keys, fresh, nil, refs)
+		c.finishPlacingLocked(ctx, jobs, outs, refs, known, copyOf)
+		c.mu.Unlock()
+		return c.wait(ctx, eventID, jobs, outs, refs)
+	}
+	c.mu.Unlock()
+
+	// Claim the fresh keys in the shared state, outside the lock.
+	fk := make([]string, len(fresh))
+	for n, i := range fresh {
+		fk[n] = keys[i]
+	}
+	vals, owned, taskIDs := c.sh.claim(ctx, eventID, fk)
+	var mine []int
+	var mineVals []string
+	for n, i := range fresh {
+		if owned[n] {
+			mine = append(mine, i)
+			mineVals = append(mineVals, vals[n])
+			continue
+		}
+		outs[i] = duplicate(jobs[i], taskIDs[n])
+		known[i] = true
+	}
+	c.mu.Lock()
+	strayKeys, strayVals := c.addLocked(ctx, jobs, keys, mine, mineVals, refs)
+	c.finishPlacingLocked(ctx, jobs, outs, refs, known, copyOf)
+	c.mu.Unlock()
+	if len(strayKeys) > 0 {
+		c.sh.release(context.WithoutCancel(ctx), strayKeys, strayVals)
+	}
+	return c.wait(ctx, eventID, jobs, outs, refs)
+}
+
+// addLocked places the jobs at indices idx (first copies, owned by this
+// instance) into the open window, opening or rotating windows as needed.
+// A job that another invocation of this process placed or marked in the
+// meantime is joined instead, and its claim, if any, returned as stray.
+func (c *core) addLocked(ctx context.Context, jobs []refresh.Job, keys []string, idx []int, vals []string, refs []ref) (strayKeys, strayVals []string) {
+	now := c.o.Now()
+	for n, i := range idx {
+		k := keys[i]
+		val := ""
+		if vals != nil {
+			val = vals[n]
+		}
+		if sl, ok := c.inflight[k]; ok {
+			refs[i] = ref{b: sl.b, i: sl.i}
+			if val != "" {
+				strayKeys, strayVals = append(strayKeys, k), append(strayVals, val)
+			}
+			continue
+		}
+		b := c.cur
+		if b == nil || b.closed {
+			b = c.openLocked(now)
+		}
+		b.jobs = append(b.jobs, jobs[i])
+		b.keys = append(b.keys, k)
+		b.claims = append(b.claims, val)
+		sl := slot{b: b, i: len(b.jobs) - 1}
+		c.inflight[k] = sl
+		refs[i] = ref{b: b, i: sl.i, first: true}
+		c.noteJoinerLocked(b, ctx, now)
+		if len(b.jobs) >= c.o.MaxBatch {
+			c.closeLocked(b)
+		}
+	}
+	return strayKeys, strayVals
+}
+
+// finishPlacingLocked resolves copies within one invocation and registers
+// the invocation's deadline with every window it waits on.
+func (c *core) finishPlacingLocked(ctx context.Context, jobs []refresh.Job, outs []refresh.Outcome, refs []ref, known []bool, copyOf []int) {
+	for i, f := range copyOf {
+		if f < 0 {
+			continue
+		}
+		if known[f] {
+			outs[i] = outs[f]
+			outs[i].Job = jobs[i]
+			known[i] = true
+			continue
+		}
+		refs[i] = ref{b: refs[f].b, i: refs[f].i}
+	}
+	now := c.o.Now()
+	for _, r := range refs {
+		if r.b != nil {
+			c.noteJoinerLocked(r.b, ctx, now)
+		}
+	}
+}
+
+// openLocked starts a new window and its closer.
+func (c *core) openLocked(now time.Time) *batch {
+	b := &batch{
+		closeAt: now.Add(c.o.Duration),
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	c.cur = b
+	go c.run(b)
+	return b
+}
+
+// noteJoinerLocked lets a joiner's deadline close b early and extend the
+// flush's deadline.
+func (c *core) noteJoinerLocked(b *batch, ctx context.Context, now time.Time) {
+	if b.closed {
+		return
+	}
+	d, ok := ctx.Deadline()
+	switch {
+	case !ok:
+		if !b.unbounded {
+			b.unbounded, b.base = true, ctx
+		}
+	case b.base == nil || (!b.unbounded && d.After(b.latest)):
+		b.latest, b.base = d, ctx
+	}
+	if ok {
+		if by := d.Add(-c.o.Margin); by.Before(b.closeAt) {
+			b.closeAt = by
+			if !by.After(now) {
+				c.closeLocked(b)
+				return
+			}
+			kick(b)
+		}
+	}
+}
+
+func (c *core) closeLocked(b *batch) {
+	if b.closed {
+		return
+	}
+	b.closed = true
+	if c.cur == b {
+		c.cur = nil
+	}
+	kick(b)
+}
+
+func kick(b *batch) {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run closes b when its time comes (or when closed early) and flushes it.
+func (c *core) run(b *batch) {
+	for {
+		c.mu.Lock()
+		if !b.closed {
+			if wait := b.closeAt.Sub(c.o.Now()); wait > 0 {
+				c.mu.Unlock()
+				select {
+				case <-c.o.After(wait):
+				case <-b.kick:
+				}
+				continue
+			}
+			c.closeLocked(b)
+		}
+		ctx, cancel := c.flushContext(b)
+		c.mu.Unlock()
+		c.flushBatch(ctx, b)
+		cancel()
+		return
+	}
+}
+
+func (c *core) flushContext(b *batch) (context.Context, context.CancelFunc) {
+	base := b.base
+	if base == nil {
+		base = context.Background()
+	}
+	ctx := context.WithoutCancel(base)
+	if b.unbounded || b.latest.IsZero() {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, b.latest)
+}
+
+func (c *core) flushBatch(ctx context.Context, b *batch) {
+	outs, err := c.callFlush(ctx, b.jobs)
+	if err == nil && len(outs) != len(b.jobs) {
+		err = fmt.Errorf("window: flush returned %d outcomes for %d jobs", len(outs), len(b.jobs))
+	}
+	if len(outs) != len(b.jobs) {
+		outs = nil
+	}
+	b.outs, b.err = outs, err
+	if c.sh != nil {
+		c.sh.settle(context.WithoutCancel(ctx), b)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.o.Now()
+	for i, k := range b.keys {
+		if sl, ok := c.inflight[k]; ok && sl.b == b {
+			delete(c.inflight, k)
+		}
+		if err == nil && marks(outs[i].Status) {
+			c.seen[k] = seenURL{until: now.Add(c.o.DedupeTTL), taskID: outs[i].TaskID}
+		}
+	}
+	c.pruneLocked(now)
+	close(b.done)
+}
+
+// callFlush runs the flush, turning a panic into an error so that the
+// joiners are answered rather than left waiting.
+func (c *core) callFlush(ctx context.Context, jobs []refresh.Job) (outs []refresh.Outcome, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, fmt.Errorf("window: flush of %d jobs panicked: %v", len(jobs), r)
+		}
+	}()
+	return c.flush(ctx, jobs)
+}
+
+const pruneEvery = 30 * time.Second
+
+func (c *core) pruneLocked(now time.Time) {
+	if now.Before(c.nextPrune) {
+		return
+	}
+	c.nextPrune = now.Add(pruneEvery)
+	for k, s := range c.seen {
+		if !now.Before(s.until) {
+			delete(c.seen, k)
+		}
+	}
+	for id, until := range c.events {
+		if !now.Before(until) {
+			delete(c.events, id)
+		}
+	}
+}
+
+// wait waits for the windows holding the invocation's jobs and assembles
+// its outcomes.
+func (c *core) wait(ctx context.Context, eventID string, jobs []refresh.Job, outs []refresh.Outcome, refs []ref) ([]refresh.Outcome, error) {
+	c.hook()
+	waited := make(map[*batch]bool)
+	for _, r := range refs {
+		if r.b == nil || waited[r.b] {
+			continue
+		}
+		waited[r.b] = true
+		select {
+		case <-r.b.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("window: wait for flush: %w", ctx.Err())
+		}
+	}
+
+	var errs []error
+	complete := true
+	for b := range waited {
+		if b.err != nil {
+			errs = append(errs, b.err)
+		}
+		if b.outs == nil {
+			complete = false
+		}
+	}
+	if !complete {
+		return nil, errors.Join(errs...)
+	}
+	for i, r := range refs {
+		if r.b == nil {
+			continue
+		}
+		o := r.b.outs[r.i]
+		o.Job = jobs[i]
+		if !r.first && marks(o.Status) {
+			o = duplicate(jobs[i], o.TaskID)
+		}
+		outs[i] = o
+	}
+	if len(errs) > 0 {
+		return outs, errors.Join(errs...)
+	}
+	if eventID != "" {
+		c.mu.Lock()
+		c.events[eventID] = c.o.Now().Add(c.o.EventTTL)
+		c.mu.Unlock()
+		if c.sh != nil {
+			c.sh.markEvent(context.WithoutCancel(ctx), eventID)
+		}
+	}
+	return outs, nil
+}
+
+func (c *core) eventDone(ctx context.Context, id string) bool {
+	if id == "" {
+		return false
+	}
+	c.mu.Lock()
+	until, ok := c.events[id]
+	done := ok && c.o.Now().Before(until)
+	c.mu.Unlock()
+	if !done && c.sh != nil {
+		done = c.sh.eventDone(ctx, id)
+	}
+	return done
+}
+
+func (c *core) hook() {
+	if c.joined != nil {
+		c.joined()
+	}
+}
+
+// marks reports whether an outcome makes later copies of its job Duplicate.
+func marks(s refresh.Status) bool {
+	return s == refresh.Submitted || s == refresh.Spilled
+}
+
+func duplicate(j refresh.Job, taskID string) refresh.Outcome {
+	return refresh.Outcome{Job: j, Status: refresh.Duplicate, TaskID: taskID}
+}
