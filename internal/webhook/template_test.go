@@ -1,0 +1,128 @@
+package webhook
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTemplateExpand(t *testing.T) {
+	tests := []struct {
+		name   string
+		t      Template
+		v      values
+		want   []string
+		reason string
+	}{
+		{"path on the default domain", Template{URLs: []string{"/blog/{slug}/"}}, values{slug: "hello"},
+			[]string{"https://www.example.com/blog/hello/"}, ""},
+		{"several URLs, one without placeholders", Template{URLs: []string{"/blog/{slug}/", "/blog/", "/"}}, values{slug: "a"},
+			[]string{"https://www.example.com/blog/a/", "https://www.example.com/blog/", "https://www.example.com/"}, ""},
+		{"own domain", Template{URLs: []string{"/{slug}"}, Domain: "Docs.Example.com"}, values{slug: "x"},
+			[]string{"https://docs.example.com/x"}, ""},
+		{"full URL template", Template{URLs: []string{"http://shop.example.com/p/{id}?v=1"}}, values{id: "42"},
+			[]string{"http://shop.example.com/p/42?v=1"}, ""},
+		{"slug encoded once, slashes kept", Template{URLs: []string{"/{slug}/"}}, values{slug: "/guides/café au lait?/"},
+			[]string{"https://www.example.com/guides/caf%C3%A9%20au%20lait%3F/"}, ""},
+		{"id and type encoded, slashes too", Template{URLs: []string{"/{type}/{id}"}}, values{id: "a/b", typ: "news item"},
+			[]string{"https://www.example.com/news%20item/a%2Fb"}, ""},
+		{"locale", Template{URLs: []string{"/{locale}/blog/{slug}/"}}, values{slug: "a", locale: "fr"},
+			[]string{"https://www.example.com/fr/blog/a/"}, ""},
+		{"default locale filled in", Template{URLs: []string{"/{locale}/blog/{slug}/"}, DefaultLocale: "en"}, values{slug: "a"},
+			[]string{"https://www.example.com/en/blog/a/"}, ""},
+		{"default locale hidden", Template{URLs: []string{"/{locale}/blog/{slug}/"}, DefaultLocale: "en", HideDefaultLocale: true},
+			values{slug: "a", locale: "en"}, []string{"https://www.example.com/blog/a/"}, ""},
+		{"default locale hidden in the host", Template{URLs: []string{"https://{locale}.example.com/{slug}"}, DefaultLocale: "en", HideDefaultLocale: true},
+			values{slug: "a"}, []string{"https://example.com/a"}, ""},
+		{"other locale not hidden, renamed", Template{URLs: []string{"/{locale}/{slug}"}, DefaultLocale: "en-US", HideDefaultLocale: true,
+			Locales: map[string]string{"de-DE": "de", "en-US": "en"}}, values{slug: "a", locale: "de-DE"}, []string{"https://www.example.com/de/a"}, ""},
+		{"renamed default locale still hidden", Template{URLs: []string{"/{locale}/{slug}"}, DefaultLocale: "en-US", HideDefaultLocale: true,
+			Locales: map[string]string{"en-US": "en"}}, values{slug: "a", locale: "en-US"}, []string{"https://www.example.com/a"}, ""},
+		{"missing slug", Template{URLs: []string{"/blog/{slug}/"}}, values{id: "1"},
+			nil, `template "https://www.example.com/blog/{slug}/" needs {slug}, which the entry lacks`},
+		{"slug of slashes only", Template{URLs: []string{"/blog/{slug}/"}}, values{slug: "//"},
+			nil, `template "https://www.example.com/blog/{slug}/" needs {slug}, which the entry lacks`},
+		{"missing locale without a default", Template{URLs: []string{"/{locale}/{slug}"}}, values{slug: "a"},
+			nil, `template "https://www.example.com/{locale}/{slug}" needs {locale}, which the entry lacks`},
+		{"missing id", Template{URLs: []string{"/p/{id}"}}, values{slug: "a"},
+			nil, `template "https://www.example.com/p/{id}" needs {id}, which the entry lacks`},
+		{"dot-dot slug", Template{URLs: []string{"/blog/{slug}/"}}, values{slug: "../admin"},
+			nil, `slug "../admin" has a . or .. segment`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := compileTemplate(tt.t, "www.example.com")
+			if err != nil {
+				t.Fatalf("compileTemplate(%+v): %v", tt.t, err)
+			}
+			got, reason := c.expand(tt.v)
+			if diff := cmp.Diff(tt.want, got); diff != "" || reason != tt.reason {
+				t.Errorf("expand(%+v) = %q, %q; want %q, %q", tt.v, got, reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestCompileTemplateErrors(t *testing.T) {
+	tests := []struct {
+		name, domain string
+		t            Template
+		want         string
+	}{
+		{"no URLs", "d.example", Template{}, "no URLs"},
+		{"unknown placeholder", "d.example", Template{URLs: []string{"/{title}"}}, `"/{title}": unknown placeholder {title} (known: {slug}, {locale}, {id}, {type})`},
+		{"unclosed", "d.example", Template{URLs: []string{"/{slug"}}, `"/{slug": { without }`},
+		{"stray brace", "d.example", Template{URLs: []string{"/slug}"}}, `"/slug}": } without {`},
+		{"relative", "d.example", Template{URLs: []string{"blog/{slug}"}}, `"blog/{slug}" is neither a path starting with / nor an http(s) URL`},
+		{"no domain", "", Template{URLs: []string{"/{slug}"}}, `"/{slug}" is a path, and no domain is set to put it on`},
+		{"bad domain", "", Template{URLs: []string{"/{slug}"}, Domain: "a b"}, `domain "a b": not a DNS name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := compileTemplate(tt.t, tt.domain)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("compileTemplate(%+v, %q) error = %v, want %q", tt.t, tt.domain, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	tests := []struct {
+		in, host, reason string
+	}{
+		{"https://www.example.com/a.html", "www.example.com", ""},
+		{"HTTP://WWW.Example.COM:8080/a?b=c#d", "www.example.com", ""},
+		{"https://www.example.com/a b.html", "www.example.com", ""},
+		{"https://[2001:db8::1]/x", "2001:db8::1", ""},
+		{"", "", "empty URL"},
+		{"www.example.com/a", "", "not an http(s) URL"},
+		{"ftp://www.example.com/a", "", "not an http(s) URL"},
+		{"https:///a", "", "host: empty"},
+		{"https://exa mple.com/a", "", "malformed URL"},
+		{"https://exa_mple.com/a", "exa_mple.com", ""},
+		{"https://exa!mple.com/a", "", "host: not a DNS name"},
+		{"https://www.example.com:99999/", "", "host: bad port"},
+		{"https://user:pw@www.example.com/", "", "a URL with user information is not refreshed"},
+		{"https://www.example.com/\n", "", "contains a control character"},
+		{"https://www.example.com/\xff", "", "not valid UTF-8"},
+		{"https://www.exa%41mple.com/", "", "malformed URL"},
+	}
+	for _, tt := range tests {
+		host, reason := checkURL(tt.in)
+		if host != tt.host || reason != tt.reason {
+			t.Errorf("checkURL(%q) = %q, %q; want %q, %q", tt.in, host, reason, tt.host, tt.reason)
+		}
+	}
+}
+
+func TestTemplatesFrom(t *testing.T) {
+	got := TemplatesFrom(map[string]string{"post": "https://www.example.com/blog/{slug}/"})
+	want := map[string]Template{"post": {URLs: []string{"https://www.example.com/blog/{slug}/"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("TemplatesFrom mismatch (-want +got):\n%s", diff)
+	}
+	if got := TemplatesFrom(nil); got != nil {
+		t.Errorf("TemplatesFrom(nil) = %v, want nil", got)
+	}
+}
