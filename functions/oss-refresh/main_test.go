@@ -72,6 +72,9 @@ func TestEvents(t *testing.T) {
 			}
 			var got []call
 			for _, c := range env.CDN.Calls() {
+				if c.Action != "RefreshObjectCaches" && c.Action != "PushObjectCache" {
+					continue // DescribeRefreshQuota, read before planning
+				}
 				if !c.SecurityToken {
 					t.Errorf("%s call was not signed with the invocation's STS token", c.Action)
 				}

@@ -40,7 +40,9 @@ type App struct {
 	Pipeline *refresh.Pipeline
 	Logger   *slog.Logger
 
-	redis *redis.Client
+	now    func() time.Time
+	quotas *quotaCache
+	redis  *redis.Client
 }
 
 // New assembles an App from cfg.
@@ -51,7 +53,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	a := &App{Config: cfg, Logger: o.Logger}
+	a := &App{Config: cfg, Logger: o.Logger, now: o.Now}
 	var err error
 	if a.Rules, err = urlmap.Compile(cfg.Rules); err != nil {
 		return nil, err
@@ -84,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}); err != nil {
 		return nil, err
 	}
+	a.quotas = &quotaCache{read: a.CDN.Quota, now: o.Now}
 	if a.Spill, err = newSpill(cfg); err != nil {
 		return nil, err
 	}
@@ -91,8 +94,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Pipeline, err = refresh.NewPipeline(refresh.Options{
 		Mapper:    newMapper(cfg, a.Rules),
 		Planner:   a.Planner,
-		Submitter: a.CDN,
+		Submitter: spendingSubmitter{a.CDN, a.quotas},
 		Spiller:   a.Spill,
+		Quota:     a.remaining,
 		Now:       o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
 			if a.redis != nil {
@@ -127,10 +131,12 @@ func newMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
 func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter, error) {
 	l := window.Limits{
 		QPS: map[string]float64{
-			plan.APIRefresh:           cfg.Limits.RefreshQPS,
-			plan.APIPush:              cfg.Limits.PushQPS,
-			"DescribeRefreshTasks":    cfg.Limits.DescribeTasksQPS,
-			"DescribeRefreshTaskById": cfg.Limits.TaskByIDQPS,
+			plan.APIRefresh:               cfg.Limits.RefreshQPS,
+			plan.APIPush:                  cfg.Limits.PushQPS,
+			"DescribeRefreshTasks":        cfg.Limits.DescribeTasksQPS,
+			"DescribeDcdnRefreshTasks":    cfg.Limits.DescribeTasksQPS,
+			"DescribeRefreshTaskById":     cfg.Limits.TaskByIDQPS,
+			"DescribeDcdnRefreshTaskById": cfg.Limits.TaskByIDQPS,
 		},
 		URLsPerMinute: cfg.Limits.DomainURLsPerMinute,
 	}

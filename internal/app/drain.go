@@ -202,7 +202,7 @@ func (a *App) replayBudget(ctx context.Context, entries []spill.Entry) (map[stri
 			continue
 		}
 		read[p] = true
-		q, err := a.CDN.Quota(ctx, p)
+		q, err := a.quotas.Get(ctx, p)
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s quota unknown, replaying without a cap: %v", p, err))
 			for _, k := range []string{report.KindURL, report.KindDir, report.KindRegex, report.KindIgnoreParams, report.KindPreload} {

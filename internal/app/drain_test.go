@@ -93,7 +93,11 @@ func newWorld(t *testing.T, emu cdnemu.Options, extra string) *world {
 
 func newWorldRules(t *testing.T, emu cdnemu.Options, rules, extra string) *world {
 	t.Helper()
-	w := &world{emu: cdnemu.New(emu), clock: &fakeClock{t: time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC)}}
+	clock := &fakeClock{t: time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC)}
+	if emu.Now == nil {
+		emu.Now = clock.Now // one clock for the App and the account it talks to
+	}
+	w := &world{emu: cdnemu.New(emu), clock: clock}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err == nil {
 			f := r.Form

@@ -50,7 +50,7 @@ const (
 var taskTypes = []string{"file", "directory", "regex", "preload"}
 
 // clock is the App's clock.
-func (a *App) clock() time.Time { return time.Now() }
+func (a *App) clock() time.Time { return a.now() }
 
 // Policy is the report policy of the config: report.when, and
 // report.quota_threshold for the URL, directory and prefetch quotas.

@@ -67,7 +67,7 @@ func TestGatherReadsEverything(t *testing.T) {
 	for _, allowed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("DescribePreloadDetailById allowed=%v", allowed), func(t *testing.T) {
 			w := newWorldRules(t, cdnemu.Options{URLQuota: 1000, PreloadDetailAllowed: allowed}, dcdnRule, "")
-			now := time.Now()
+			now := w.clock.Now()
 			preloadIDs := failedTasks(w.emu, now, 250, 60)
 			w.spillJobs(t, 2, fileJob)
 
@@ -185,7 +185,7 @@ func TestGatherSince(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, cdnemu.Options{}, "")
-			now := time.Now()
+			now := w.clock.Now()
 			failedTasks(w.emu, now, 250, 0)
 			var since time.Time
 			if tt.since > 0 {

@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// quotaTTL is how long a DescribeRefreshQuota answer is trusted. The plan
+// never exceeds what it said remained; what other instances spend in the
+// meantime is caught by the API's own QuotaExceeded answer, which spills.
+const quotaTTL = 30 * time.Second
+
+// quotaCache reads each provider's remaining daily quota at most once per
+// quotaTTL; the pipeline's planning and the drain's budget share it.
+type quotaCache struct {
+	read func(ctx context.Context, p refresh.Provider) (alicdn.Quota, error)
+	now  func() time.Time
+
+	mu    sync.Mutex
+	reads map[refresh.Provider]quotaRead
+}
+
+type quotaRead struct {
+	at time.Time
+	q  alicdn.Quota
+}
+
+// Get returns provider p's quotas, from the cache when fresh.
+func (c *quotaCache) Get(ctx context.Context, p refresh.Provider) (alicdn.Quota, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.reads[p]; ok && c.now().Sub(r.at) < quotaTTL {
+		return r.q, nil
+	}
+	q, err := c.read(ctx, p)
+	if err != nil {
+		delete(c.reads, p)
+		return alicdn.Quota{}, err
+	}
+	if c.reads == nil {
+		c.reads = map[refresh.Provider]quotaRead{}
+	}
+	c.reads[p] = quotaRead{at: c.now(), q: q}
+	return q, nil
+}
+
+// providers lists the providers the rules use.
+func providers(cfg *config.Config) []refresh.Provider {
+	var cdn, dcdn bool
+	for _, r := range cfg.Rules {
+		if r.Provider == refresh.DCDN {
+			dcdn = true
+		} else {
+			cdn = true
+		}
+	}
+	var out []refresh.Provider
+	if cdn {
+		out = append(out, refresh.CDN)
+	}
+	if dcdn {
+		out = append(out, refresh.DCDN)
+	}
+	return out
+}
+
+// remaining is what the plan may spend: the quota of every provider the
+// rules use; with both, the smaller of each kind, so that neither is
+// overspent.
+func (a *App) remaining(ctx context.Context) (refresh.Quota, error) {
+	q := refresh.NoQuotaLimit
+	for _, p := range providers(a.Config) {
+		got, err := a.quotas.Get(ctx, p)
+		if err != nil {
+			return refresh.Quota{}, err
+		}
+		r := got.Remaining()
+		q = refresh.Quota{
+			URL: min(q.URL, r.URL), Dir: min(q.Dir, r.Dir), Regex: min(q.Regex, r.Regex),
+			IgnoreParams: min(q.IgnoreParams, r.IgnoreParams), Preload: min(q.Preload, r.Preload),
+		}
+	}
+	return q, nil
+}
+
+// spend records that call c was accepted (n > 0: its URLs were spent) or
+// refused for a spent quota (exhausted), so that the cached remainder stays
+// true between reads.
+func (c *quotaCache) spend(call refresh.Call, exhausted bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := call.Provider
+	if p == "" {
+		p = refresh.CDN
+	}
+	r, ok := c.reads[p]
+	if !ok {
+		return
+	}
+	field := &r.q.URLRemain
+	switch {
+	case call.Action == refresh.ActionPrefetch:
+		field = &r.q.PreloadRemain
+	case call.ObjectType == refresh.Directory:
+		field = &r.q.DirRemain
+	case call.ObjectType == refresh.Regex:
+		field = &r.q.RegexRemain
+	case call.ObjectType == refresh.IgnoreParams:
+		field = &r.q.IgnoreParamsRemain
+	}
+	if exhausted {
+		*field = 0
+	} else {
+		*field = max(0, *field-len(call.URLs))
+	}
+	c.reads[p] = r
+}
+
+// spendingSubmitter keeps the quota cache in step with what it submits.
+type spendingSubmitter struct {
+	*alicdn.Client
+	quotas *quotaCache
+}
+
+func (s spendingSubmitter) Submit(ctx context.Context, c refresh.Call) (string, error) {
+	id, err := s.Client.Submit(ctx, c)
+	var q interface{ QuotaExhausted() bool }
+	switch {
+	case err == nil:
+		s.quotas.spend(c, false)
+	case errors.As(err, &q) && q.QuotaExhausted():
+		s.quotas.spend(c, true)
+	}
+	return id, err
+}
