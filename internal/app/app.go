@@ -86,7 +86,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}); err != nil {
 		return nil, err
 	}
-	a.quotas = &quotaCache{read: a.CDN.Quota, now: o.Now}
+	zone, err := cfg.Limits.Location()
+	if err != nil {
+		return nil, err
+	}
+	a.quotas = &quotaCache{read: a.CDN.Quota, now: o.Now, zone: zone}
 	if a.Spill, err = newSpill(cfg); err != nil {
 		return nil, err
 	}

@@ -213,6 +213,9 @@ func TestDrainAcrossQuotaResets(t *testing.T) {
 	}
 	for _, s := range steps {
 		if s.resetQuota {
+			// The next day: the account's quota and the App's cached view
+			// of it both roll over at 00:00 UTC+8.
+			w.clock.advance(24 * time.Hour)
 			w.emu.ResetQuota()
 		}
 		got, err := w.app.Drain(ctx, 0)

@@ -21,6 +21,7 @@ const quotaTTL = 30 * time.Second
 type quotaCache struct {
 	read func(ctx context.Context, p refresh.Provider) (alicdn.Quota, error)
 	now  func() time.Time
+	zone *time.Location // whose midnight resets the daily quota
 
 	mu    sync.Mutex
 	reads map[refresh.Provider]quotaRead
@@ -35,7 +36,7 @@ type quotaRead struct {
 func (c *quotaCache) Get(ctx context.Context, p refresh.Provider) (alicdn.Quota, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r, ok := c.reads[p]; ok && c.now().Sub(r.at) < quotaTTL {
+	if r, ok := c.reads[p]; ok && c.fresh(r.at) {
 		return r.q, nil
 	}
 	q, err := c.read(ctx, p)
@@ -87,6 +88,18 @@ func (a *App) remaining(ctx context.Context) (refresh.Quota, error) {
 		}
 	}
 	return q, nil
+}
+
+// fresh reports whether a read made at t may still be trusted: within
+// quotaTTL, and on the same quota day.
+func (c *quotaCache) fresh(t time.Time) bool {
+	now := c.now()
+	if now.Sub(t) >= quotaTTL {
+		return false
+	}
+	y1, m1, d1 := t.In(c.zone).Date()
+	y2, m2, d2 := now.In(c.zone).Date()
+	return y1 == y2 && m1 == m2 && d1 == d2
 }
 
 // spend records that call c was accepted (n > 0: its URLs were spent) or

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+func TestQuotaCache(t *testing.T) {
+	shanghai := time.FixedZone("UTC+8", 8*3600)
+	now := time.Date(2026, 11, 22, 15, 59, 45, 0, time.UTC) // 23:59:45 in UTC+8
+	reads := 0
+	c := &quotaCache{
+		read: func(context.Context, refresh.Provider) (alicdn.Quota, error) {
+			reads++
+			return alicdn.Quota{URLRemain: 100, DirRemain: 10, PreloadRemain: 50}, nil
+		},
+		now:  func() time.Time { return now },
+		zone: shanghai,
+	}
+	get := func() alicdn.Quota {
+		q, err := c.Get(context.Background(), refresh.CDN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		spend     *refresh.Call
+		exhausted bool
+		wantURL   int
+		wantDir   int
+		wantReads int
+	}{
+		{name: "first read", wantURL: 100, wantDir: 10, wantReads: 1},
+		{name: "cached", advance: 10 * time.Second, wantURL: 100, wantDir: 10, wantReads: 1},
+		{name: "spending 30 file URLs", spend: &refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.File, URLs: make([]string, 30)}, wantURL: 70, wantDir: 10, wantReads: 1},
+		{name: "spending 2 directories", spend: &refresh.Call{Action: refresh.ActionRefresh, ObjectType: refresh.Directory, URLs: make([]string, 2)}, wantURL: 70, wantDir: 8, wantReads: 1},
+		{name: "QuotaExceeded empties the kind", spend: &refresh.Call{Action: refresh.ActionRefresh, ObjectType: refresh.File, URLs: make([]string, 1)}, exhausted: true, wantURL: 0, wantDir: 8, wantReads: 1},
+		{name: "midnight UTC+8 rolls over, inside the TTL", advance: 10 * time.Second, wantURL: 100, wantDir: 10, wantReads: 2},
+		{name: "the TTL expires", advance: quotaTTL, wantURL: 100, wantDir: 10, wantReads: 3},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		if s.spend != nil {
+			c.spend(*s.spend, s.exhausted)
+		}
+		q := get()
+		if q.URLRemain != s.wantURL || q.DirRemain != s.wantDir || reads != s.wantReads {
+			t.Errorf("%s: URL %d, Dir %d after %d reads; want %d, %d after %d", s.name, q.URLRemain, q.DirRemain, reads, s.wantURL, s.wantDir, s.wantReads)
+		}
+	}
+}
