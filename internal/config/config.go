@@ -210,6 +210,18 @@ type Webhook struct {
 	Domain string `yaml:"domain"`
 	// Templates maps a content type (as a CMS names it) to a URL template.
 	Templates map[string]string `yaml:"templates"`
+	// GitHub maps the files of a pushed repository to objects.
+	GitHub WebhookGitHub `yaml:"github"`
+}
+
+// WebhookGitHub maps the files a GitHub push changes: StripPrefix+rest
+// becomes the key Prefix+rest in Bucket, mapped by the rules like an OSS
+// object; without a bucket, Prefix+rest is a path on webhook.domain.
+type WebhookGitHub struct {
+	Bucket      string   `yaml:"bucket"`
+	Prefix      string   `yaml:"prefix"`
+	StripPrefix string   `yaml:"strip_prefix"`
+	Branches    []string `yaml:"branches"` // default: the repository's default branch
 }
 
 // Webhook authentication modes.

@@ -351,3 +351,15 @@ func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, stri
 	jobs, rejected := ru.add(nil, nil, c, acts, t, scheme+"://"+host+tail)
 	return jobs, rejected, ""
 }
+
+// Allows reports whether some rule names host (a host name, or
+// host:port), so that a caller may have its URLs refreshed.
+func (r *Rules) Allows(host string) bool {
+	host = strings.ToLower(strings.TrimSpace(host))
+	for _, scheme := range []string{"https", "http"} {
+		if r.byHost[dropDefaultPort(scheme, host)] != nil {
+			return true
+		}
+	}
+	return false
+}

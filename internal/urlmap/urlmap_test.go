@@ -355,3 +355,25 @@ func BenchmarkMap(b *testing.B) {
 		rules.Map(changes[i%len(changes)])
 	}
 }
+
+func TestRulesAllows(t *testing.T) {
+	rules, err := urlmap.Compile([]config.Rule{
+		{Bucket: "b", Domains: []string{"www.example.com", "alt.example.com:8443"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{
+		"www.example.com":      true,
+		"WWW.Example.com":      true,
+		"www.example.com:443":  true,
+		"alt.example.com:8443": true,
+		"alt.example.com":      false,
+		"evil.example.com":     false,
+		"":                     false,
+	} {
+		if got := rules.Allows(host); got != want {
+			t.Errorf("Allows(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

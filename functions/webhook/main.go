@@ -1,0 +1,53 @@
+// Command webhook is the function behind FC's HTTP trigger (or a Lambda
+// Function URL) that CMS publish hooks, CI deploy jobs and people call to
+// refresh or prefetch URLs, authenticated by HMAC signature.
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/webhook"
+)
+
+func main() {
+	os.Exit(app.Main("webhook", func(a *app.App) (platform.Handlers, error) {
+		h, err := newHandler(a)
+		return platform.Handlers{HTTP: h}, err
+	}))
+}
+
+// newHandler builds the webhook's HTTP handler over the App's pipeline. It
+// refuses to start without a secret unless the config says auth: none.
+func newHandler(a *app.App) (http.Handler, error) {
+	w := a.Config.Webhook
+	if err := w.CheckSecret(); err != nil {
+		return nil, err
+	}
+	return webhook.New(webhook.Options{
+		Secret:        w.Secret,
+		AuthNone:      w.Auth == config.AuthNone,
+		MaxBodyBytes:  w.MaxBodyBytes,
+		MaxURLs:       w.MaxURLs,
+		Domain:        w.Domain,
+		Templates:     webhook.TemplatesFrom(w.Templates),
+		GitHub:        webhook.GitHub(w.GitHub),
+		AllowedDomain: a.Rules.Allows,
+		Seen:          a.ReplayCache(),
+		Logger:        a.Logger,
+	}, logged{a.Pipeline})
+}
+
+// logged writes each request's one log line with the pipeline's counts.
+type logged struct{ p *refresh.Pipeline }
+
+func (l logged) Run(ctx context.Context, ev refresh.Event) (refresh.Report, error) {
+	r, err := l.p.Run(ctx, ev)
+	app.LogReport(ctx, "webhook", r, err)
+	return r, err
+}

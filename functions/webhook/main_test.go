@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/google/go-cmp/cmp"
+)
+
+const secret = "whsec-test-0123456789"
+
+const configYAML = `
+rules:
+  - bucket: my-site
+    prefix: static/
+    strip_prefix: static/
+    domains: [www.example.com]
+    index: index.html
+window: {duration: 50ms}
+webhook:
+  secret: ${CDNREFRESH_WEBHOOK_SECRET}
+  domain: www.example.com
+  github: {bucket: my-site, prefix: static/, strip_prefix: public/}
+`
+
+func start(t *testing.T) *apptest.Env {
+	t.Helper()
+	return apptest.Start(t, configYAML, apptest.Options{Getenv: map[string]string{"CDNREFRESH_WEBHOOK_SECRET": secret}},
+		func(a *app.App) platform.Handlers {
+			h, err := newHandler(a)
+			if err != nil {
+				t.Fatalf("newHandler: %v", err)
+			}
+			return platform.Handlers{HTTP: h}
+		})
+}
+
+type call struct {
+	Action, ObjectType string
+	URLs               []string
+}
+
+// submitted lists the refresh and prefetch calls the emulator accepted.
+func submitted(env *apptest.Env) []call {
+	var out []call
+	for _, c := range env.CDN.Calls() {
+		if c.Action == "RefreshObjectCaches" || c.Action == "PushObjectCache" {
+			urls := append([]string(nil), c.URLs...)
+			sort.Strings(urls)
+			out = append(out, call{c.Action, c.ObjectType, urls})
+		}
+	}
+	return out
+}
+
+func signed(t *testing.T, path, body string, h map[string]string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "." + body))
+	req.Header.Set("X-Cdnrefresh-Timestamp", ts)
+	req.Header.Set("X-Cdnrefresh-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	return req
+}
+
+func TestWebhookOverFC(t *testing.T) {
+	push, err := os.ReadFile("../../internal/webhook/testdata/github-push.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghSig := func(body []byte) string {
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	tests := []struct {
+		name       string
+		req        func(t *testing.T) *http.Request
+		wantStatus int
+		wantCalls  []call
+		wantInBody []string
+	}{
+		{
+			name: "generic API: valid URLs go through, a foreign domain is rejected",
+			req: func(t *testing.T) *http.Request {
+				return signed(t, "/refresh", `{"urls":["https://www.example.com/a.html","https://www.example.com/b c.html","https://evil.example.net/x"]}`, nil)
+			},
+			wantStatus: 202,
+			wantCalls:  []call{{"RefreshObjectCaches", "File", []string{"https://www.example.com/a.html", "https://www.example.com/b%20c.html"}}},
+			wantInBody: []string{`"accepted":2`, `domain not allowed`},
+		},
+		{
+			name: "generic API: paths on the default domain, prefetch",
+			req: func(t *testing.T) *http.Request {
+				return signed(t, "/refresh", `{"paths":["/docs/","/docs/index.html"],"action":"prefetch"}`, nil)
+			},
+			wantStatus: 202,
+			wantCalls:  []call{{"PushObjectCache", "", []string{"https://www.example.com/docs/", "https://www.example.com/docs/index.html"}}},
+		},
+		{
+			name: "unsigned request is refused and nothing is sent",
+			req: func(t *testing.T) *http.Request {
+				r := signed(t, "/refresh", `{"urls":["https://www.example.com/a.html"]}`, nil)
+				r.Header.Del("X-Cdnrefresh-Signature")
+				return r
+			},
+			wantStatus: 401,
+		},
+		{
+			name: "GitHub push: changed files refresh their URLs",
+			req: func(t *testing.T) *http.Request {
+				r, _ := http.NewRequest(http.MethodPost, "/hooks/github", bytes.NewReader(push))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("X-GitHub-Event", "push")
+				r.Header.Set("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+				r.Header.Set("X-Hub-Signature-256", ghSig(push))
+				return r
+			},
+			wantStatus: 202,
+			wantCalls: []call{{"RefreshObjectCaches", "File", []string{
+				"https://www.example.com/css/site.css",
+				"https://www.example.com/img/spring%20sale.png",
+				"https://www.example.com/sale/",
+				"https://www.example.com/sale/index.html",
+				"https://www.example.com/winter/",
+				"https://www.example.com/winter/index.html",
+			}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := start(t)
+			status, body := env.HTTP(t, tt.req(t))
+			if status != tt.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", status, tt.wantStatus, body)
+			}
+			if !json.Valid(body) {
+				t.Errorf("body is not JSON: %s", body)
+			}
+			for _, s := range tt.wantInBody {
+				if !strings.Contains(string(body), s) {
+					t.Errorf("body %s lacks %q", body, s)
+				}
+			}
+			if diff := cmp.Diff(tt.wantCalls, submitted(env)); diff != "" {
+				t.Errorf("calls the CDN API received (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWebhookRefusesToStartWithoutSecret(t *testing.T) {
+	env := apptest.Start(t, strings.Replace(configYAML, "  secret: ${CDNREFRESH_WEBHOOK_SECRET}\n", "", 1), apptest.Options{},
+		func(a *app.App) platform.Handlers {
+			_, err := newHandler(a)
+			if err == nil || !strings.Contains(err.Error(), "secret") {
+				t.Errorf("newHandler without a secret: err = %v, want one naming the secret", err)
+			}
+			return platform.Handlers{}
+		})
+	_ = env
+}
