@@ -2,10 +2,67 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/notify"
+	"github.com/cdnrefresh/cdnrefresh/internal/report"
+	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
-func runReport(context.Context, []string, io.Reader, io.Writer, io.Writer) error {
-	return errors.New("not wired yet")
+// runReport runs the report function's work from a terminal: the quota,
+// failed tasks and spill backlog, printed; --drain replays the spill
+// first, --send also sends it to the configured channels when the policy
+// says so.
+func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("report", stderr)
+	cfgFile := fs.String("config", "", "config `FILE` (YAML)")
+	drain := fs.Bool("drain", false, "replay spilled work first, as the timer does")
+	send := fs.Bool("send", false, "send the report to notify.channels when report.when says so")
+	since := fs.Duration("since", app.DefaultLookback, "look for failed tasks this far back (at most 72h)")
+	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgFile == "" {
+		fmt.Fprintln(stderr, "cdnrefresh report: --config is required")
+		return errUsage
+	}
+	cfg, err := loadConfig(*cfgFile)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	o := app.RunOptions{Tasks: []string{trigger.TaskReport}, Since: time.Now().Add(-*since)}
+	if *drain {
+		o.Tasks = []string{trigger.TaskDrain, trigger.TaskReport}
+	}
+	if *send {
+		var chans []notify.Channel
+		if chans, err = a.Channels(); err != nil {
+			return err
+		}
+		o.Channels = chans
+	}
+	res, err := a.RunReport(ctx, o)
+	if res.Report != nil {
+		if *asJSON {
+			printJSON(stdout, res.Report)
+		} else {
+			fmt.Fprint(stdout, report.Text(*res.Report))
+		}
+	}
+	if len(res.Sent) > 0 {
+		fmt.Fprintf(stderr, "sent to: %v\n", res.Sent)
+	}
+	for _, f := range res.NotifyFailures {
+		fmt.Fprintf(stderr, "not sent: %s\n", f)
+	}
+	return err
 }

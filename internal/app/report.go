@@ -80,17 +80,6 @@ func (a *App) Channels() ([]notify.Channel, error) {
 	return notify.New(cfg, nil, nil)
 }
 
-// providers returns the providers the rules use, CDN first.
-func (a *App) providers() []refresh.Provider {
-	ps := []refresh.Provider{refresh.CDN}
-	for _, r := range a.Config.Rules {
-		if r.Provider == refresh.DCDN {
-			return append(ps, refresh.DCDN)
-		}
-	}
-	return ps
-}
-
 // Gather builds the report: today's quotas (CDN, and DCDN when a rule uses
 // it), the tasks that failed since since (moved up to three days back at
 // most), per-URL details of failed prefetch tasks where the account may
@@ -121,7 +110,7 @@ func (a *App) Gather(ctx context.Context, since time.Time, replay report.ReplayR
 		errs = append(errs, fmt.Errorf("read %s: %w", what, err))
 	}
 
-	for _, p := range a.providers() {
+	for _, p := range providers(a.Config) {
 		q, err := a.CDN.Quota(ctx, p)
 		if err != nil {
 			fail(strings.ToUpper(string(p))+" quota", err)
@@ -130,7 +119,7 @@ func (a *App) Gather(ctx context.Context, since time.Time, replay report.ReplayR
 		r.Quotas = append(r.Quotas, quotas(p, q)...)
 	}
 
-	for _, p := range a.providers() {
+	for _, p := range providers(a.Config) {
 		for _, typ := range taskTypes {
 			tasks, total, err := a.failedTasks(ctx, p, typ, since, now)
 			r.Failed = append(r.Failed, tasks...)
