@@ -23,7 +23,7 @@ FUZZTIME ?= 10s
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	@for pkg in $$($(GO) list ./internal/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
+	    echo "fuzz $$pkg $$f"; out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
 	  done; done
 
 check: lint test ## everything CI runs
@@ -31,9 +31,11 @@ check: lint test ## everything CI runs
 bench: ## benchmarks: mapping, planning, window, deploy-burst replay against the emulator
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./internal/... ./cmd/... | tee bench.out
 
-build: ## one static linux/amd64 binary per function, named bootstrap (FC custom runtime and Lambda provided.al2023)
+CONFIG ?= config.yaml
+build: ## one static linux/amd64 binary per function, named bootstrap (FC custom runtime, Lambda provided.al2023), with $(CONFIG) beside it
 	@for f in $(FUNCS); do echo "build dist/$$f/bootstrap"; GOOS=linux GOARCH=amd64 CGO_ENABLED=0 \
-	  $(GO) build -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; done
+	  $(GO) build -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	  if [ -f "$(CONFIG)" ]; then cp "$(CONFIG)" dist/$$f/config.yaml; fi; done
 	$(GO) build -o bin/cdnrefresh ./cmd/cdnrefresh
 
 clean: ## remove build output and the demo's spill
