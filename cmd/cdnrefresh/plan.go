@@ -51,3 +51,13 @@ func loadConfig(name string) (*config.Config, error) {
 	}
 	return config.FromEnv(getenv)
 }
+
+// openApp assembles the App described by a config file, as the functions
+// do, with credentials and endpoints from the process environment.
+func openApp(ctx context.Context, name string) (*app.App, error) {
+	cfg, err := loadConfig(name)
+	if err != nil {
+		return nil, err
+	}
+	return app.New(ctx, cfg, app.Options{})
+}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/schollz/progressbar/v3"
@@ -54,11 +53,7 @@ func runRefresh(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgFile)
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg, app.Options{})
+	a, err := openApp(ctx, *cfgFile)
 	if err != nil {
 		return err
 	}

@@ -30,11 +30,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprintln(stderr, "cdnrefresh report: --config is required")
 		return errUsage
 	}
-	cfg, err := loadConfig(*cfgFile)
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg, app.Options{})
+	a, err := openApp(ctx, *cfgFile)
 	if err != nil {
 		return err
 	}

@@ -2,35 +2,21 @@ package oss
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
-	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/emulator"
 )
 
 // Serve answers requests on ln until ctx is done, then shuts down
 // gracefully and returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(shut) // on timeout Serve still returns; connections are cut
-		case <-done:
-		}
-	}()
-	err := srv.Serve(ln)
-	close(done)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+	if err := emulator.Serve(ctx, ln, s); err != nil {
+		return fmt.Errorf("serve OSS emulator: %w", err)
 	}
-	return fmt.Errorf("serve OSS emulator: %w", err)
+	return nil
 }
 
 // ListenAndServe listens on addr (e.g. "127.0.0.1:8766"; port 0 picks one),
