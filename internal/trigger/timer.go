@@ -50,7 +50,7 @@ func ParseTimer(raw []byte) (Timer, error) {
 	if err != nil {
 		return Timer{}, err
 	}
-	switch k := jsonKind(v); k {
+	switch k := JSONKind(v); k {
 	case "string", "array":
 		tasks, err := selectTasks(v, 0)
 		if err != nil {
@@ -99,7 +99,7 @@ func parseFCTimer(fields map[string]json.RawMessage) (Timer, error) {
 		t.TriggerTime = tt.UTC()
 	}
 	p := fields["payload"]
-	switch k := jsonKind(p); k {
+	switch k := JSONKind(p); k {
 	case "nothing", "null":
 	case "string":
 		if err := json.Unmarshal(p, &t.Payload); err != nil {
@@ -121,10 +121,10 @@ func parseFCTimer(fields map[string]json.RawMessage) (Timer, error) {
 // stringField stores the JSON string fields[name], if present, in dst.
 func stringField(fields map[string]json.RawMessage, name string, dst *string) error {
 	v, ok := fields[name]
-	if !ok || jsonKind(v) == "null" {
+	if !ok || JSONKind(v) == "null" {
 		return nil
 	}
-	if k := jsonKind(v); k != "string" {
+	if k := JSONKind(v); k != "string" {
 		return fmt.Errorf("trigger: FC timer event: %s is JSON %s, want string", name, k)
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
@@ -170,7 +170,7 @@ func selectTasks(sel []byte, depth int) ([]string, error) {
 		// Plain text: "report", "drain, report", "both".
 		return taskNames(strings.Split(s, ","))
 	}
-	switch k := jsonKind([]byte(s)); k {
+	switch k := JSONKind([]byte(s)); k {
 	case "string":
 		if depth >= 3 {
 			return nil, fmt.Errorf("selector %s is nested too deeply in strings", clip(s))

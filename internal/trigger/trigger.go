@@ -75,12 +75,12 @@ func Detect(raw []byte) (Kind, error) {
 	if err != nil {
 		return KindUnknown, err
 	}
-	switch jsonKind(v) {
+	switch JSONKind(v) {
 	case "string", "array":
 		return KindTimer, nil
 	case "object":
 	default:
-		return KindUnknown, fmt.Errorf("trigger: payload is JSON %s, want object (or a task selector string or array)", jsonKind(v))
+		return KindUnknown, fmt.Errorf("trigger: payload is JSON %s, want object (or a task selector string or array)", JSONKind(v))
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(v, &fields); err != nil {
@@ -143,7 +143,7 @@ func topObject(what string, raw []byte) (map[string]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k := jsonKind(v); k != "object" {
+	if k := JSONKind(v); k != "object" {
 		return nil, fmt.Errorf("trigger: %s is JSON %s, want object", what, k)
 	}
 	var fields map[string]json.RawMessage
@@ -159,7 +159,7 @@ func recordList(what string, fields map[string]json.RawMessage, name string) ([]
 	if !ok {
 		return nil, fmt.Errorf("trigger: %s: missing %s (top-level keys %s)", what, name, keyList(fields))
 	}
-	if k := jsonKind(v); k != "array" {
+	if k := JSONKind(v); k != "array" {
 		return nil, fmt.Errorf("trigger: %s: %s is JSON %s, want array", what, name, k)
 	}
 	var recs []json.RawMessage
@@ -172,9 +172,9 @@ func recordList(what string, fields map[string]json.RawMessage, name string) ([]
 	return recs, nil
 }
 
-// jsonKind names the JSON type of a valid value: object, array, string,
+// JSONKind names the JSON type of a valid value: object, array, string,
 // number, boolean or null.
-func jsonKind(v json.RawMessage) string {
+func JSONKind(v json.RawMessage) string {
 	v = bytes.TrimSpace(v)
 	if len(v) == 0 {
 		return "nothing"

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
 // decoded is what a decoder made of one request.
@@ -268,7 +269,7 @@ func topObject(body []byte) (object, error) {
 // obj returns member k as an object, nil when absent or not an object.
 func (o object) obj(k string) object {
 	v, ok := o[k]
-	if !ok || jsonKind(v) != "object" {
+	if !ok || trigger.JSONKind(v) != "object" {
 		return nil
 	}
 	var m object
@@ -292,19 +293,19 @@ func (o object) str(keys ...string) string {
 // has reports whether member k is present and not null.
 func (o object) has(k string) bool {
 	v, ok := o[k]
-	return ok && jsonKind(v) != "null"
+	return ok && trigger.JSONKind(v) != "null"
 }
 
 // isNull reports whether member k is present and null.
 func (o object) isNull(k string) bool {
 	v, ok := o[k]
-	return ok && jsonKind(v) == "null"
+	return ok && trigger.JSONKind(v) == "null"
 }
 
 // scalar returns a JSON string's text or a JSON number's digits; "" for
 // anything else.
 func scalar(v json.RawMessage) string {
-	switch jsonKind(v) {
+	switch trigger.JSONKind(v) {
 	case "string":
 		var s string
 		if json.Unmarshal(v, &s) == nil {
@@ -314,27 +315,6 @@ func scalar(v json.RawMessage) string {
 		return string(bytes.TrimSpace(v))
 	}
 	return ""
-}
-
-// jsonKind names the kind of a JSON value by its first byte.
-func jsonKind(v json.RawMessage) string {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return ""
-	}
-	switch v[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
 }
 
 // jsonError describes a JSON decoding error as a 400 naming the field.

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
 // genericRequest is the body of POST /refresh.
@@ -137,7 +138,7 @@ func (d *decoder) generic(body []byte, _ meta) (decoded, error) {
 
 // jsonString decodes a JSON string; ok is false for any other value.
 func jsonString(raw json.RawMessage) (string, bool) {
-	if jsonKind(raw) != "string" {
+	if trigger.JSONKind(raw) != "string" {
 		return "", false
 	}
 	var s string
