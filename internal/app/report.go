@@ -20,10 +20,10 @@ import (
 
 // Report gathering limits.
 const (
-	// DefaultLookback is how far back a report looks for failed tasks
-	// when the caller names no start: the report is meant to run daily
-	// (s.yaml fires it at 09:00 Asia/Shanghai), so each failure shows in
-	// one report. Runs closer together report some failures again.
+	// DefaultLookback is how far back the first report looks for failed
+	// tasks; later reports look back to when the previous report was
+	// made (the spill store's "last-report" mark), so that each failure
+	// shows in one report.
 	DefaultLookback = 24 * time.Hour
 	// TaskRetention is how far back DescribeRefreshTasks can look
 	// (platform.md §6.4); an earlier start is moved up to it.
@@ -339,7 +339,11 @@ func (a *App) RunReport(ctx context.Context, o RunOptions) (Result, error) {
 		return res, drainErr
 	}
 
-	r, _ := a.Gather(ctx, o.Since, replay) // each part not read is among r.Problems
+	since := o.Since
+	if since.IsZero() {
+		since = a.lastReport(ctx)
+	}
+	r, _ := a.Gather(ctx, since, replay) // each part not read is among r.Problems
 	if res.Replay != nil {
 		r.Notes = append(r.Notes, res.Replay.Notes...)
 	}
@@ -351,7 +355,27 @@ func (a *App) RunReport(ctx context.Context, o RunOptions) (Result, error) {
 	if len(o.Channels) > 0 && (a.Policy().When == report.WhenAlways || len(r.Problems) > 0) {
 		res.Sent, res.NotifyFailures = send(ctx, o.Channels, r)
 	}
+	// The next report starts where this one looked up to, unless no
+	// channel got this one (then the next report repeats its failures).
+	if len(o.Channels) > 0 && (len(res.Sent) > 0 || len(res.NotifyFailures) == 0) {
+		if err := a.Spill.SetMark(ctx, markLastReport, r.Generated); err != nil {
+			res.Notes = append(res.Notes, "the time of this report was not recorded: "+err.Error())
+		}
+	}
 	return res, drainErr
+}
+
+// markLastReport names the spill store's mark of the last report.
+const markLastReport = "last-report"
+
+// lastReport is where a report's failed-task search starts: the previous
+// report's time, else DefaultLookback ago (Gather moves anything older than
+// the API keeps up to TaskRetention).
+func (a *App) lastReport(ctx context.Context) time.Time {
+	if t, err := a.Spill.Mark(ctx, markLastReport); err == nil && !t.IsZero() {
+		return t
+	}
+	return a.clock().Add(-DefaultLookback)
 }
 
 // send sends r to every channel at once and returns the names of those

@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	cdnemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/notify"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
 	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
@@ -289,5 +292,40 @@ func TestRunReportTasks(t *testing.T) {
 				t.Errorf("Sent = %q with no channels", res.Sent)
 			}
 		})
+	}
+}
+
+// TestReportStartsWhereThePreviousEnded: the second report asks for failed
+// tasks since the first report was made, not a fixed lookback.
+func TestReportStartsWhereThePreviousEnded(t *testing.T) {
+	got := 0
+	robot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got++ }))
+	defer robot.Close()
+	w := newWorld(t, cdnemu.Options{}, "report: {when: always}")
+	chans, err := notify.New([]notify.ChannelConfig{{Type: "webhook", URL: robot.URL}}, robot.Client(), w.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() time.Time {
+		before := len(w.seen("DescribeRefreshTasks"))
+		if _, err := w.app.RunReport(context.Background(), app.RunOptions{Tasks: []string{"report"}, Channels: chans}); err != nil {
+			t.Fatalf("RunReport: %v", err)
+		}
+		start, err := time.Parse("2006-01-02T15:04:05Z", w.seen("DescribeRefreshTasks")[before].Start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return start
+	}
+	first := w.clock.Now()
+	if start := run(); !start.Equal(first.Add(-app.DefaultLookback).Truncate(time.Second)) {
+		t.Errorf("first report starts at %v, want %v (the default lookback)", start, first.Add(-app.DefaultLookback))
+	}
+	w.clock.advance(6 * time.Hour)
+	if start := run(); !start.Equal(first.Truncate(time.Second)) {
+		t.Errorf("second report starts at %v, want %v (when the first was made)", start, first)
+	}
+	if got != 2 {
+		t.Errorf("robot got %d reports, want 2 (report.when: always)", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
@@ -59,6 +60,50 @@ func (f *Files) Remove(ctx context.Context, entries []Entry) error {
 // Stats summarizes the stored entries.
 func (f *Files) Stats(ctx context.Context) (Stats, error) { return stats(ctx, f) }
 
+// Mark returns the time stored under name by SetMark; zero if none.
+func (f *Files) Mark(ctx context.Context, name string) (time.Time, error) { return mark(ctx, f, name) }
+
+// SetMark stores t under name.
+func (f *Files) SetMark(ctx context.Context, name string, t time.Time) error {
+	return setMark(ctx, f, name, t)
+}
+
+func (f *Files) put(ctx context.Context, name string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tmpName, err := f.writeTemp(data)
+	defer os.Remove(tmpName)
+	if err == nil {
+		err = os.Rename(tmpName, filepath.Join(f.dir, name))
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(f.dir)
+}
+
+// writeTemp writes data durably to a new temporary file in the directory
+// and returns its name ("" if none was made); the caller links or renames
+// it into place and removes the name.
+func (f *Files) writeTemp(data []byte) (string, error) {
+	tmp, err := os.CreateTemp(f.dir, ".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return tmp.Name(), fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	return tmp.Name(), nil
+}
+
 func (f *Files) id() string { return "file:" + f.dir }
 
 func (f *Files) where(name string) string { return filepath.Join(f.dir, name) }
@@ -95,23 +140,12 @@ func (f *Files) create(ctx context.Context, data []byte) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(f.dir, ".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	tmpName := tmp.Name()
+	tmpName, err := f.writeTemp(data)
 	// Once linked, the final name holds the data; on failure nothing was
 	// stored. Either way the temporary name goes (a no-op after a rename).
 	defer os.Remove(tmpName)
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return "", fmt.Errorf("write %s: %w", tmpName, err)
+		return "", err
 	}
 	const attempts = 5
 	for range attempts {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 
@@ -120,6 +121,18 @@ func (o *OSS) Remove(ctx context.Context, entries []Entry) error { return remove
 
 // Stats summarizes the stored entries.
 func (o *OSS) Stats(ctx context.Context) (Stats, error) { return stats(ctx, o) }
+
+// Mark returns the time stored under name by SetMark; zero if none.
+func (o *OSS) Mark(ctx context.Context, name string) (time.Time, error) { return mark(ctx, o, name) }
+
+// SetMark stores t under name.
+func (o *OSS) SetMark(ctx context.Context, name string, t time.Time) error {
+	return setMark(ctx, o, name, t)
+}
+
+func (o *OSS) put(ctx context.Context, name string, data []byte) error {
+	return o.bucket.PutObject(o.prefix+name, bytes.NewReader(data), oss.ContentType("text/plain"), oss.WithContext(ctx))
+}
 
 func (o *OSS) id() string { return "oss:" + o.bucket.BucketName + "/" + o.prefix }
 

@@ -21,6 +21,7 @@
 package spill
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -56,6 +57,12 @@ type Store interface {
 	// Stats summarizes the stored entries; like Load it reports unreadable
 	// objects in its error while counting all the others.
 	Stats(ctx context.Context) (Stats, error)
+	// Mark returns the time last stored under name by SetMark (the zero
+	// time when there is none). Marks keep the functions' small state, such
+	// as when the last report ran, beside the work they concern.
+	Mark(ctx context.Context, name string) (time.Time, error)
+	// SetMark stores t under name, replacing what was there.
+	SetMark(ctx context.Context, name string, t time.Time) error
 }
 
 // Entry is one stored pending job. Its handle on the object that holds it is
@@ -179,6 +186,8 @@ type backend interface {
 	create(ctx context.Context, data []byte) (string, error)
 	// remove deletes an object; a missing object is not an error.
 	remove(ctx context.Context, name string) error
+	// put stores data under name, replacing it: for marks, not entries.
+	put(ctx context.Context, name string, data []byte) error
 }
 
 // readers is how many objects Load reads at once.
@@ -322,4 +331,53 @@ func stats(ctx context.Context, b backend) (Stats, error) {
 		}
 	}
 	return s, err
+}
+
+// markPrefix starts the names of marks; they never look like entries.
+const markPrefix = "mark-"
+
+func markName(name string) (string, error) {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return "", fmt.Errorf("spill: mark name %q: use a-z, 0-9 and -", name)
+		}
+	}
+	if name == "" {
+		return "", errors.New("spill: empty mark name")
+	}
+	return markPrefix + name, nil
+}
+
+func mark(ctx context.Context, b backend, name string) (time.Time, error) {
+	n, err := markName(name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	data, err := b.read(ctx, n)
+	if errors.Is(err, errNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("spill: read mark %s: %w", b.where(n), err)
+	}
+	var t time.Time
+	if err := t.UnmarshalText(bytes.TrimSpace(data)); err != nil {
+		return time.Time{}, fmt.Errorf("spill: mark %s: %w", b.where(n), err)
+	}
+	return t, nil
+}
+
+func setMark(ctx context.Context, b backend, name string, t time.Time) error {
+	n, err := markName(name)
+	if err != nil {
+		return err
+	}
+	data, err := t.UTC().MarshalText()
+	if err != nil {
+		return err
+	}
+	if err := b.put(ctx, n, data); err != nil {
+		return fmt.Errorf("spill: write mark %s: %w", b.where(n), err)
+	}
+	return nil
 }

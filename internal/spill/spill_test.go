@@ -449,3 +449,34 @@ func TestIsSpillKey(t *testing.T) {
 		})
 	}
 }
+
+func TestMarks(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w world) {
+		s := w.open(t)
+		ctx := t.Context()
+		if got, err := s.Mark(ctx, "last-report"); err != nil || !got.IsZero() {
+			t.Fatalf("Mark before any SetMark = %v, %v; want the zero time", got, err)
+		}
+		t1 := time.Date(2026, 11, 22, 1, 0, 0, 123, time.UTC)
+		t2 := t1.Add(24 * time.Hour)
+		for _, want := range []time.Time{t1, t2} {
+			if err := s.SetMark(ctx, "last-report", want); err != nil {
+				t.Fatalf("SetMark: %v", err)
+			}
+			if got, err := s.Mark(ctx, "last-report"); err != nil || !got.Equal(want) {
+				t.Errorf("Mark = %v, %v; want %v", got, err, want)
+			}
+		}
+		// A mark is not an entry: Load and Stats do not see it.
+		mustSpill(t, s, pending("a.png", "quota", 1))
+		if got := mustLoad(t, s); len(got) != 1 {
+			t.Errorf("Load with a mark present = %d entries, want 1", len(got))
+		}
+		if st, err := s.Stats(ctx); err != nil || st.Count != 1 {
+			t.Errorf("Stats with a mark present = %+v, %v; want 1 entry", st, err)
+		}
+		if err := s.SetMark(ctx, "../escape", t1); err == nil {
+			t.Error("SetMark(../escape) succeeded; want an error naming the bad name")
+		}
+	})
+}
