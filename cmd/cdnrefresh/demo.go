@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
@@ -186,35 +187,23 @@ func waitListening(ctx context.Context, addr string, cmd *exec.Cmd, limit time.D
 }
 
 // invokeFC posts an event exactly as Function Compute posts one to a
-// custom runtime.
+// custom runtime, with the emulator's key as the role's STS credentials.
 func invokeFC(ctx context.Context, client *http.Client, addr, requestID string, body []byte) ([]byte, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/invoke", bytes.NewReader(body))
+	inv := fc.Invoke{
+		RequestID: requestID, FunctionName: "cdnrefresh-oss-refresh", Timeout: 60,
+		Credentials: refresh.Credentials{AccessKeyID: cdn.AccessKeyID, AccessKeySecret: cdn.AccessKeySecret, SecurityToken: "demo-sts-token"},
+	}
+	req, err := inv.NewEventRequest(ctx, "http://"+addr, body)
 	if err != nil {
 		return nil, 0, err
 	}
-	h := req.Header
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("x-fc-control-path", "/invoke")
-	h.Set("x-fc-request-id", requestID)
-	h.Set("x-fc-function-name", "cdnrefresh-oss-refresh")
-	h.Set("x-fc-function-timeout", "60")
-	h.Set("x-fc-retry-count", "0")
-	h.Set("x-fc-access-key-id", cdn.AccessKeyID)
-	h.Set("x-fc-access-key-secret", cdn.AccessKeySecret)
-	h.Set("x-fc-security-token", "demo-sts-token")
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, 0, err
-	}
-	if resp.Header.Get("x-fc-status") == "404" {
-		return b, 404, nil
-	}
-	return b, resp.StatusCode, nil
+	return b, fc.Status(resp), err
 }
 
 func describeEvent(raw []byte) string {

@@ -24,6 +24,7 @@ import (
 type Files struct {
 	dir   string
 	names namer
+	moves moves
 }
 
 // NewFiles returns a store in dir, creating it (mode 0o700) if needed.
@@ -54,7 +55,7 @@ func (f *Files) Load(ctx context.Context) ([]Entry, error) { return load(ctx, f)
 // removed is deleted; a file partly removed is replaced by a new file
 // holding the rest.
 func (f *Files) Remove(ctx context.Context, entries []Entry) error {
-	return remove(ctx, f, entries)
+	return remove(ctx, f, &f.moves, entries)
 }
 
 // Stats summarizes the stored entries.

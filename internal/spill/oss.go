@@ -26,6 +26,7 @@ type OSS struct {
 	bucket *oss.Bucket
 	prefix string
 	names  namer
+	moves  moves
 }
 
 // NewOSS returns a store in bucket under prefix, which is read as a
@@ -117,7 +118,9 @@ func (o *OSS) Load(ctx context.Context) ([]Entry, error) { return load(ctx, o) }
 // Remove deletes entries returned by o.Load: an object whose entries are all
 // removed is deleted; an object partly removed is replaced by a new object
 // holding the rest.
-func (o *OSS) Remove(ctx context.Context, entries []Entry) error { return remove(ctx, o, entries) }
+func (o *OSS) Remove(ctx context.Context, entries []Entry) error {
+	return remove(ctx, o, &o.moves, entries)
+}
 
 // Stats summarizes the stored entries.
 func (o *OSS) Stats(ctx context.Context) (Stats, error) { return stats(ctx, o) }

@@ -256,12 +256,16 @@ func load(ctx context.Context, b backend) ([]Entry, error) {
 	return entries, errors.Join(errs...)
 }
 
-func remove(ctx context.Context, b backend, entries []Entry) error {
+func remove(ctx context.Context, b backend, mv *moves, entries []Entry) error {
 	byObject := make(map[string]map[int]bool)
 	counts := make(map[string]int)
 	for i, e := range entries {
 		if e.ref.store != b.id() || e.ref.object == "" {
 			return fmt.Errorf("spill: remove: entry %d (%s) was not loaded from this store", i, e.Pending.Job.URL)
+		}
+		var ok bool
+		if e.ref, ok = mv.resolve(e.ref); !ok {
+			continue // removed already, by an earlier Remove of this store
 		}
 		if byObject[e.ref.object] == nil {
 			byObject[e.ref.object] = make(map[int]bool)
@@ -275,7 +279,7 @@ func remove(ctx context.Context, b backend, entries []Entry) error {
 			errs = append(errs, fmt.Errorf("spill: remove: %w", err))
 			break
 		}
-		if err := removeFrom(ctx, b, name, byObject[name], counts[name]); err != nil {
+		if err := removeFrom(ctx, b, mv, name, byObject[name], counts[name]); err != nil {
 			errs = append(errs, fmt.Errorf("spill: remove from %s: %w", b.where(name), err))
 		}
 	}
@@ -283,7 +287,7 @@ func remove(ctx context.Context, b backend, entries []Entry) error {
 }
 
 // removeFrom removes the entries at the given indices of one object.
-func removeFrom(ctx context.Context, b backend, name string, gone map[int]bool, count int) error {
+func removeFrom(ctx context.Context, b backend, mv *moves, name string, gone map[int]bool, count int) error {
 	if len(gone) >= count {
 		return b.remove(ctx, name)
 	}
@@ -300,8 +304,10 @@ func removeFrom(ctx context.Context, b backend, name string, gone map[int]bool, 
 		return err
 	}
 	var rest []refresh.Pending
+	at := make(map[int]int) // index in name -> index in the new object
 	for i, p := range all {
 		if !gone[i] {
+			at[i] = len(rest)
 			rest = append(rest, p)
 		}
 	}
@@ -310,11 +316,57 @@ func removeFrom(ctx context.Context, b backend, name string, gone map[int]bool, 
 		if err != nil {
 			return err
 		}
-		if _, err := b.create(ctx, data); err != nil {
+		to, err := b.create(ctx, data)
+		if err != nil {
 			return fmt.Errorf("store the %d remaining entries: %w", len(rest), err)
 		}
+		// Entries of name still held by the caller now live in to: a later
+		// Remove of them must find them there.
+		mv.record(name, to, at, len(rest))
 	}
 	return b.remove(ctx, name)
+}
+
+// moves remembers, for one store, where Remove rewrote the rest of a
+// partly removed object, so that a later Remove of entries loaded before
+// (a drain removes chunk by chunk) finds them in their new object instead
+// of taking the old object's absence for "already removed".
+type moves struct {
+	mu sync.Mutex
+	m  map[string]move
+}
+
+type move struct {
+	to    string
+	at    map[int]int
+	count int
+}
+
+func (mv *moves) record(from, to string, at map[int]int, count int) {
+	mv.mu.Lock()
+	defer mv.mu.Unlock()
+	if mv.m == nil {
+		mv.m = make(map[string]move)
+	}
+	mv.m[from] = move{to: to, at: at, count: count}
+}
+
+// resolve follows r through the recorded moves; ok is false when the entry
+// was removed by an earlier Remove.
+func (mv *moves) resolve(r ref) (ref, bool) {
+	mv.mu.Lock()
+	defer mv.mu.Unlock()
+	for {
+		m, moved := mv.m[r.object]
+		if !moved {
+			return r, true
+		}
+		i, kept := m.at[r.index]
+		if !kept {
+			return r, false
+		}
+		r.object, r.index, r.count = m.to, i, m.count
+	}
 }
 
 func stats(ctx context.Context, b backend) (Stats, error) {

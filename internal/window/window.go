@@ -303,7 +303,7 @@ func (c *core) addLocked(ctx context.Context, jobs []refresh.Job, keys []string,
 		sl := slot{b: b, i: len(b.jobs) - 1}
 		c.inflight[k] = sl
 		refs[i] = ref{b: b, i: sl.i, first: true}
-		c.noteJoinerLocked(b, ctx, now)
+		c.noteJoinerLocked(b, ctx)
 		if len(b.jobs) >= c.o.MaxBatch {
 			c.closeLocked(b)
 		}
@@ -326,10 +326,9 @@ func (c *core) finishPlacingLocked(ctx context.Context, jobs []refresh.Job, outs
 		}
 		refs[i] = ref{b: refs[f].b, i: refs[f].i}
 	}
-	now := c.o.Now()
 	for _, r := range refs {
 		if r.b != nil {
-			c.noteJoinerLocked(r.b, ctx, now)
+			c.noteJoinerLocked(r.b, ctx)
 		}
 	}
 }
@@ -348,7 +347,7 @@ func (c *core) openLocked(now time.Time) *batch {
 
 // noteJoinerLocked lets a joiner's deadline close b early and extend the
 // flush's deadline.
-func (c *core) noteJoinerLocked(b *batch, ctx context.Context, now time.Time) {
+func (c *core) noteJoinerLocked(b *batch, ctx context.Context) {
 	if b.closed {
 		return
 	}
@@ -363,11 +362,10 @@ func (c *core) noteJoinerLocked(b *batch, ctx context.Context, now time.Time) {
 	}
 	if ok {
 		if by := d.Add(-c.o.Margin); by.Before(b.closeAt) {
+			// Even when by has passed, the closer (not this joiner) closes
+			// the batch: the joiner places all its jobs first, so that a
+			// late invocation's jobs leave in one flush, not one each.
 			b.closeAt = by
-			if !by.After(now) {
-				c.closeLocked(b)
-				return
-			}
 			kick(b)
 		}
 	}

@@ -5,12 +5,12 @@
 package apptest
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
@@ -26,7 +26,7 @@ type Env struct {
 	App    *app.App
 	URL    string // base URL of the function's FC server
 	Client *http.Client
-	seq    int
+	seq    atomic.Int64
 }
 
 // Options tune Start.
@@ -72,13 +72,10 @@ func Start(t testing.TB, configYAML string, o Options, serve func(*app.App) plat
 // credentials in headers), and returns the x-fc-status and the body.
 func (e *Env) Invoke(t testing.TB, event []byte, header http.Header) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.URL+"/invoke", bytes.NewReader(event))
+	req, err := NewInvokeRequest(context.Background(), e.URL, e.next(), event)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.seq++
-	req.Header.Set("Content-Type", "application/octet-stream")
-	e.fcHeaders(req.Header, "/invoke")
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -89,25 +86,18 @@ func (e *Env) Invoke(t testing.TB, event []byte, header http.Header) (int, []byt
 // (x-fc-control-path /http-invoke), and returns the status and the body.
 func (e *Env) HTTP(t testing.TB, req *http.Request) (int, []byte) {
 	t.Helper()
-	e.seq++
 	u := *req.URL
 	base, _ := http.NewRequest(req.Method, e.URL, nil)
 	u.Scheme, u.Host = base.URL.Scheme, base.URL.Host
 	req.URL = &u
 	req.Host = u.Host
-	e.fcHeaders(req.Header, "/http-invoke")
+	e.next().fc().SetHTTPHeaders(req.Header)
 	return e.do(t, req)
 }
 
-func (e *Env) fcHeaders(h http.Header, control string) {
-	h.Set("x-fc-control-path", control)
-	h.Set("x-fc-request-id", "1-6740a1b2-"+strconv.Itoa(e.seq))
-	h.Set("x-fc-function-name", "cdnrefresh-test")
-	h.Set("x-fc-function-timeout", "60")
-	h.Set("x-fc-retry-count", "0")
-	h.Set("x-fc-access-key-id", cdn.AccessKeyID)
-	h.Set("x-fc-access-key-secret", cdn.AccessKeySecret)
-	h.Set("x-fc-security-token", "sts-token-for-test")
+// next names the next invocation of this Env.
+func (e *Env) next() Invocation {
+	return Invocation{RequestID: "1-6740a1b2-" + strconv.FormatInt(e.seq.Add(1), 10)}
 }
 
 func (e *Env) do(t testing.TB, req *http.Request) (int, []byte) {
@@ -121,9 +111,5 @@ func (e *Env) do(t testing.TB, req *http.Request) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := resp.Header.Get("x-fc-status"); s != "" {
-		n, _ := strconv.Atoi(s)
-		return n, body
-	}
-	return resp.StatusCode, body
+	return fc.Status(resp), body
 }

@@ -1,0 +1,467 @@
+package app_test
+
+// The acceptance tests of issue #4: whatever the CDN API does — throttle,
+// fail, answer slowly, run out of quota — and however an invocation ends,
+// every changed object ends submitted exactly once or spilled, and the
+// spilled ones are submitted by the next report run.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
+	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/spill"
+	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
+)
+
+// serveOSS serves OSS trigger events as functions/oss-refresh does.
+func serveOSS(a *app.App) platform.Handlers {
+	return platform.Handlers{Event: func(ctx context.Context, raw []byte) (any, error) {
+		ev, err := trigger.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("decode event: %w", err)
+		}
+		return a.Pipeline.Run(ctx, ev)
+	}}
+}
+
+// traceConfig maps three prefixes of bucket site to three CDN domains,
+// under the documented default rate limits.
+const traceConfig = `
+rules:
+  - {bucket: site, prefix: img/, domains: [img.example.com]}
+  - {bucket: site, prefix: css/, domains: [css.example.com]}
+  - {bucket: site, prefix: js/, domains: [js.example.com]}
+window: {duration: 500ms}
+`
+
+// trace returns n OSS-like events of k changed objects each (every fifth
+// one a delete), every key once, spread over traceConfig's three domains,
+// and the URL each key maps to.
+func trace(n, k int) ([]refresh.Event, []string) {
+	dirs := []string{"img", "css", "js"}
+	at := time.Date(2025, 6, 1, 1, 0, 0, 0, time.UTC)
+	evs := make([]refresh.Event, n)
+	urls := make([]string, 0, n*k)
+	for i := range evs {
+		dir := dirs[i%len(dirs)]
+		evs[i].ID = fmt.Sprintf("oss:trace-%05d", i)
+		for j := range k {
+			key := fmt.Sprintf("%s/r%05d/f%02d.bin", dir, i, j)
+			op := refresh.OpCreate
+			if j%5 == 4 {
+				op = refresh.OpDelete
+			}
+			evs[i].Changes = append(evs[i].Changes, refresh.Change{
+				Source: "oss", EventID: fmt.Sprintf("663DA2EF%08X/%s", i, key),
+				Bucket: "site", Key: key, Op: op, ETag: fmt.Sprintf("%032X", i*k+j),
+				Time: at.Add(time.Duration(i) * time.Millisecond),
+			})
+			urls = append(urls, "https://"+dir+".example.com/"+key)
+		}
+	}
+	return evs, urls
+}
+
+// runAll runs evs through p from workers goroutines at once and returns
+// the reports, in event order.
+func runAll(ctx context.Context, p *refresh.Pipeline, evs []refresh.Event, workers int) ([]refresh.Report, error) {
+	reports := make([]refresh.Report, len(evs))
+	errs := make([]error, len(evs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				reports[i], errs[i] = p.Run(ctx, evs[i])
+			}
+		})
+	}
+	for i := range evs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return reports, fmt.Errorf("event %s: %w", evs[i].ID, err)
+		}
+	}
+	return reports, nil
+}
+
+// refreshed counts, per URL, the File refreshes the emulator accepted.
+func refreshed(calls []cdn.Call) map[string]int {
+	n := map[string]int{}
+	for _, c := range calls {
+		if c.Action == "RefreshObjectCaches" && c.ObjectType == "File" {
+			for _, u := range c.URLs {
+				n[u]++
+			}
+		}
+	}
+	return n
+}
+
+// spilledURLs counts, per URL, the entries of store.
+func spilledURLs(t *testing.T, store spill.Store) map[string]int {
+	t.Helper()
+	entries, err := store.Load(context.Background())
+	if err != nil {
+		t.Fatalf("load the spill: %v", err)
+	}
+	n := map[string]int{}
+	for _, e := range entries {
+		n[e.Pending.Job.URL]++
+	}
+	return n
+}
+
+// outcomeURLs returns the URLs the reports list with status s.
+func outcomeURLs(reports []refresh.Report, s refresh.Status) map[string]int {
+	n := map[string]int{}
+	for _, r := range reports {
+		for _, o := range r.Outcomes {
+			if o.Status == s {
+				n[o.Job.URL]++
+			}
+		}
+	}
+	return n
+}
+
+// counts are a report's counts.
+type counts struct {
+	Changes, Ignored, Submitted, Duplicate, Spilled, Rejected int
+}
+
+func countsOf(r refresh.Report) counts {
+	return counts{r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected}
+}
+
+// TestNothingLostUnderFaults replays a 20,000-URL trace (2,000 events of
+// 10 objects on three domains, 32 invocations at a time) against the
+// emulator while it throttles 30% of the requests, fails 10% with a 5xx,
+// answers 20% slowly, and runs out of daily quota (12,000 URLs) in the
+// middle. Every URL must end accepted by the API exactly once or spilled,
+// never both, never twice, and the answers must say which. After the
+// quota resets, one drain submits every spilled URL, exactly once.
+//
+// The App runs on a fake clock shared with the emulator: backoff, rate
+// limiter and window waits move it forward instead of sleeping.
+func TestNothingLostUnderFaults(t *testing.T) {
+	const events, keys, quota = 2000, 10, 12000
+	clock := apptest.NewClock(time.Date(2025, 6, 1, 1, 0, 0, 0, time.UTC)) // 09:00 UTC+8: the quota day lasts
+	emu, endpoint := apptest.Emulator(t, cdn.Options{Now: clock.Now, URLQuota: quota, TaskDuration: -1, Seed: 4})
+	emu.Inject(cdn.Faults{Throttle: 0.3, ServerError: 0.1, Delay: 3 * time.Millisecond, DelayProb: 0.2})
+	a := apptest.NewApp(t, traceConfig, endpoint, nil, clock.Options())
+	ctx := context.Background() // no deadline: the fake clock would pass it
+	evs, urls := trace(events, keys)
+
+	start := time.Now()
+	reports, err := runAll(ctx, a.Pipeline, evs, 32)
+	if err != nil {
+		t.Fatalf("run the trace: %v", err)
+	}
+	st := emu.Stats()
+	t.Logf("trace: %d events in %v (%v on the fake clock): %d requests, %d accepted, refused %v",
+		events, time.Since(start).Round(time.Millisecond), clock.Waited(), st.Requests, st.Accepted, st.Refused)
+	for _, code := range []string{"Throttling", "InternalError"} {
+		if st.Refused[code] == 0 {
+			t.Errorf("the emulator answered no %s: the trace did not exercise it", code)
+		}
+	}
+
+	var sum refresh.Report
+	for i, r := range reports {
+		if got, want := r.Submitted+r.Spilled, len(evs[i].Changes); got != want || r.Changes != want {
+			t.Errorf("Run(%s) = %+v; want %d changes, each submitted or spilled", evs[i].ID, countsOf(r), want)
+		}
+		sum.Merge(r)
+	}
+	accepted := refreshed(emu.Calls())
+	spilled := spilledURLs(t, a.Spill)
+	if diff := cmp.Diff(counts{Changes: len(urls), Submitted: len(accepted), Spilled: len(spilled)}, countsOf(sum)); diff != "" {
+		t.Errorf("the answers' counts do not match what the API accepted and what was spilled (-want +got):\n%s", diff)
+	}
+	// The quota runs out: the plan leaves out what the quota it read
+	// cannot cover ("quota"), and the API refuses calls over what remains.
+	if sum.SpilledBy[refresh.ReasonQuota]+sum.SpilledBy["QuotaExceeded.Refresh"] == 0 {
+		t.Errorf("answers spilled %v; want some for the quota (it ran out mid-trace)", sum.SpilledBy)
+	}
+	if len(accepted) < quota-1000 || len(accepted) > quota {
+		t.Errorf("the API accepted %d URLs before its quota of %d ran out; want %d to %d", len(accepted), quota, quota-1000, quota)
+	}
+	if diff := cmp.Diff(accepted, outcomeURLs(reports, refresh.Submitted)); diff != "" {
+		t.Errorf("URLs the answers call submitted differ from those the API accepted (-accepted +answered):\n%s", diff)
+	}
+	if diff := cmp.Diff(spilled, outcomeURLs(reports, refresh.Spilled)); diff != "" {
+		t.Errorf("URLs the answers call spilled differ from those in the spill (-stored +answered):\n%s", diff)
+	}
+	checkEach(t, "after the trace", urls, accepted, spilled)
+
+	// The next day's report run: the quota is back (it resets at midnight
+	// UTC+8, by the emulator's clock) and the storm has passed, but the API
+	// still answers slowly at times.
+	clock.Advance(24 * time.Hour)
+	emu.Inject(cdn.Faults{Delay: 3 * time.Millisecond, DelayProb: 0.2})
+	start = time.Now()
+	d, err := a.Drain(ctx, 0)
+	if err != nil {
+		t.Fatalf("Drain: %v (%s)", err, drained(d))
+	}
+	t.Logf("drain: %d submitted in %v", d.Submitted, time.Since(start).Round(time.Millisecond))
+	if d.Submitted != len(spilled) || d.Spilled != 0 || d.Rejected != 0 || d.Kept != 0 {
+		t.Errorf("Drain = %s; want all %d spilled URLs submitted", drained(d), len(spilled))
+	}
+	if left := spilledURLs(t, a.Spill); len(left) != 0 {
+		t.Errorf("after the drain %d URLs are still spilled, though the drain submitted them: the next drain would submit them twice", len(left))
+	}
+	checkEach(t, "after the drain", urls, refreshed(emu.Calls()), nil)
+}
+
+// drained describes what a drain did.
+func drained(d app.Drained) string {
+	return fmt.Sprintf("%s, %d kept (by reason %v; notes %q)", d.ReplayResult, d.Kept, d.ByReason, d.Notes)
+}
+
+// checkEach checks that every URL of urls was accepted exactly once or
+// spilled exactly once, and that nothing else was.
+func checkEach(t *testing.T, when string, urls []string, accepted, spilled map[string]int) {
+	t.Helper()
+	var bad []string
+	for _, u := range urls {
+		if a, s := accepted[u], spilled[u]; a+s != 1 {
+			bad = append(bad, fmt.Sprintf("%s accepted %d times, spilled %d times", u, a, s))
+		}
+	}
+	want := make(map[string]bool, len(urls))
+	for _, u := range urls {
+		want[u] = true
+	}
+	for _, m := range []map[string]int{accepted, spilled} {
+		for u := range m {
+			if !want[u] {
+				bad = append(bad, u+" is not in the trace")
+			}
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		t.Errorf("%s, %d URLs are not accounted for exactly once; the first: %s", when, len(bad), strings.Join(bad[:min(len(bad), 10)], "; "))
+	}
+}
+
+// deadlineConfig has one domain whose per-minute budget the test does not
+// reach, and a dedupe TTL that outlasts FC's retry of a failed invocation.
+const deadlineConfig = `
+rules:
+  - {bucket: site, domains: [d.example.com]}
+window: {duration: 200ms, dedupe_ttl: 1m}
+limits: {domain_urls_per_minute: 100000, refresh_qps: 1000}
+`
+
+// TestDeadlineMidFlightThenRedelivered invokes oss-refresh over FC's
+// protocol with a 3-second function timeout while the CDN API takes 5
+// seconds to answer, so the deadline passes while the calls are in flight
+// (the API carries them out all the same: nobody is left to hear it). FC
+// then redelivers the same payload (x-fc-retry-count: 1), and the timer's
+// report run drains the spill. Every URL must end accepted; only URLs of
+// calls cut off in flight may be accepted twice.
+func TestDeadlineMidFlightThenRedelivered(t *testing.T) {
+	const n = 2500 // the plan: calls of 1,000, 1,000 and 500 URLs
+	env := apptest.Start(t, deadlineConfig, apptest.Options{
+		CDN: cdn.Options{DomainURLsPerMinute: -1, TaskDuration: -1},
+		App: app.Options{Sleep: apptest.NoSleep},
+	}, serveOSS)
+	keys := make([]string, n)
+	urls := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("assets/%04d.js", i)
+		urls[i] = "https://d.example.com/" + keys[i]
+	}
+	event := apptest.OSSEvent("site", "663DA2EF9C0E4B3837A1C2F0", keys...)
+	ctx := t.Context()
+
+	// A warm instance: an earlier invocation has read today's quota, so
+	// the next one starts with its refresh calls.
+	warm := apptest.OSSEvent("site", "663DA2EF9C0E4B3837A1C2EF", "assets/warm.js")
+	if status, body, err := env.Post(ctx, apptest.Invocation{RequestID: "req-0", Timeout: 3}, warm); err != nil || status != 200 {
+		t.Fatalf("warm-up invocation: x-fc-status %d, %s, %v", status, body, err)
+	}
+	env.CDN.Reset()
+
+	env.CDN.Inject(cdn.Faults{Delay: 5 * time.Second})
+	start := time.Now()
+	status, body, err := env.Post(ctx, apptest.Invocation{RequestID: "req-1", Timeout: 3}, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first delivery: x-fc-status %d after %v: %.200s", status, time.Since(start).Round(time.Millisecond), body)
+	switch status {
+	case 200: // answered in time: every URL is counted, the unsent ones spilled
+		var r refresh.Report
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("first answer %s: %v", body, err)
+		}
+		if r.Changes != n || r.Submitted+r.Spilled != n || r.Spilled == 0 {
+			t.Errorf("first answer = %+v; want %d changes, submitted or spilled, some spilled", countsOf(r), n)
+		}
+	default: // the invocation failed at its deadline: FC retries it
+		if !strings.Contains(string(body), "errorMessage") {
+			t.Errorf("first answer: x-fc-status %d, %s; want a failure with an errorMessage", status, body)
+		}
+	}
+
+	// FC's asynchronous retry: the same bytes, once the API is fast again.
+	env.CDN.Inject(cdn.Faults{})
+	status, body, err = env.Post(ctx, apptest.Invocation{RequestID: "req-1", Timeout: 3, RetryCount: 1}, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again refresh.Report
+	if status != 200 || json.Unmarshal(body, &again) != nil {
+		t.Fatalf("redelivery: x-fc-status %d, %s; want 200 and a report", status, body)
+	}
+	if got := again.Submitted + again.Duplicate + again.Spilled; again.Changes != n || got != n || again.Rejected != 0 {
+		t.Errorf("redelivery answer = %+v; want %d changes, each submitted, duplicate or spilled", countsOf(again), n)
+	}
+
+	// Whatever the API did not accept is in the spill.
+	calls := env.CDN.Calls()
+	accepted := refreshed(calls)
+	spilled := spilledURLs(t, env.App.Spill)
+	var lost []string
+	for _, u := range urls {
+		if accepted[u] == 0 && spilled[u] == 0 {
+			lost = append(lost, u)
+		}
+	}
+	if len(lost) > 0 {
+		t.Fatalf("%d URLs neither accepted nor spilled after the redelivery, e.g. %s", len(lost), lost[0])
+	}
+	t.Logf("before the drain: %d refresh calls carried %d URLs; %d URLs spilled", len(calls), len(accepted), len(spilled))
+	// A deadline close at hand must not cost coalescing: the invocation's
+	// jobs still form at most the plan's three calls.
+	if len(calls) > 3 {
+		t.Errorf("the API received %d refresh calls for one invocation of %d URLs whose deadline was near; want at most 3 (calls of up to 1,000 URLs)", len(calls), n)
+	}
+
+	// The timer's report run, with its own role's credentials.
+	creds := refresh.Credentials{AccessKeyID: cdn.AccessKeyID, AccessKeySecret: cdn.AccessKeySecret}
+	d, err := env.App.Drain(refresh.WithCredentials(ctx, creds), 0)
+	if err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	if d.Submitted != len(spilled) || d.Kept != 0 {
+		t.Errorf("Drain = %s; want all %d spilled URLs submitted", drained(d), len(spilled))
+	}
+	final := refreshed(env.CDN.Calls())
+	twice := 0
+	for _, u := range urls {
+		switch {
+		case final[u] == 0:
+			lost = append(lost, u)
+		case final[u] > 1:
+			twice++
+			if accepted[u] == 0 || spilled[u] == 0 {
+				t.Errorf("%s accepted %d times, though the first delivery's call did not carry it out unheard", u, final[u])
+			}
+		}
+	}
+	if len(lost) > 0 {
+		t.Errorf("%d URLs were never accepted, e.g. %s", len(lost), lost[0])
+	}
+	if len(final) != n {
+		t.Errorf("the API accepted %d distinct URLs; want the %d of the event", len(final), n)
+	}
+	t.Logf("accepted twice: %d of %d URLs (those of calls cut off at the deadline)", twice, n)
+}
+
+// TestDirectoryCollapse: 300 changed files under /img/ in one window, with
+// dir_collapse_threshold 100, become one Directory refresh of /img/ and no
+// File refresh there; the 5 files elsewhere stay File refreshes. The
+// changes arrive as 61 concurrent FC invocations of 5 objects each; the
+// window closes when the last of them has joined (max_batch).
+func TestDirectoryCollapse(t *testing.T) {
+	const cfg = `
+rules:
+  - {bucket: site, domains: [d]}
+window: {duration: 1h, max_batch: 305}
+limits: {dir_collapse_threshold: 100, refresh_qps: 1000}
+`
+	env := apptest.Start(t, cfg, apptest.Options{CDN: cdn.Options{TaskDuration: -1}}, serveOSS)
+	var keys []string
+	for i := range 300 {
+		keys = append(keys, fmt.Sprintf("img/%03d.png", i))
+	}
+	css := []string{"css/a.css", "css/b.css", "css/c.css", "css/d.css", "css/e.css"}
+	keys = append(keys, css...)
+
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var sum refresh.Report
+	var errs []string
+	for i := 0; i < len(keys); i += 5 {
+		wg.Go(func() {
+			id := fmt.Sprintf("req-%02d", i/5)
+			status, body, err := env.Post(ctx, apptest.Invocation{RequestID: id}, apptest.OSSEvent("site", id, keys[i:i+5]...))
+			var r refresh.Report
+			if err == nil && (status != 200 || json.Unmarshal(body, &r) != nil) {
+				err = fmt.Errorf("%s: x-fc-status %d, %s", id, status, body)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err.Error())
+				return
+			}
+			sum.Merge(r)
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("invocations failed: %s", strings.Join(errs, "; "))
+	}
+	if diff := cmp.Diff(counts{Changes: 305, Submitted: 305}, countsOf(sum)); diff != "" {
+		t.Errorf("answers' counts (-want +got):\n%s", diff)
+	}
+
+	type call struct {
+		Action, ObjectType string
+		URLs               []string
+	}
+	var got []call
+	for _, c := range env.CDN.Calls() {
+		if c.Action == "DescribeRefreshQuota" {
+			continue // read before planning
+		}
+		got = append(got, call{c.Action, c.ObjectType, slices.Sorted(slices.Values(c.URLs))})
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].ObjectType < got[j].ObjectType })
+	cssURLs := make([]string, len(css))
+	for i, k := range css {
+		cssURLs[i] = "https://d/" + k
+	}
+	want := []call{
+		{"RefreshObjectCaches", "Directory", []string{"https://d/img/"}},
+		{"RefreshObjectCaches", "File", cssURLs},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("calls the CDN API received (-want +got):\n%s", diff)
+	}
+}
