@@ -29,7 +29,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 check: lint test ## everything CI runs
 
 bench: ## benchmarks: mapping, planning, window, deploy-burst replay against the emulator
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./internal/... ./cmd/... | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./cmd/... | tee bench.out
 
 CONFIG ?= config.yaml
 build: ## one static linux/amd64 binary per function, named bootstrap (FC custom runtime, Lambda provided.al2023), with $(CONFIG) beside it
