@@ -22,38 +22,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	cdnemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// fakeClock paces the App's limiter and backoff without sleeping: waiting
-// on it moves it forward at once.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.t
-	c.mu.Unlock()
-	return ch
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	<-c.After(d)
-	return ctx.Err()
-}
 
 // dingTalk is a DingTalk custom robot on 127.0.0.1 that checks the
 // signature as DingTalk does and keeps the markdown of each message.
@@ -165,8 +140,7 @@ func newWorld(t *testing.T, robotErrcode int) *world {
 	if err != nil {
 		t.Fatalf("config.Parse: %v", err)
 	}
-	clock := &fakeClock{t: time.Now()}
-	w.app, err = app.New(context.Background(), cfg, app.Options{Now: clock.Now, After: clock.After, Sleep: clock.Sleep})
+	w.app, err = app.New(context.Background(), cfg, apptest.NewClock(time.Now()).Options())
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

@@ -18,45 +18,13 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	cdnemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
 )
 
-// fakeClock is the App's clock in tests: waiting on it moves it forward at
-// once, so the limiter and the retry backoff never sleep.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- c.advance(d)
-	return ch
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.advance(d)
-	return nil
-}
 
 // request is one request the CDN emulator received, as the test saw it.
 type request struct {
@@ -69,7 +37,7 @@ type request struct {
 type world struct {
 	emu   *cdnemu.Server
 	app   *app.App
-	clock *fakeClock
+	clock *apptest.Clock
 
 	mu       sync.Mutex
 	requests []request
@@ -93,7 +61,7 @@ func newWorld(t *testing.T, emu cdnemu.Options, extra string) *world {
 
 func newWorldRules(t *testing.T, emu cdnemu.Options, rules, extra string) *world {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC)}
+	clock := apptest.NewClock(time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC))
 	if emu.Now == nil {
 		emu.Now = clock.Now // one clock for the App and the account it talks to
 	}
@@ -121,7 +89,7 @@ func newWorldRules(t *testing.T, emu cdnemu.Options, rules, extra string) *world
 	if err != nil {
 		t.Fatalf("config.Parse: %v", err)
 	}
-	w.app, err = app.New(context.Background(), cfg, app.Options{Now: w.clock.Now, After: w.clock.After, Sleep: w.clock.Sleep})
+	w.app, err = app.New(context.Background(), cfg, w.clock.Options())
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -215,7 +183,7 @@ func TestDrainAcrossQuotaResets(t *testing.T) {
 		if s.resetQuota {
 			// The next day: the account's quota and the App's cached view
 			// of it both roll over at 00:00 UTC+8.
-			w.clock.advance(24 * time.Hour)
+			w.clock.Advance(24 * time.Hour)
 			w.emu.ResetQuota()
 		}
 		got, err := w.app.Drain(ctx, 0)

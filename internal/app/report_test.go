@@ -321,7 +321,7 @@ func TestReportStartsWhereThePreviousEnded(t *testing.T) {
 	if start := run(); !start.Equal(first.Add(-app.DefaultLookback).Truncate(time.Second)) {
 		t.Errorf("first report starts at %v, want %v (the default lookback)", start, first.Add(-app.DefaultLookback))
 	}
-	w.clock.advance(6 * time.Hour)
+	w.clock.Advance(6 * time.Hour)
 	if start := run(); !start.Equal(first.Truncate(time.Second)) {
 		t.Errorf("second report starts at %v, want %v (when the first was made)", start, first)
 	}
