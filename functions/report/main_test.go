@@ -29,7 +29,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-
 // dingTalk is a DingTalk custom robot on 127.0.0.1 that checks the
 // signature as DingTalk does and keeps the markdown of each message.
 type dingTalk struct {

@@ -25,7 +25,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
 )
 
-
 // request is one request the CDN emulator received, as the test saw it.
 type request struct {
 	Action, ObjectType, Status, Page, PageSize, Start string
