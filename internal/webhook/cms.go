@@ -15,11 +15,7 @@ import (
 // formats. An entry with publishedAt null is a draft and needs nothing.
 func (d *decoder) strapi(body []byte, m meta) (decoded, error) {
 	var out decoded
-	p, err := queryParams(m.query)
-	if err != nil {
-		return out, err
-	}
-	o, err := topObject(body)
+	p, o, err := hookInput(body, m)
 	if err != nil {
 		return out, err
 	}
@@ -98,11 +94,7 @@ func (d *decoder) strapi(body []byte, m meta) (decoded, error) {
 // the asset's file URLs; saves of drafts need nothing.
 func (d *decoder) contentful(body []byte, m meta) (decoded, error) {
 	var out decoded
-	p, err := queryParams(m.query)
-	if err != nil {
-		return out, err
-	}
-	o, err := topObject(body)
+	p, o, err := hookInput(body, m)
 	if err != nil {
 		return out, err
 	}
@@ -181,11 +173,7 @@ func (d *decoder) contentful(body []byte, m meta) (decoded, error) {
 // "operation" member; drafts and release versions need nothing.
 func (d *decoder) sanity(body []byte, m meta) (decoded, error) {
 	var out decoded
-	p, err := queryParams(m.query)
-	if err != nil {
-		return out, err
-	}
-	o, err := topObject(body)
+	p, o, err := hookInput(body, m)
 	if err != nil {
 		return out, err
 	}
@@ -238,11 +226,7 @@ func (d *decoder) sanity(body []byte, m meta) (decoded, error) {
 // event may also be named in the query, ?event=post.unpublished.
 func (d *decoder) ghost(body []byte, m meta) (decoded, error) {
 	var out decoded
-	p, err := queryParams(m.query)
-	if err != nil {
-		return out, err
-	}
-	o, err := topObject(body)
+	p, o, err := hookInput(body, m)
 	if err != nil {
 		return out, err
 	}
@@ -317,11 +301,7 @@ func (d *decoder) ghost(body []byte, m meta) (decoded, error) {
 // an action/event naming a deletion, refreshes them as deleted.
 func (d *decoder) wordpress(body []byte, m meta) (decoded, error) {
 	var out decoded
-	p, err := queryParams(m.query)
-	if err != nil {
-		return out, err
-	}
-	top, err := topObject(body)
+	p, top, err := hookInput(body, m)
 	if err != nil {
 		return out, err
 	}

@@ -251,6 +251,17 @@ func (d *decoder) checkCount(n int, field string) error {
 type object map[string]json.RawMessage
 
 // topObject decodes body as a JSON object.
+// hookInput reads what every native hook decoder starts from: the action,
+// type and force of the query, and the body's top-level object.
+func hookInput(body []byte, m meta) (params, object, error) {
+	p, err := queryParams(m.query)
+	if err != nil {
+		return p, nil, err
+	}
+	o, err := topObject(body)
+	return p, o, err
+}
+
 func topObject(body []byte) (object, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {

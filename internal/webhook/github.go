@@ -47,11 +47,8 @@ type githubCommit struct {
 // push to another branch and a push that lists no files need nothing.
 func (d *decoder) github(body []byte, m meta) (decoded, error) {
 	var out decoded
-	p, err := queryParams(m.query)
+	p, _, err := hookInput(body, m)
 	if err != nil {
-		return out, err
-	}
-	if _, err := topObject(body); err != nil {
 		return out, err
 	}
 	event := m.header.Get("X-GitHub-Event")
