@@ -112,8 +112,8 @@ func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	st := emu.Stats()
 	fmt.Fprintf(stdout, "%d events: %d changes, %d ignored, %d submitted, %d duplicate, %d spilled, %d rejected\n",
 		len(samples), total.Changes, total.Ignored, total.Submitted, total.Duplicate, total.Spilled, total.Rejected)
-	fmt.Fprintf(stdout, "The CDN API accepted %d calls carrying %d URLs (%d requests, all signed with the function's per-invocation STS credentials: %d).\n",
-		st.Accepted, st.URLs, st.Requests, st.STS)
+	fmt.Fprintf(stdout, "The CDN API accepted %d requests carrying %d URLs, all signed with the function's per-invocation STS credentials (%d of %d).\n",
+		st.Accepted, st.URLs, st.STS, st.Requests)
 	return nil
 }
 
@@ -248,6 +248,10 @@ func printCalls(w io.Writer, calls []cdn.Call) {
 	}
 	fmt.Fprintln(w, "  CDN API received:")
 	for _, c := range calls {
+		if len(c.URLs) == 0 {
+			fmt.Fprintf(w, "    %s (the plan reads the remaining daily quota; cached 30 s)\n", c.Action)
+			continue
+		}
 		typ := ""
 		if c.ObjectType != "" {
 			typ = " ObjectType=" + c.ObjectType
