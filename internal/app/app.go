@@ -152,11 +152,9 @@ func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter
 
 func newSpill(cfg *config.Config) (spill.Store, error) {
 	if o := cfg.Spill.OSS; o != nil {
-		b, err := spill.OSSBucket(ossEndpoint(cfg), o.Bucket, cfg.Credentials)
-		if err != nil {
-			return nil, err
-		}
-		return spill.NewOSS(b, o.Prefix), nil
+		// Each write signs with the invocation's own STS token when it has
+		// one, so that a long-lived instance never spills with an expired one.
+		return spill.NewOSSAt(ossEndpoint(cfg), o.Bucket, o.Prefix, cfg.Credentials)
 	}
 	return spill.NewFiles(cfg.Spill.Dir)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
@@ -23,10 +24,17 @@ const DefaultPrefix = ".cdnrefresh/spill/"
 // call, put with x-oss-forbid-overwrite so that no writer ever replaces
 // another's object.
 type OSS struct {
-	bucket *oss.Bucket
+	bucket *oss.Bucket // fixed client (NewOSS), or the one for static credentials
+	name   string      // bucket name
 	prefix string
 	names  namer
 	moves  moves
+
+	// With NewOSSAt, each call signs with the credentials of its context
+	// (FC's per-invocation STS token) when it carries some.
+	endpoint string
+	mu       sync.Mutex
+	clients  map[refresh.Credentials]*oss.Bucket
 }
 
 // NewOSS returns a store in bucket under prefix, which is read as a
@@ -34,7 +42,58 @@ type OSS struct {
 // An empty prefix puts spill objects at the root of the bucket; prefer
 // DefaultPrefix or another prefix of their own.
 func NewOSS(bucket *oss.Bucket, prefix string) *OSS {
-	return &OSS{bucket: bucket, prefix: cleanPrefix(prefix)}
+	return &OSS{bucket: bucket, name: bucket.BucketName, prefix: cleanPrefix(prefix)}
+}
+
+// NewOSSAt returns a store in bucket under prefix at endpoint whose calls
+// sign with the credentials their context carries (refresh.WithCredentials:
+// on FC, the function role's current STS token), else with static. Static
+// may be empty when every call carries credentials.
+func NewOSSAt(endpoint, bucket, prefix string, static refresh.Credentials) (*OSS, error) {
+	if endpoint == "" {
+		return nil, errors.New("spill: OSS endpoint is empty")
+	}
+	o := &OSS{name: bucket, prefix: cleanPrefix(prefix), endpoint: endpoint}
+	if !static.Empty() {
+		b, err := OSSBucket(endpoint, bucket, static)
+		if err != nil {
+			return nil, err
+		}
+		o.bucket = b
+	}
+	return o, nil
+}
+
+// maxClients bounds the per-credentials clients kept: STS tokens rotate, so
+// old ones are dropped.
+const maxClients = 4
+
+// client returns the bucket client for ctx's credentials.
+func (o *OSS) client(ctx context.Context) (*oss.Bucket, error) {
+	creds, ok := refresh.CredentialsFrom(ctx)
+	if o.endpoint == "" || !ok {
+		if o.bucket == nil {
+			return nil, errors.New("spill: no credentials for OSS: the invocation carries none and ALIBABA_CLOUD_ACCESS_KEY_ID is unset")
+		}
+		return o.bucket, nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if b, ok := o.clients[creds]; ok {
+		return b, nil
+	}
+	b, err := OSSBucket(o.endpoint, o.name, creds)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.clients) >= maxClients {
+		clear(o.clients)
+	}
+	if o.clients == nil {
+		o.clients = make(map[refresh.Credentials]*oss.Bucket)
+	}
+	o.clients[creds] = b
+	return b, nil
 }
 
 // OSSBucket returns an OSS client for bucket at endpoint, e.g.
@@ -93,7 +152,7 @@ func IsSpillKey(bucket, key, spillBucket, prefix string) bool {
 // Owns reports whether a change to key in bucket is one of this store's
 // objects (see IsSpillKey).
 func (o *OSS) Owns(bucket, key string) bool {
-	return IsSpillKey(bucket, key, o.bucket.BucketName, o.prefix)
+	return IsSpillKey(bucket, key, o.name, o.prefix)
 }
 
 // Prefix returns the store's key prefix, cleaned as NewOSS does.
@@ -134,19 +193,27 @@ func (o *OSS) SetMark(ctx context.Context, name string, t time.Time) error {
 }
 
 func (o *OSS) put(ctx context.Context, name string, data []byte) error {
-	return o.bucket.PutObject(o.prefix+name, bytes.NewReader(data), oss.ContentType("text/plain"), oss.WithContext(ctx))
+	b, err := o.client(ctx)
+	if err != nil {
+		return err
+	}
+	return b.PutObject(o.prefix+name, bytes.NewReader(data), oss.ContentType("text/plain"), oss.WithContext(ctx))
 }
 
-func (o *OSS) id() string { return "oss:" + o.bucket.BucketName + "/" + o.prefix }
+func (o *OSS) id() string { return "oss:" + o.name + "/" + o.prefix }
 
 func (o *OSS) where(name string) string {
-	return "oss://" + o.bucket.BucketName + "/" + o.prefix + name
+	return "oss://" + o.name + "/" + o.prefix + name
 }
 
 // listPage is the most keys ListObjectsV2 returns at once.
 const listPage = 1000
 
 func (o *OSS) list(ctx context.Context) ([]string, error) {
+	b, err := o.client(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var names []string
 	token := ""
 	for {
@@ -154,9 +221,9 @@ func (o *OSS) list(ctx context.Context) ([]string, error) {
 		if token != "" {
 			opts = append(opts, oss.ContinuationToken(token))
 		}
-		res, err := o.bucket.ListObjectsV2(opts...)
+		res, err := b.ListObjectsV2(opts...)
 		if err != nil {
-			return nil, fmt.Errorf("list oss://%s/%s: %w", o.bucket.BucketName, o.prefix, err)
+			return nil, fmt.Errorf("list oss://%s/%s: %w", o.name, o.prefix, err)
 		}
 		for _, obj := range res.Objects {
 			if name := strings.TrimPrefix(obj.Key, o.prefix); isObjectName(name) {
@@ -167,14 +234,18 @@ func (o *OSS) list(ctx context.Context) ([]string, error) {
 			return names, nil // OSS lists in key order
 		}
 		if res.NextContinuationToken == "" || res.NextContinuationToken == token {
-			return nil, fmt.Errorf("list oss://%s/%s: truncated listing without a new continuation token", o.bucket.BucketName, o.prefix)
+			return nil, fmt.Errorf("list oss://%s/%s: truncated listing without a new continuation token", o.name, o.prefix)
 		}
 		token = res.NextContinuationToken
 	}
 }
 
 func (o *OSS) read(ctx context.Context, name string) ([]byte, error) {
-	rc, err := o.bucket.GetObject(o.prefix+name, oss.WithContext(ctx))
+	b, err := o.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := b.GetObject(o.prefix+name, oss.WithContext(ctx))
 	if isCode(err, "NoSuchKey") {
 		return nil, fmt.Errorf("%w: %w", errNotFound, err)
 	}
@@ -186,11 +257,14 @@ func (o *OSS) read(ctx context.Context, name string) ([]byte, error) {
 }
 
 func (o *OSS) create(ctx context.Context, data []byte) (string, error) {
+	b, err := o.client(ctx)
+	if err != nil {
+		return "", err
+	}
 	const attempts = 5
-	var err error
 	for range attempts {
 		name := o.names.next()
-		err = o.bucket.PutObject(o.prefix+name, bytes.NewReader(data),
+		err = b.PutObject(o.prefix+name, bytes.NewReader(data),
 			oss.ForbidOverWrite(true), oss.ContentType("application/json"), oss.WithContext(ctx))
 		if isCode(err, "FileAlreadyExists") {
 			continue // another writer took this name: pick a new one
@@ -204,7 +278,11 @@ func (o *OSS) create(ctx context.Context, data []byte) (string, error) {
 }
 
 func (o *OSS) remove(ctx context.Context, name string) error {
-	if err := o.bucket.DeleteObject(o.prefix+name, oss.WithContext(ctx)); err != nil {
+	b, err := o.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.DeleteObject(o.prefix+name, oss.WithContext(ctx)); err != nil {
 		return fmt.Errorf("delete: %w", err) // a missing object answers 204: no error
 	}
 	return nil

@@ -140,3 +140,30 @@ func TestOSSBucket(t *testing.T) {
 		})
 	}
 }
+
+// TestOSSCredentialsFromContext: a store made with NewOSSAt signs each call
+// with the credentials its context carries (FC's per-invocation STS token),
+// and without any refuses clearly.
+func TestOSSCredentialsFromContext(t *testing.T) {
+	emu := ossemu.New(ossemu.Options{Buckets: []string{bucketName}, Keys: map[string]string{"STSkey1": "sts-secret-1"}})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	s, err := spill.NewOSSAt(srv.URL, bucketName, prefix, refresh.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Spill(t.Context(), []refresh.Pending{pending("a", "quota", 1)}); err == nil || !strings.Contains(err.Error(), "no credentials") {
+		t.Errorf("Spill without credentials: err = %v, want one saying there are none", err)
+	}
+	ctx := refresh.WithCredentials(t.Context(), refresh.Credentials{AccessKeyID: "STSkey1", AccessKeySecret: "sts-secret-1", SecurityToken: "tok"})
+	if err := s.Spill(ctx, []refresh.Pending{pending("a", "quota", 1)}); err != nil {
+		t.Fatalf("Spill with the invocation's credentials: %v", err)
+	}
+	if got, err := s.Load(ctx); err != nil || len(got) != 1 {
+		t.Errorf("Load = %d entries, %v; want 1", len(got), err)
+	}
+	bad := refresh.WithCredentials(t.Context(), refresh.Credentials{AccessKeyID: "STSkey1", AccessKeySecret: "wrong"})
+	if _, err := s.Load(bad); err == nil {
+		t.Error("Load signed with a wrong secret succeeded")
+	}
+}
