@@ -101,8 +101,8 @@ func TestSubmit(t *testing.T) {
 		},
 		{
 			"CDN push",
-			refresh.Call{Provider: refresh.CDN, Action: refresh.ActionPrefetch, Area: "overseas", L2Preload: true, URLs: []string{"http://a.com/p"}},
-			cdnemu.Call{Action: "PushObjectCache", Version: "2018-05-10", Area: "overseas", L2Preload: true, URLs: []string{"http://a.com/p"}},
+			refresh.Call{Provider: refresh.CDN, Action: refresh.ActionPrefetch, Area: "overseas", L2Preload: true, WithHeader: `{"Accept-Encoding":["gzip"]}`, URLs: []string{"http://a.com/p"}},
+			cdnemu.Call{Action: "PushObjectCache", Version: "2018-05-10", Area: "overseas", L2Preload: true, WithHeader: `{"Accept-Encoding":["gzip"]}`, URLs: []string{"http://a.com/p"}},
 		},
 		{
 			"DCDN refresh regex forced",
@@ -111,8 +111,8 @@ func TestSubmit(t *testing.T) {
 		},
 		{
 			"DCDN preload",
-			refresh.Call{Provider: refresh.DCDN, Action: refresh.ActionPrefetch, URLs: []string{"http://a.com/p"}},
-			cdnemu.Call{Action: "PreloadDcdnObjectCaches", Version: "2018-01-15", URLs: []string{"http://a.com/p"}},
+			refresh.Call{Provider: refresh.DCDN, Action: refresh.ActionPrefetch, WithHeader: `{"Accept-Language":["zh-CN"]}`, URLs: []string{"http://a.com/p"}},
+			cdnemu.Call{Action: "PreloadDcdnObjectCaches", Version: "2018-01-15", WithHeader: `{"Accept-Language":["zh-CN"]}`, URLs: []string{"http://a.com/p"}},
 		},
 		{
 			"API alone",

@@ -151,7 +151,7 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 				return err
 			}
 			req := cdn.CreatePushObjectCacheRequest()
-			req.ObjectPath, req.Area = paths, call.Area
+			req.ObjectPath, req.Area, req.WithHeader = paths, call.Area, call.WithHeader
 			if call.L2Preload {
 				req.L2Preload = requests.NewBoolean(true)
 			}
@@ -181,7 +181,7 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 				return err
 			}
 			req := dcdn.CreatePreloadDcdnObjectCachesRequest()
-			req.ObjectPath, req.Area = paths, call.Area
+			req.ObjectPath, req.Area, req.WithHeader = paths, call.Area, call.WithHeader
 			if call.L2Preload {
 				req.L2Preload = requests.NewBoolean(true)
 			}

@@ -282,6 +282,13 @@ func (r Rule) problems() []error {
 	add("provider", oneOf(r.Provider, refresh.CDN, refresh.DCDN))
 	add("object_type", oneOf(r.ObjectType, File, Directory, Regex, IgnoreParams))
 	add("prefetch.area", oneOf(r.Prefetch.Area, "", "domestic", "overseas"))
+	for name, values := range r.Prefetch.Headers {
+		if !isToken(name) {
+			add("prefetch.headers", fmt.Errorf("%q is not a header name", name))
+		} else if len(values) == 0 {
+			add("prefetch.headers", fmt.Errorf("%s has no value", name))
+		}
+	}
 
 	if r.OnCreate == CreateNone && r.OnDelete == DeleteNone {
 		addf("on_create", "on_create and on_delete are both none, so the rule does nothing (to skip keys, give a rule exclude)")
@@ -369,4 +376,17 @@ func checkHost(h string) error {
 		}
 	}
 	return nil
+}
+
+// isToken reports whether s is an HTTP header name (RFC 9110 token).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c > 0x7e || c <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c) {
+			return false
+		}
+	}
+	return true
 }

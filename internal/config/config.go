@@ -173,6 +173,9 @@ type Rule struct {
 type Prefetch struct {
 	Area      string `yaml:"area"` // domestic | overseas | "" (the domain's coverage)
 	L2Preload bool   `yaml:"l2_preload"`
+	// Headers are sent to the origin with each prefetch (PushObjectCache
+	// WithHeader), e.g. {Accept-Encoding: [gzip]} to warm the compressed copy.
+	Headers map[string][]string `yaml:"headers"`
 }
 
 // Window configures the short dedupe window.

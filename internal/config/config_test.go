@@ -251,6 +251,8 @@ func TestParseErrors(t *testing.T) {
 		{"object_type", rule("    object_type: dir\n"), nil,
 			[]string{r0 + `object_type: "dir" is not one of file, directory, regex, ignore_params`}},
 		{"prefetch area", rule("    prefetch: {area: mars}\n"), nil, []string{r0 + `prefetch.area: "mars" is not one of , domestic, overseas`}},
+		{"prefetch header name", rule("    prefetch: {headers: {\"Accept Encoding\": [gzip]}}\n"), nil, []string{r0 + `prefetch.headers: "Accept Encoding" is not a header name`}},
+		{"prefetch header without value", rule("    prefetch: {headers: {Accept-Encoding: []}}\n"), nil, []string{r0 + `prefetch.headers: Accept-Encoding has no value`}},
 		{"rule does nothing", rule("    on_create: none\n    on_delete: none\n"), nil,
 			[]string{r0 + "on_create: on_create and on_delete are both none, so the rule does nothing"}},
 		{"prefetch a directory", rule("    on_create: prefetch\n    object_type: directory\n"), nil,

@@ -75,6 +75,7 @@ type groupKey struct {
 	force      bool
 	area       string
 	l2         bool
+	withHeader string
 }
 
 func keyOf(j refresh.Job) groupKey {
@@ -85,6 +86,7 @@ func keyOf(j refresh.Job) groupKey {
 		force:      j.Force,
 		area:       j.Area,
 		l2:         j.L2Preload,
+		withHeader: j.WithHeader,
 	}
 	if k.provider == "" {
 		k.provider = refresh.CDN // the config's default provider

@@ -3,6 +3,7 @@ package plan_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -584,5 +585,22 @@ func checkAccounted(t *testing.T, jobs []refresh.Job, calls []refresh.Call, over
 		if n != 0 {
 			t.Errorf("job %+v accounted %d times too few (negative: too many)", j, n)
 		}
+	}
+}
+
+func TestPlanPrefetchHeadersNeverShareACall(t *testing.T) {
+	gz := push("https://d/a.js")
+	gz.WithHeader = `{"Accept-Encoding":["gzip"]}`
+	calls, over := plan.Planner{}.Plan([]refresh.Job{push("https://d/a.js"), gz, push("https://d/b.js")}, refresh.NoQuotaLimit)
+	if len(over) != 0 || len(calls) != 2 {
+		t.Fatalf("Plan = %d calls, %d over; want 2 calls (plain, gzip), none over", len(calls), len(over))
+	}
+	var got [][2]string
+	for _, c := range calls {
+		got = append(got, [2]string{c.WithHeader, strings.Join(c.URLs, " ")})
+	}
+	want := [][2]string{{"", "https://d/a.js https://d/b.js"}, {`{"Accept-Encoding":["gzip"]}`, "https://d/a.js"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("prefetch calls (WithHeader, URLs) (-want +got):\n%s", diff)
 	}
 }

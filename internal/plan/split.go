@@ -47,6 +47,7 @@ func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
 			compareBool(a.Force, b.Force),
 			strings.Compare(a.Area, b.Area),
 			compareBool(a.L2Preload, b.L2Preload),
+			strings.Compare(a.WithHeader, b.WithHeader),
 		)
 	})
 	return calls
@@ -71,6 +72,7 @@ func makeCall(jobs []refresh.Job, k groupKey, items []*item) refresh.Call {
 		Force:      k.force,
 		Area:       k.area,
 		L2Preload:  k.l2,
+		WithHeader: k.withHeader,
 		URLs:       make([]string, len(items)),
 	}
 	n := 0
@@ -102,6 +104,7 @@ func compareJobs(a, b refresh.Job) int {
 		compareBool(a.Force, b.Force),
 		strings.Compare(a.Area, b.Area),
 		compareBool(a.L2Preload, b.L2Preload),
+		strings.Compare(a.WithHeader, b.WithHeader),
 		strings.Compare(a.Key, b.Key),
 	)
 }

@@ -94,6 +94,9 @@ type Job struct {
 	// Prefetch options (PushObjectCache): Area is domestic | overseas | "".
 	Area      string `json:"area,omitempty"`
 	L2Preload bool   `json:"l2_preload,omitempty"`
+	// WithHeader is the JSON object of request headers the prefetch sends
+	// to the origin, as PushObjectCache takes it, e.g. {"Accept-Encoding":["gzip"]}.
+	WithHeader string `json:"with_header,omitempty"`
 	// Key is the object key the job came from, for reporting.
 	Key string `json:"key,omitempty"`
 }
@@ -113,6 +116,7 @@ type Call struct {
 	Force      bool       `json:"force,omitempty"`
 	Area       string     `json:"area,omitempty"`
 	L2Preload  bool       `json:"l2_preload,omitempty"`
+	WithHeader string     `json:"with_header,omitempty"`
 	URLs       []string   `json:"urls"`
 	// Jobs are the jobs this call carries out: one per URL, plus the file
 	// jobs a directory call covers. Not part of the API request.

@@ -42,6 +42,7 @@
 package urlmap
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -73,6 +74,7 @@ type rule struct {
 	config.Rule
 	objectType refresh.ObjectType
 	hosts      []string // lower case, default port dropped
+	withHeader string   // prefetch.headers as the API's JSON
 
 	// Reasons, made once.
 	excluded, createNone, deleteNone string
@@ -99,6 +101,13 @@ func Compile(rules []config.Rule) (*Rules, error) {
 			excluded:   fmt.Sprintf("excluded by rules[%d]", i),
 			createNone: fmt.Sprintf("on_create is none in rules[%d]", i),
 			deleteNone: fmt.Sprintf("on_delete is none in rules[%d]", i),
+		}
+		if len(r.Prefetch.Headers) > 0 {
+			b, err := json.Marshal(r.Prefetch.Headers) // keys sorted: one spelling per rule
+			if err != nil {
+				return nil, fmt.Errorf("urlmap: rules[%d]: prefetch.headers: %w", i, err)
+			}
+			ru.withHeader = string(b)
 		}
 		for _, d := range r.Domains {
 			h := dropDefaultPort(r.Scheme, d)
@@ -202,7 +211,7 @@ func (r *rule) job(c refresh.Change, a refresh.Action, t refresh.ObjectType, url
 	j := refresh.Job{Action: a, Provider: r.Provider, ObjectType: t, URL: url, Key: c.Key}
 	if a == refresh.ActionPrefetch {
 		j.ObjectType = refresh.File
-		j.Area, j.L2Preload = r.Prefetch.Area, r.Prefetch.L2Preload
+		j.Area, j.L2Preload, j.WithHeader = r.Prefetch.Area, r.Prefetch.L2Preload, r.withHeader
 	} else {
 		j.Force = r.Force || c.Force
 	}

@@ -73,7 +73,8 @@ func TestMap(t *testing.T) {
 		{Bucket: "site", Prefix: "static/blog/", StripPrefix: "static/", Domains: []string{"www.example.com"}, Index: "index.html"},
 		// 1: assets on two domains, refreshed and prefetched; drafts excluded.
 		{Bucket: "site", Prefix: "static/", StripPrefix: "static/", Domains: []string{"Static.Example.com", "cdn.example.com:8443"},
-			OnCreate: config.CreateBoth, Exclude: []string{"static/drafts/"}, Prefetch: config.Prefetch{Area: "domestic", L2Preload: true}},
+			OnCreate: config.CreateBoth, Exclude: []string{"static/drafts/"},
+			Prefetch: config.Prefetch{Area: "domestic", L2Preload: true, Headers: map[string][]string{"Accept-Encoding": {"gzip", "br"}, "Accept": {"*/*"}}}},
 		// 2: downloads keep deleted files cached; http; add a prefix.
 		{Bucket: "dl", Suffix: config.Strings{".zip", ".tar.gz"}, AddPrefix: "files/", Domains: []string{"dl.example.com"},
 			Scheme: "http", OnDelete: config.DeleteNone, Force: true},
@@ -96,6 +97,7 @@ func TestMap(t *testing.T) {
 		j := job(a, url, key)
 		if a == refresh.ActionPrefetch {
 			j.Area, j.L2Preload = "domestic", true
+			j.WithHeader = `{"Accept":["*/*"],"Accept-Encoding":["gzip","br"]}`
 		}
 		return j
 	}
