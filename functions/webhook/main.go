@@ -37,6 +37,8 @@ func newHandler(a *app.App) (http.Handler, error) {
 		Domain:        w.Domain,
 		Templates:     webhook.TemplatesFrom(w.Templates),
 		GitHub:        webhook.GitHub(w.GitHub),
+		RateLimit:     w.RateLimit,
+		RateBurst:     w.RateBurst,
 		AllowedDomain: a.Rules.Allows,
 		Seen:          a.ReplayCache(),
 		Logger:        a.Logger,

@@ -52,6 +52,9 @@ func (c *Config) check() []error {
 			add(f.place, "must be greater than 0, got %s", f.s)
 		}
 	}
+	if c.Webhook.RateLimit < 0 || c.Webhook.RateBurst < 0 {
+		add("webhook.rate_limit", "must not be negative (0 means no cap)")
+	}
 	if u := w.RedisURL; u != "" && !hasScheme(u, "redis", "rediss", "unix") {
 		add("window.redis_url", "not a redis://, rediss:// or unix:// URL (the value is not shown: it may hold a password)")
 	}

@@ -215,6 +215,10 @@ type Webhook struct {
 	Templates map[string]string `yaml:"templates"`
 	// GitHub maps the files of a pushed repository to objects.
 	GitHub WebhookGitHub `yaml:"github"`
+	// RateLimit caps authenticated requests per second per instance (0:
+	// none; over it: 429); RateBurst is the burst (default: RateLimit).
+	RateLimit float64 `yaml:"rate_limit"`
+	RateBurst int     `yaml:"rate_burst"`
 }
 
 // WebhookGitHub maps the files a GitHub push changes: StripPrefix+rest

@@ -252,6 +252,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{r0 + `object_type: "dir" is not one of file, directory, regex, ignore_params`}},
 		{"prefetch area", rule("    prefetch: {area: mars}\n"), nil, []string{r0 + `prefetch.area: "mars" is not one of , domestic, overseas`}},
 		{"prefetch header name", rule("    prefetch: {headers: {\"Accept Encoding\": [gzip]}}\n"), nil, []string{r0 + `prefetch.headers: "Accept Encoding" is not a header name`}},
+		{"negative webhook rate", minimal + "webhook: {rate_limit: -1}\n", nil, []string{"webhook.rate_limit: must not be negative (0 means no cap)"}},
 		{"prefetch header without value", rule("    prefetch: {headers: {Accept-Encoding: []}}\n"), nil, []string{r0 + `prefetch.headers: Accept-Encoding has no value`}},
 		{"rule does nothing", rule("    on_create: none\n    on_delete: none\n"), nil,
 			[]string{r0 + "on_create: on_create and on_delete are both none, so the rule does nothing"}},
