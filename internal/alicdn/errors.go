@@ -198,6 +198,13 @@ func (e *APIError) PerURL() bool {
 		strings.HasPrefix(e.Code, "InvalidExtensiveDomain."))
 }
 
+// PerDomain reports whether the refusal concerns a domain of the call (not
+// the account's, offline, a wildcard): every URL of that domain is refused.
+func (e *APIError) PerDomain() bool {
+	return e.Class() == Rejected && (e.Code == "IllegalOperation" ||
+		strings.HasPrefix(e.Code, "InvalidDomain.") || strings.HasPrefix(e.Code, "InvalidExtensiveDomain."))
+}
+
 // perURLCodes are the Rejected codes, besides the InvalidObjectPath.*,
 // InvalidDomain.* and InvalidExtensiveDomain.* families, that some URLs of a
 // call cause.

@@ -334,11 +334,25 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 	}
 	code := errorCode(err)
 	switch {
-	case isRejected(err) && perURL(err) && len(c.URLs) > 1 && ctx.Err() == nil && *splits > 0:
-		*splits--
-		a, b := halve(c)
-		p.submit(ctx, a, record, exhausted, splits)
-		p.submit(ctx, b, record, exhausted, splits)
+	case isRejected(err) && perURL(err) && len(c.URLs) > 1 && perDomain(err) && len(hosts(c.URLs)) == 1:
+		// The one domain of the call is refused: every URL of it is.
+		for _, j := range c.Jobs {
+			record(j, Outcome{Status: Rejected, Reason: code})
+		}
+	case isRejected(err) && perURL(err) && len(c.URLs) > 1:
+		if ctx.Err() != nil || *splits <= 0 {
+			// Out of time or halvings: the valid URLs among these must
+			// not be rejected along with the bad ones. Keep them all.
+			for _, j := range c.Jobs {
+				record(j, Outcome{Status: Spilled, Reason: code})
+			}
+			return
+		}
+		parts := split(c)
+		*splits -= len(parts) - 1
+		for _, part := range parts {
+			p.submit(ctx, part, record, exhausted, splits)
+		}
 	case isRejected(err):
 		for _, j := range c.Jobs {
 			record(j, Outcome{Status: Rejected, Reason: code})
@@ -354,6 +368,55 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 			record(j, Outcome{Status: Spilled, Reason: code})
 		}
 	}
+}
+
+// split divides a call refused for some of its URLs: one part per domain
+// when it spans several (a refused domain is then found in one step),
+// else two halves.
+func split(c Call) []Call {
+	hs := hosts(c.URLs)
+	if len(hs) < 2 {
+		a, b := halve(c)
+		return []Call{a, b}
+	}
+	parts := make([]Call, len(hs))
+	at := make(map[string]int, len(hs))
+	for i, h := range hs {
+		parts[i] = c
+		parts[i].URLs, parts[i].Jobs = nil, nil
+		at[h] = i
+	}
+	for _, u := range c.URLs {
+		i := at[host(u)]
+		parts[i].URLs = append(parts[i].URLs, u)
+	}
+	for _, j := range c.Jobs {
+		i := at[host(carrier(j.URL, c.URLs))]
+		parts[i].Jobs = append(parts[i].Jobs, j)
+	}
+	return parts
+}
+
+// hosts lists the distinct hosts of urls in first-seen order.
+func hosts(urls []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range urls {
+		if h := host(u); !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// host returns the host[:port] of a URL, lower-cased.
+func host(u string) string {
+	_, rest, _ := strings.Cut(u, "://")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.ToLower(rest)
 }
 
 // halve splits a call's URLs in two, each half carrying the jobs whose URL
@@ -419,6 +482,11 @@ func isRejected(err error) bool {
 func perURL(err error) bool {
 	var e interface{ PerURL() bool }
 	return errors.As(err, &e) && e.PerURL()
+}
+
+func perDomain(err error) bool {
+	var e interface{ PerDomain() bool }
+	return errors.As(err, &e) && e.PerDomain()
 }
 
 func isQuotaExhausted(err error) bool {

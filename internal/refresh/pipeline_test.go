@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -364,3 +365,76 @@ func TestReportMerge(t *testing.T) {
 		t.Errorf("Merge (-want +got):\n%s", diff)
 	}
 }
+
+type domainErr struct{ apiErr }
+
+func (domainErr) PerDomain() bool { return true }
+
+// TestPipelineSplitsRefusedCalls: a call refused for some of its domains is
+// split by domain, so every URL of a good domain goes through; when
+// halvings run out, what is left is spilled, never rejected with the bad.
+func TestPipelineSplitsRefusedCalls(t *testing.T) {
+	t.Run("by domain", func(t *testing.T) {
+		var calls int
+		p, _ := refresh.NewPipeline(refresh.Options{
+			Mapper: mapperFunc(func(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+				return []refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.File, URL: c.Key}}, nil, ""
+			}),
+			Planner: chunkPlanner{size: 1000},
+			Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
+				calls++
+				for _, u := range c.URLs {
+					if strings.Contains(u, "://off") {
+						return "", domainErr{apiErr{code: "InvalidDomain.Offline", rejected: true, perURL: true}}
+					}
+				}
+				return "T", nil
+			}),
+			Spiller: &memSpill{},
+		})
+		var ev refresh.Event
+		for i := range 1000 {
+			d := []string{"on", "off"}[(i/100)%2] // 5 good and 5 offline domains, interleaved
+			ev.Changes = append(ev.Changes, refresh.Change{Key: fmt.Sprintf("https://%s%d.example.com/%d", d, i/100, i)})
+		}
+		r, err := p.Run(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Submitted != 500 || r.Rejected != 500 || r.Spilled != 0 {
+			t.Errorf("submitted %d, rejected %d, spilled %d; want 500, 500, 0", r.Submitted, r.Rejected, r.Spilled)
+		}
+		if calls != 11 {
+			t.Errorf("%d calls, want 11 (the call, then one per domain)", calls)
+		}
+	})
+	t.Run("out of halvings", func(t *testing.T) {
+		sp := &memSpill{}
+		p, _ := refresh.NewPipeline(refresh.Options{
+			Mapper:  mapKeys{},
+			Planner: chunkPlanner{size: 1000},
+			Submitter: submitFunc(func(context.Context, refresh.Call) (string, error) {
+				return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true, perURL: true}
+			}),
+			Spiller: sp,
+		})
+		var keys []string
+		for i := range 500 {
+			keys = append(keys, fmt.Sprint(i))
+		}
+		r, err := p.Run(context.Background(), changes(keys...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Rejected+r.Spilled != 500 || r.Spilled == 0 || r.Submitted != 0 {
+			t.Errorf("rejected %d, spilled %d, submitted %d; want every job accounted for, the unsplit rest spilled", r.Rejected, r.Spilled, r.Submitted)
+		}
+		if r.Rejected > 64 {
+			t.Errorf("rejected %d jobs; only URLs isolated alone may be rejected (at most 64 halvings)", r.Rejected)
+		}
+	})
+}
+
+type mapperFunc func(refresh.Change) ([]refresh.Job, []refresh.Outcome, string)
+
+func (f mapperFunc) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) { return f(c) }

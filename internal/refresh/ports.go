@@ -28,7 +28,9 @@ type Submitter interface {
 	// within ctx. An error that has a method Rejected() bool returning true
 	// means the call can never succeed as sent: its jobs are rejected; if
 	// it also has PerURL() bool returning true, some of the URLs caused it
-	// and the pipeline halves the call to save the others. QuotaExhausted()
+	// and the pipeline splits the call (by domain, else in halves) to save
+	// the others; PerDomain() bool says a whole domain was refused, so that
+	// a call of one domain is not split in vain. QuotaExhausted()
 	// bool marks a spent daily quota. Any other error spills the jobs. An
 	// error with a method ErrorCode() string names the API's error code.
 	Submit(ctx context.Context, c Call) (taskID string, err error)
