@@ -121,8 +121,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 // NewPlanner returns the planner cfg describes.
 func NewPlanner(cfg *config.Config) plan.Planner {
+	// No call may carry more URLs than one domain may have in a minute:
+	// the limiter would refuse it outright.
+	l := plan.DefaultLimits()
+	if n := cfg.Limits.DomainURLsPerMinute; n > 0 {
+		for _, f := range []*int{&l.RefreshURLs, &l.RefreshDirs, &l.PushURLs, &l.DCDNRefreshURLs, &l.DCDNRefreshDirs, &l.DCDNPreloadURLs} {
+			*f = min(*f, n)
+		}
+	}
 	return plan.Planner{
-		Limits:            plan.DefaultLimits(),
+		Limits:            l,
 		Reserve:           refresh.Quota{URL: cfg.Limits.QuotaReserve},
 		CollapseThreshold: cfg.Limits.DirCollapseThreshold,
 	}

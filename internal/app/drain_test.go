@@ -392,3 +392,27 @@ func TestDrainReportsUnreadableSpill(t *testing.T) {
 		t.Errorf("Drain = %+v, want 2 submitted and a note on the unreadable object", got)
 	}
 }
+
+// TestSmallDomainBudget: with limits.domain_urls_per_minute under the
+// API's 1,000 URLs a call, calls are planned within it, so the limiter
+// never refuses one outright and the work goes through.
+func TestSmallDomainBudget(t *testing.T) {
+	w := newWorld(t, cdnemu.Options{}, "limits: {domain_urls_per_minute: 500}")
+	var work []refresh.Pending
+	for i := range 600 {
+		work = append(work, refresh.Pending{Job: fileJob(i), Reason: "quota", FirstSeen: w.clock.Now()})
+	}
+	if err := w.app.Spill.Spill(context.Background(), work); err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.app.Drain(context.Background(), 0)
+	if err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	if d.Submitted != 600 || d.Spilled != 0 {
+		t.Errorf("Drain = %d submitted, %d spilled again; want all 600 submitted", d.Submitted, d.Spilled)
+	}
+	if n := len(w.seen("RefreshObjectCaches")); n != 2 {
+		t.Errorf("%d RefreshObjectCaches calls, want 2 (500 + 100)", n)
+	}
+}
