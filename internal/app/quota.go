@@ -71,23 +71,13 @@ func providers(cfg *config.Config) []refresh.Provider {
 	return out
 }
 
-// remaining is what the plan may spend: the quota of every provider the
-// rules use; with both, the smaller of each kind, so that neither is
-// overspent.
-func (a *App) remaining(ctx context.Context) (refresh.Quota, error) {
-	q := refresh.NoQuotaLimit
-	for _, p := range providers(a.Config) {
-		got, err := a.quotas.Get(ctx, p)
-		if err != nil {
-			return refresh.Quota{}, err
-		}
-		r := got.Remaining()
-		q = refresh.Quota{
-			URL: min(q.URL, r.URL), Dir: min(q.Dir, r.Dir), Regex: min(q.Regex, r.Regex),
-			IgnoreParams: min(q.IgnoreParams, r.IgnoreParams), Preload: min(q.Preload, r.Preload),
-		}
+// remaining is what the plan may spend of provider p's daily quotas.
+func (a *App) remaining(ctx context.Context, p refresh.Provider) (refresh.Quota, error) {
+	q, err := a.quotas.Get(ctx, p)
+	if err != nil {
+		return refresh.Quota{}, err
 	}
-	return q, nil
+	return q.Remaining(), nil
 }
 
 // fresh reports whether a read made at t may still be trusted: within

@@ -18,10 +18,10 @@ type Options struct {
 	// Spiller stores what cannot be submitted now. Without one, such jobs
 	// fail the invocation so that the platform delivers it again.
 	Spiller Spiller
-	// Quota reports what remains of the daily quotas. Nil, or an error,
-	// means "unknown": the plan is not capped and the API's own
-	// QuotaExceeded answer spills the excess.
-	Quota func(ctx context.Context) (Quota, error)
+	// Quota reports what remains of a provider's daily quotas (CDN and
+	// DCDN count apart). Nil, or an error, means "unknown": the plan is not
+	// capped and the API's own QuotaExceeded answer spills the excess.
+	Quota func(ctx context.Context, p Provider) (Quota, error)
 	// Window builds the window that coalesces concurrent invocations over
 	// the pipeline's flush. Nil: each invocation flushes on its own.
 	Window func(FlushFunc) Window
@@ -251,13 +251,7 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 		}
 	}
 
-	q := NoQuotaLimit
-	if p.o.Quota != nil {
-		if got, err := p.o.Quota(ctx); err == nil {
-			q = got
-		}
-	}
-	calls, over := p.o.Planner.Plan(jobs, q)
+	calls, over := p.plan(ctx, jobs)
 	spill := func(j Job, reason string) { set(j, Outcome{Status: Spilled, Reason: reason}) }
 	for _, j := range over {
 		spill(j, ReasonQuota)
@@ -295,6 +289,47 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 		return outs, fmt.Errorf("refresh: spill %d jobs: %w", len(pending), err)
 	}
 	return outs, nil
+}
+
+// plan plans the jobs of each provider within that provider's quota:
+// refresh calls of every provider first, then prefetch calls.
+func (p *Pipeline) plan(ctx context.Context, jobs []Job) (calls []Call, over []Job) {
+	var order []Provider
+	byProvider := map[Provider][]Job{}
+	for _, j := range jobs {
+		pr := j.Provider
+		if pr == "" {
+			pr = CDN
+		}
+		if _, ok := byProvider[pr]; !ok {
+			order = append(order, pr)
+		}
+		byProvider[pr] = append(byProvider[pr], j)
+	}
+	for _, pr := range order {
+		q := NoQuotaLimit
+		if p.o.Quota != nil {
+			if got, err := p.o.Quota(ctx, pr); err == nil {
+				q = got
+			}
+		}
+		c, o := p.o.Planner.Plan(byProvider[pr], q)
+		calls, over = append(calls, c...), append(over, o...)
+	}
+	slices.SortStableFunc(calls, func(a, b Call) int {
+		return compareAction(a.Action, b.Action)
+	})
+	return calls, over
+}
+
+func compareAction(a, b Action) int {
+	rank := func(x Action) int {
+		if x == ActionRefresh {
+			return 0
+		}
+		return 1
+	}
+	return rank(a) - rank(b)
 }
 
 // Reasons recorded for spilled jobs that did not come from an API error.

@@ -229,7 +229,7 @@ func TestPipelineRun(t *testing.T) {
 				o.Spiller = sp
 			}
 			if tt.quota != (refresh.Quota{}) {
-				o.Quota = func(context.Context) (refresh.Quota, error) { return tt.quota, nil }
+				o.Quota = func(context.Context, refresh.Provider) (refresh.Quota, error) { return tt.quota, nil }
 			}
 			p, err := refresh.NewPipeline(o)
 			if err != nil {
