@@ -24,9 +24,11 @@
 //     it again; nothing is marked, so the redelivery is not a Duplicate.
 //   - If a joiner's context ends while it waits, Join returns the context's
 //     error at once, and the window is still flushed for the others. The
-//     flush runs on the values of the joiner with the latest deadline,
-//     without its cancellation, bounded by that latest deadline (unbounded if
-//     some joiner had no deadline).
+//     flush runs on the values of the joiner with the earliest deadline,
+//     without its cancellation, bounded by that deadline (none if no joiner
+//     had one), so that the pipeline spills, before any joiner gives up,
+//     what it could not submit in time: no invocation fails for a flush
+//     that then submits its jobs anyway.
 //   - An invocation with more new jobs than fit in the open window spills
 //     over into the next one and waits for both.
 //

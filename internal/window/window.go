@@ -158,10 +158,10 @@ type batch struct {
 	kick    chan struct{}
 
 	// The flush runs on base's values without its cancellation, bounded by
-	// the latest deadline of the joiners (unbounded if one had none).
-	base      context.Context
-	latest    time.Time
-	unbounded bool
+	// the earliest deadline of the joiners (none if none had one): no
+	// joiner gives up on a flush that then goes on to submit its jobs.
+	base     context.Context
+	earliest time.Time
 
 	done chan struct{} // closed once outs and err are set
 	outs []refresh.Outcome
@@ -345,20 +345,18 @@ func (c *core) openLocked(now time.Time) *batch {
 	return b
 }
 
-// noteJoinerLocked lets a joiner's deadline close b early and extend the
-// flush's deadline.
+// noteJoinerLocked lets a joiner's deadline close b early and bound the
+// flush.
 func (c *core) noteJoinerLocked(b *batch, ctx context.Context) {
 	if b.closed {
 		return
 	}
 	d, ok := ctx.Deadline()
 	switch {
-	case !ok:
-		if !b.unbounded {
-			b.unbounded, b.base = true, ctx
-		}
-	case b.base == nil || (!b.unbounded && d.After(b.latest)):
-		b.latest, b.base = d, ctx
+	case ok && (b.earliest.IsZero() || d.Before(b.earliest)):
+		b.earliest, b.base = d, ctx
+	case b.base == nil:
+		b.base = ctx
 	}
 	if ok {
 		if by := d.Add(-c.o.Margin); by.Before(b.closeAt) {
@@ -418,10 +416,10 @@ func (c *core) flushContext(b *batch) (context.Context, context.CancelFunc) {
 		base = context.Background()
 	}
 	ctx := context.WithoutCancel(base)
-	if b.unbounded || b.latest.IsZero() {
+	if b.earliest.IsZero() {
 		return context.WithCancel(ctx)
 	}
-	return context.WithDeadline(ctx, b.latest)
+	return context.WithDeadline(ctx, b.earliest)
 }
 
 func (c *core) flushBatch(ctx context.Context, b *batch) {

@@ -326,9 +326,10 @@ func TestLocalDeadline(t *testing.T) {
 			t.Errorf("joiner %d: Join error = %v", i, r.err)
 		}
 	}
-	// A joiner without a deadline leaves the flush unbounded.
-	if _, ok := rec.ctxs[0].Deadline(); ok {
-		t.Errorf("flush context has a deadline, want none (one joiner had none)")
+	// The flush is bounded by the one joined deadline.
+	wantShort, _ := short.Deadline()
+	if got, ok := rec.ctxs[0].Deadline(); !ok || !got.Equal(wantShort) {
+		t.Errorf("flush deadline = %v, %v; want the joined deadline %v", got, ok, wantShort)
 	}
 
 	// A joiner already within the margin closes the window at once.
@@ -347,10 +348,10 @@ func TestLocalDeadline(t *testing.T) {
 	if diff := cmp.Diff([][]string{{"u1", "u2"}, {"u3", "u4"}}, callURLs(rec)); diff != "" {
 		t.Errorf("flush calls mismatch (-want +got):\n%s", diff)
 	}
-	// The flush is bounded by the latest joined deadline.
-	wantDL, _ := later.Deadline()
+	// The flush is bounded by the earliest joined deadline.
+	wantDL, _ := late.Deadline()
 	if got, ok := rec.ctxs[1].Deadline(); !ok || !got.Equal(wantDL) {
-		t.Errorf("flush deadline = %v, %v; want the latest joined deadline %v", got, ok, wantDL)
+		t.Errorf("flush deadline = %v, %v; want the earliest joined deadline %v", got, ok, wantDL)
 	}
 }
 
