@@ -23,8 +23,9 @@ type quotaCache struct {
 	now  func() time.Time
 	zone *time.Location // whose midnight resets the daily quota
 
-	mu    sync.Mutex
-	reads map[refresh.Provider]quotaRead
+	mu       sync.Mutex
+	reads    map[refresh.Provider]quotaRead
+	inflight map[refresh.Provider]chan struct{} // closed when a read ends
 }
 
 type quotaRead struct {
@@ -32,23 +33,48 @@ type quotaRead struct {
 	q  alicdn.Quota
 }
 
-// Get returns provider p's quotas, from the cache when fresh.
+// Get returns provider p's quotas, from the cache when fresh. A read runs
+// outside the lock, once for all who need it at the same time, so that a
+// slow API never holds up the flushes the cache can answer.
 func (c *quotaCache) Get(ctx context.Context, p refresh.Provider) (alicdn.Quota, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r, ok := c.reads[p]; ok && c.fresh(r.at) {
-		return r.q, nil
+	for {
+		c.mu.Lock()
+		if r, ok := c.reads[p]; ok && c.fresh(r.at) {
+			c.mu.Unlock()
+			return r.q, nil
+		}
+		if wait, ok := c.inflight[p]; ok {
+			c.mu.Unlock()
+			select {
+			case <-wait:
+				continue // the other read is done: use it, or try anew
+			case <-ctx.Done():
+				return alicdn.Quota{}, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		if c.inflight == nil {
+			c.inflight = map[refresh.Provider]chan struct{}{}
+		}
+		c.inflight[p] = done
+		c.mu.Unlock()
+
+		q, err := c.read(ctx, p)
+
+		c.mu.Lock()
+		delete(c.inflight, p)
+		close(done)
+		if err != nil {
+			delete(c.reads, p)
+		} else {
+			if c.reads == nil {
+				c.reads = map[refresh.Provider]quotaRead{}
+			}
+			c.reads[p] = quotaRead{at: c.now(), q: q}
+		}
+		c.mu.Unlock()
+		return q, err
 	}
-	q, err := c.read(ctx, p)
-	if err != nil {
-		delete(c.reads, p)
-		return alicdn.Quota{}, err
-	}
-	if c.reads == nil {
-		c.reads = map[refresh.Provider]quotaRead{}
-	}
-	c.reads[p] = quotaRead{at: c.now(), q: q}
-	return q, nil
 }
 
 // providers lists the providers the rules use.

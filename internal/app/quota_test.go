@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,5 +55,51 @@ func TestQuotaCache(t *testing.T) {
 		if q.URLRemain != s.wantURL || q.DirRemain != s.wantDir || reads != s.wantReads {
 			t.Errorf("%s: URL %d, Dir %d after %d reads; want %d, %d after %d", s.name, q.URLRemain, q.DirRemain, reads, s.wantURL, s.wantDir, s.wantReads)
 		}
+	}
+}
+
+// TestQuotaCacheReadsOutsideTheLock: while one provider's quota is being
+// read (slowly), the other's cached answer and spend go on, and concurrent
+// readers of the same provider share the one read.
+func TestQuotaCacheReadsOutsideTheLock(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	reads := map[refresh.Provider]int{}
+	c := &quotaCache{
+		read: func(ctx context.Context, p refresh.Provider) (alicdn.Quota, error) {
+			mu.Lock()
+			reads[p]++
+			mu.Unlock()
+			if p == refresh.DCDN {
+				<-release
+			}
+			return alicdn.Quota{URLRemain: 10}, nil
+		},
+		now:  time.Now,
+		zone: time.UTC,
+	}
+	ctx := context.Background()
+	if _, err := c.Get(ctx, refresh.CDN); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { c.Get(ctx, refresh.DCDN) })
+	}
+	done := make(chan struct{})
+	go func() {
+		c.Get(ctx, refresh.CDN)
+		c.spend(refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.File, URLs: []string{"u"}}, false)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a cached CDN Get and spend waited for a slow DCDN read")
+	}
+	close(release)
+	wg.Wait()
+	if reads[refresh.DCDN] != 1 || reads[refresh.CDN] != 1 {
+		t.Errorf("reads = %v, want one per provider", reads)
 	}
 }
