@@ -162,17 +162,9 @@ func newSpill(cfg *config.Config) (spill.Store, error) {
 	if o := cfg.Spill.OSS; o != nil {
 		// Each write signs with the invocation's own STS token when it has
 		// one, so that a long-lived instance never spills with an expired one.
-		return spill.NewOSSAt(ossEndpoint(cfg), o.Bucket, o.Prefix, cfg.Credentials)
+		return spill.NewOSSAt(cfg.Endpoints.OSS, o.Bucket, o.Prefix, cfg.Credentials)
 	}
 	return spill.NewFiles(cfg.Spill.Dir)
-}
-
-// ossEndpoint is the configured OSS endpoint, else the region's public one.
-func ossEndpoint(cfg *config.Config) string {
-	if cfg.Endpoints.OSS != "" {
-		return cfg.Endpoints.OSS
-	}
-	return "https://oss-" + cfg.CDN.Region + ".aliyuncs.com"
 }
 
 // Close releases the shared-window connection.

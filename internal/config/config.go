@@ -57,6 +57,7 @@ const (
 	EnvRedisURL        = "CDNREFRESH_REDIS_URL"      // window.redis_url when the file leaves it unset
 	EnvCDNEndpoint     = "CDNREFRESH_CDN_ENDPOINT"   // overrides the CDN and DCDN API endpoint
 	EnvOSSEndpoint     = "CDNREFRESH_OSS_ENDPOINT"   // overrides the OSS endpoint
+	EnvFCRegion        = "FC_REGION"                 // set by Function Compute: the function's region
 	EnvAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 	EnvAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 	EnvSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
@@ -198,6 +199,10 @@ type Spill struct {
 // SpillOSS is an OSS location for spilled work.
 type SpillOSS struct {
 	Bucket string `yaml:"bucket" config:"required"`
+	// Region is the bucket's region (default: the function's own, FC_REGION,
+	// else cdn.region); it names the endpoint when endpoints.oss is unset,
+	// the -internal one when it is the function's region.
+	Region string `yaml:"region"`
 	Prefix string `yaml:"prefix"` // default .cdnrefresh/spill/
 }
 
@@ -500,6 +505,9 @@ func (c *Config) fill(getenv func(string) string, set map[string]bool) []error {
 	if v := getenv(EnvOSSEndpoint); v != "" {
 		c.Endpoints.OSS = v
 	}
+	if o := c.Spill.OSS; o != nil && c.Endpoints.OSS == "" {
+		c.Endpoints.OSS = ossEndpoint(o.Region, getenv(EnvFCRegion), c.CDN.Region)
+	}
 	c.Credentials = refresh.Credentials{
 		AccessKeyID:     getenv(EnvAccessKeyID),
 		AccessKeySecret: getenv(EnvAccessKeySecret),
@@ -507,6 +515,25 @@ func (c *Config) fill(getenv func(string) string, set map[string]bool) []error {
 	}
 	c.SetDefaults()
 	return errs
+}
+
+// ossEndpoint is the endpoint of a bucket in region (default: the
+// function's region, else the CDN API's region): the internal one when the
+// function runs in the same region, which costs no traffic fees.
+func ossEndpoint(region, fcRegion, cdnRegion string) string {
+	if region == "" {
+		region = fcRegion
+	}
+	if region == "" {
+		region = cdnRegion
+	}
+	if region == "" {
+		region = DefaultRegion
+	}
+	if region == fcRegion {
+		return "https://oss-" + region + "-internal.aliyuncs.com"
+	}
+	return "https://oss-" + region + ".aliyuncs.com"
 }
 
 // SetDefaults fills every empty field that has a default, in place. Parse

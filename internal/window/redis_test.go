@@ -350,9 +350,11 @@ func TestNewRedisErrors(t *testing.T) {
 		})
 	}
 	t.Run("password is not echoed", func(t *testing.T) {
-		_, err := Dial("redis://user:s3cret@127.0.0.1:6379/x")
-		if err == nil || strings.Contains(err.Error(), "s3cret") {
-			t.Errorf("Dial error = %v; want an error without the password", err)
+		for _, u := range []string{"redis://user:s3cret@127.0.0.1:6379/x", "redis://:s3cr\\et\"PW@10.0.0.1:6379/x"} {
+			_, err := Dial(u)
+			if err == nil || strings.Contains(err.Error(), "s3cr") {
+				t.Errorf("Dial error = %v; want an error without the password", err)
+			}
 		}
 	})
 	c, err := Dial("redis://127.0.0.1:6379/2")
