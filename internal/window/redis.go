@@ -51,7 +51,6 @@ func Dial(rawURL string) (*redis.Client, error) {
 	return redis.NewClient(o), nil
 }
 
-
 // Redis is a window whose dedupe state is shared by every instance through
 // Redis; see the package documentation for the design. While Redis is
 // unreachable it behaves as Local. It is safe for concurrent use.
