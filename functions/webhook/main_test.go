@@ -29,6 +29,8 @@ rules:
     strip_prefix: static/
     domains: [www.example.com]
     index: index.html
+  - bucket: origin
+    domains: ["origin.example.com:8080"]
 window: {duration: 50ms}
 webhook:
   secret: ${CDNREFRESH_WEBHOOK_SECRET}
@@ -117,6 +119,14 @@ func TestWebhookOverFC(t *testing.T) {
 			},
 			wantStatus: 202,
 			wantCalls:  []call{{"PushObjectCache", "", []string{"https://www.example.com/docs/", "https://www.example.com/docs/index.html"}}},
+		},
+		{
+			name: "a rule's domain with a port",
+			req: func(t *testing.T) *http.Request {
+				return signed(t, "/refresh", `{"urls":["https://origin.example.com:8080/a.html"]}`, nil)
+			},
+			wantStatus: 202,
+			wantCalls:  []call{{"RefreshObjectCaches", "File", []string{"https://origin.example.com:8080/a.html"}}},
 		},
 		{
 			name: "unsigned request is refused and nothing is sent",

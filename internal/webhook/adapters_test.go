@@ -3,6 +3,7 @@ package webhook
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -273,7 +274,9 @@ func TestChangeFields(t *testing.T) {
 		}
 	}
 	evs := run.calls()
-	want := refresh.Change{Source: "webhook", EventID: "webhook:" + sha256Prefix(body), URL: "https://www.example.com/a/",
+	// Without a signature there is no event id: the same body sent again
+	// (the next deploy) refreshes again.
+	want := refresh.Change{Source: "webhook", URL: "https://www.example.com/a/",
 		Op: refresh.OpCreate, ObjectType: refresh.Directory, Force: true, Time: testNow}
 	for i, ev := range evs {
 		if ev.ID != want.EventID {
@@ -285,5 +288,23 @@ func TestChangeFields(t *testing.T) {
 	}
 	if len(evs) != 2 {
 		t.Errorf("runner called %d times, want 2", len(evs))
+	}
+}
+
+// TestEventIDFromSignature: a signed request's event id comes from its
+// signature, so the same body signed anew (the next deploy) is a new event,
+// while the very same request is the same event.
+func TestEventIDFromSignature(t *testing.T) {
+	run := &fakeRunner{}
+	h := newHandler(t, run, nil)
+	body := []byte(`{"urls":["https://www.example.com/index.html"]}`)
+	for _, ts := range []time.Time{testNow, testNow.Add(-time.Minute)} {
+		if w := post(h, "/refresh", body, signGeneric(testSecret, ts, body)); w.Code != http.StatusAccepted {
+			t.Fatalf("POST /refresh: status %d, want 202; body %s", w.Code, w.Body)
+		}
+	}
+	evs := run.calls()
+	if len(evs) != 2 || evs[0].ID == "" || evs[0].ID == evs[1].ID {
+		t.Errorf("event ids %q, %q; want two different, non-empty ids", evs[0].ID, evs[1].ID)
 	}
 }

@@ -152,9 +152,9 @@ func (a *authenticator) gitHub(r *http.Request, body []byte) (string, *requestEr
 	if !hmac.Equal(got, a.mac(body)) {
 		return "", unauthorized("X-Hub-Signature-256", "signature does not match")
 	}
-	if id := r.Header.Get("X-GitHub-Delivery"); id != "" {
-		return "github:" + id, nil
-	}
+	// The replay key is the signature, which the HMAC covers: a delivery id
+	// header is not signed, so a resent capture could change it at will.
+	// (A push payload is unique: it names the commits pushed.)
 	return "github:" + hex.EncodeToString(got), nil
 }
 

@@ -200,7 +200,7 @@ func TestAnswerFromReport(t *testing.T) {
 	}
 	got := decodeAnswer(t, w)
 	want := Answer{
-		EventID: "webhook:" + sha256Prefix([]byte(body)), Changes: 4, Accepted: 2, Submitted: 1, Duplicate: 1, Spilled: 1,
+		Changes: 4, Accepted: 2, Submitted: 1, Duplicate: 1, Spilled: 1,
 		Rejected: []Rejection{
 			{Field: "urls[4]", URL: "mailto:x@example.com", Reason: "not an http(s) URL"},
 			{URL: long, Reason: "URL longer than 1024 characters"},

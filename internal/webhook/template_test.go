@@ -92,7 +92,7 @@ func TestCheckURL(t *testing.T) {
 		in, host, reason string
 	}{
 		{"https://www.example.com/a.html", "www.example.com", ""},
-		{"HTTP://WWW.Example.COM:8080/a?b=c#d", "www.example.com", ""},
+		{"HTTP://WWW.Example.COM:8080/a?b=c#d", "www.example.com:8080", ""},
 		{"https://www.example.com/a b.html", "www.example.com", ""},
 		{"https://[2001:db8::1]/x", "2001:db8::1", ""},
 		{"", "", "empty URL"},

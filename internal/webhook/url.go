@@ -49,7 +49,11 @@ func checkURL(raw string) (host, reason string) {
 	if err := checkHost(u.Host); err != nil {
 		return "", "host: " + err.Error()
 	}
-	return strings.ToLower(u.Hostname()), ""
+	host = strings.ToLower(u.Hostname())
+	if port := u.Port(); port != "" && !(port == "443" && strings.EqualFold(u.Scheme, "https") || port == "80" && strings.EqualFold(u.Scheme, "http")) {
+		host = net.JoinHostPort(host, port) // a rule may name the domain with its port
+	}
+	return host, ""
 }
 
 // authority returns the host[:port] part of what follows scheme://.

@@ -57,8 +57,9 @@ type Options struct {
 	// put on.
 	Domain string
 	// AllowedDomain reports whether the rules allow refreshing a host (in
-	// lower case, without port); nil allows all and leaves the check to
-	// the pipeline's rules.
+	// lower case, with the port the URL names unless it is the scheme's
+	// default: origin.example.com:8080); nil allows all and
+	// leaves the check to the pipeline's rules.
 	AllowedDomain func(host string) bool
 	// GitHub maps the files of GitHub pushes.
 	GitHub GitHub
@@ -343,8 +344,16 @@ func (h *handler) refuseAll(x *exchange, rejected []Rejection) {
 // runEvent hands the decoded changes to the runner and answers with its
 // report.
 func (h *handler) runEvent(ctx context.Context, x *exchange, body []byte, out decoded, replayKey string) {
-	sum := sha256.Sum256(body)
-	ev := refresh.Event{ID: "webhook:" + hex.EncodeToString(sum[:16]), Changes: out.changes, Ignored: out.ignored}
+	// The event id makes a redelivery of this very request a duplicate; it
+	// comes from the request's signature, which a sender makes anew for each
+	// request (a new timestamp), never from the body: the same body sent
+	// again after the next deploy must refresh again. A token-authenticated
+	// request has no such id, and no event-level dedupe.
+	ev := refresh.Event{Changes: out.changes, Ignored: out.ignored}
+	if replayKey != "" {
+		sum := sha256.Sum256([]byte(replayKey))
+		ev.ID = "webhook:" + hex.EncodeToString(sum[:16])
+	}
 	now := h.o.Now()
 	for i := range ev.Changes {
 		ev.Changes[i].EventID = ev.ID
