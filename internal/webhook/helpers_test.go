@@ -131,11 +131,6 @@ func decodeError(t *testing.T, w *httptest.ResponseRecorder) ErrorBody {
 	return e
 }
 
-func sha256Prefix(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
-}
-
 func newTextLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
