@@ -25,6 +25,12 @@ func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 		logger.Error("cold start: bad config", "err", err)
 		return 1
 	}
+	if cfg.Spill.OSS == nil && (os.Getenv("FC_FUNCTION_NAME") != "" || os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "") {
+		// A local directory dies with the instance and is not the report
+		// function's: spilled work would never be replayed (unless it is a
+		// shared NAS/EFS mount).
+		logger.Warn("spill.dir is local to this instance: use spill.oss (or a shared NAS mount) so that the report function can replay what is spilled", "dir", cfg.Spill.Dir)
+	}
 	a, err := New(ctx, cfg, Options{Logger: logger, InstanceID: os.Getenv("FC_INSTANCE_ID")})
 	if err != nil {
 		logger.Error("cold start: assemble", "err", err)

@@ -73,6 +73,9 @@ func (a *App) Policy() report.Policy {
 // Channels builds the notification channels of the config. Functions call
 // it at cold start, so that a bad channel fails there.
 func (a *App) Channels() ([]notify.Channel, error) {
+	if err := a.Config.Notify.Check(); err != nil {
+		return nil, err
+	}
 	cfg := make([]notify.ChannelConfig, len(a.Config.Notify.Channels))
 	for i, c := range a.Config.Notify.Channels {
 		cfg[i] = notify.ChannelConfig{Type: string(c.Type), URL: c.URL, Secret: c.Secret, Name: c.Name}

@@ -257,6 +257,20 @@ type Notify struct {
 	Channels []Channel `yaml:"channels"`
 }
 
+// Check reports a channel whose URL is not set: the report function calls
+// it at cold start. The other functions load the same config without the
+// robots' secrets in their environment (least privilege), so an unset
+// ${NAME} there is not an error.
+func (n Notify) Check() error {
+	var errs []error
+	for i, ch := range n.Channels {
+		if ch.URL == "" {
+			errs = append(errs, fmt.Errorf("config: notify.channels[%d] (%s): url: not set: give it as ${NAME} and set NAME in this function's environment", i, ch.Type))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // ChannelType names a notification service.
 type ChannelType string
 
@@ -273,10 +287,12 @@ const (
 // Channel is one notification destination. URL and Secret are secrets:
 // the file gives them as ${NAME}.
 type Channel struct {
-	Type   ChannelType `yaml:"type" config:"required"`
-	URL    string      `yaml:"url" config:"required,secret"`
-	Secret string      `yaml:"secret" config:"secret"` // signing secret, where the service has one
-	Name   string      `yaml:"name"`                   // for logs; default the type
+	Type ChannelType `yaml:"type" config:"required"`
+	// URL is checked when the report function starts (Notify.Check), not at
+	// load: the other functions need not be given the robots' secrets.
+	URL    string `yaml:"url" config:"secret"`
+	Secret string `yaml:"secret" config:"secret"` // signing secret, where the service has one
+	Name   string `yaml:"name"`                   // for logs; default the type
 }
 
 // Report configures the timer-driven report.

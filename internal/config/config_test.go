@@ -242,8 +242,6 @@ func TestParseErrors(t *testing.T) {
 			[]string{"config: line 1: rules[0].add_prefix: environment variable SITE is not set"}},
 		{"unset variable in a required field", "rules: [{bucket: \"${BUCKET}\", domains: [d.example.com]}]\n", nil,
 			[]string{"config: line 1: rules[0].bucket: environment variable BUCKET is not set"}},
-		{"unset robot url", minimal + "notify: {channels: [{type: slack, url: \"${SLACK_URL}\"}]}\n", nil,
-			[]string{"config: line 2: notify.channels[0].url: environment variable SLACK_URL is not set"}},
 		{"bad reference", "rules: [{bucket: b, domains: [d.example.com], add_prefix: \"${A-B}\"}]\n", nil,
 			[]string{`rules[0].add_prefix: "${A-B}" is not a reference`}},
 		{"unclosed reference", "rules: [{bucket: b, domains: [d.example.com], add_prefix: \"${A\"}]\n", nil,
@@ -299,8 +297,6 @@ func TestParseErrors(t *testing.T) {
 			[]string{`config: notify.channels[0] (telegram): type: "telegram" is not one of dingtalk, feishu, lark, wecom, slack, webhook`}},
 		{"channel url not http", minimal + "notify: {channels: [{type: webhook, url: \"${U}\"}]}\n", map[string]string{"U": "ftp://x.example.com/hook"},
 			[]string{"config: notify.channels[0] (webhook): url: not an http(s) URL (the value is not shown: it is a secret)"}},
-		{"channel url missing", minimal + "notify: {channels: [{type: webhook}]}\n", nil,
-			[]string{"config: notify.channels[0] (webhook): url: missing: give it as ${NAME}"}},
 		{"report.when", minimal + "report: {when: sometimes}\n", nil, []string{`config: report.when: "sometimes" is not one of problems, always`}},
 		{"threshold", minimal + "report: {quota_threshold: 120%}\n", nil, []string{`config: line 2: report.quota_threshold: "120%" is not a percentage`}},
 		{"webhook auth", minimal + "webhook: {auth: basic}\n", nil, []string{`config: webhook.auth: "basic" is not one of hmac, none`}},
@@ -452,12 +448,20 @@ func TestLocation(t *testing.T) {
 }
 
 func TestExampleConfig(t *testing.T) {
-	data, err := os.ReadFile("../../events/config.yaml")
-	if err != nil {
-		t.Skipf("no example config: %v", err)
-	}
-	if _, err := config.Parse(data, env(nil)); err != nil {
-		t.Errorf("Parse(events/config.yaml) error: %v", err)
+	for _, name := range []string{"../../events/config.yaml", "../../deploy/config.yaml"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatalf("example config: %v", err)
+		}
+		// As each function sees it: no secrets but its own.
+		c, err := config.Parse(data, env(map[string]string{"FC_REGION": "cn-hangzhou"}))
+		if err != nil {
+			t.Errorf("Parse(%s) error: %v", name, err)
+			continue
+		}
+		if name == "../../deploy/config.yaml" && c.Spill.OSS == nil {
+			t.Errorf("%s spills to a local directory; a deployment must spill to OSS", name)
+		}
 	}
 }
 
@@ -471,5 +475,30 @@ func TestValidateByHand(t *testing.T) {
 	c.Window.Duration = -time.Second
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "config: window.duration: must be greater than 0, got -1s") {
 		t.Errorf("Validate(duration -1s) error = %v, want window.duration", err)
+	}
+}
+
+// TestNotifyCheck: a robot URL whose variable is unset loads (the functions
+// that do not notify are not given it) and is refused by Notify.Check,
+// which the report function runs at cold start.
+func TestNotifyCheck(t *testing.T) {
+	yaml := minimal + "notify: {channels: [{type: slack, url: \"${SLACK_URL}\"}, {type: webhook}]}\n"
+	c, err := config.Parse([]byte(yaml), env(nil))
+	if err != nil {
+		t.Fatalf("Parse with the robot URL unset: %v", err)
+	}
+	err = c.Notify.Check()
+	for _, want := range []string{"notify.channels[0] (slack): url: not set", "notify.channels[1] (webhook): url: not set"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Notify.Check() = %v, want it to name %q", err, want)
+		}
+	}
+	c, err = config.Parse([]byte(yaml), env(map[string]string{"SLACK_URL": "https://hooks.slack.com/services/T/B/x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Notify.Channels = c.Notify.Channels[:1]
+	if err := c.Notify.Check(); err != nil {
+		t.Errorf("Notify.Check() with the URL set = %v", err)
 	}
 }
