@@ -103,15 +103,7 @@ func decodeOSSRecord(b *batch, i int, raw json.RawMessage) {
 		return
 	}
 	key := r.OSS.Object.Key
-	switch {
-	case r.EventSource == "":
-		b.malformed(i, key, "missing eventSource")
-		return
-	case r.EventSource != ossEventSource:
-		b.skip(i, key, fmt.Sprintf("eventSource %s is not %s", clip(r.EventSource), ossEventSource))
-		return
-	case r.EventName == "":
-		b.malformed(i, key, "missing eventName")
+	if !b.envelope(i, key, r.EventSource, ossEventSource, r.EventName) {
 		return
 	}
 	name := strings.TrimPrefix(r.EventName, "oss:")

@@ -90,15 +90,7 @@ func decodeS3Record(b *batch, i int, raw json.RawMessage) {
 		return
 	}
 	key := r.S3.Object.URLDecodedKey
-	switch {
-	case r.EventSource == "":
-		b.malformed(i, key, "missing eventSource")
-		return
-	case r.EventSource != s3EventSource:
-		b.skip(i, key, fmt.Sprintf("eventSource %s is not %s", clip(r.EventSource), s3EventSource))
-		return
-	case r.EventName == "":
-		b.malformed(i, key, "missing eventName")
+	if !b.envelope(i, key, r.EventSource, s3EventSource, r.EventName) {
 		return
 	}
 	name := strings.TrimPrefix(r.EventName, "s3:")

@@ -275,3 +275,20 @@ func (b *batch) result(n int) (refresh.Event, error) {
 	}
 	return refresh.Event{}, fmt.Errorf("trigger: %s: none of %d records is valid: %s%s", b.what, n, strings.Join(shown, "; "), more)
 }
+
+// envelope checks a record's eventSource and eventName and records why a
+// record is skipped (another source) or malformed; it reports whether the
+// record is to be decoded further.
+func (b *batch) envelope(i int, key, source, want, name string) bool {
+	switch {
+	case source == "":
+		b.malformed(i, key, "missing eventSource")
+	case source != want:
+		b.skip(i, key, fmt.Sprintf("eventSource %s is not %s", clip(source), want))
+	case name == "":
+		b.malformed(i, key, "missing eventName")
+	default:
+		return true
+	}
+	return false
+}
