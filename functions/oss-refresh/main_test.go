@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
+	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform/lambda"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -128,5 +133,38 @@ func TestBadPayload(t *testing.T) {
 	}
 	if n := len(env.CDN.Calls()); n != 0 {
 		t.Errorf("bad payloads caused %d API calls", n)
+	}
+}
+
+// TestS3EventOnLambda runs the same handler the way AWS Lambda calls it
+// (the Lambda adapter's Handle with lambdacontext), on the S3 samples.
+func TestS3EventOnLambda(t *testing.T) {
+	cfg, err := os.ReadFile("../../events/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, endpoint := apptest.Emulator(t, cdn.Options{})
+	a := apptest.NewApp(t, string(cfg), endpoint, nil, app.Options{})
+	h := lambda.NewHandler(handle(a.Pipeline), nil)
+	raw, err := os.ReadFile("../../events/s3-delete.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "c6af9ac6-7b61-11e6-9a41-93e812345678"})
+	out, err := h.Handle(ctx, raw)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	r, ok := out.(refresh.Report)
+	if !ok || r.Changes != 2 || r.Submitted != 4 {
+		t.Errorf("Handle = %#v, want a report of 2 changes and 4 URLs submitted", out)
+	}
+	var urls []string
+	for _, c := range emu.Calls() {
+		urls = append(urls, c.URLs...)
+	}
+	want := []string{"https://cdn.example.com/old/page.html", "https://cdn.example.com/old/style.css", "https://static.example.com/old/page.html", "https://static.example.com/old/style.css"}
+	if diff := cmp.Diff(want, urls); diff != "" {
+		t.Errorf("URLs the CDN API received (-want +got):\n%s", diff)
 	}
 }
