@@ -35,7 +35,7 @@ func newHandler(a *app.App) (http.Handler, error) {
 		MaxBodyBytes:  w.MaxBodyBytes,
 		MaxURLs:       w.MaxURLs,
 		Domain:        w.Domain,
-		Templates:     webhook.TemplatesFrom(w.Templates),
+		Templates:     templates(w.Templates),
 		GitHub:        webhook.GitHub(w.GitHub),
 		RateLimit:     w.RateLimit,
 		RateBurst:     w.RateBurst,
@@ -52,4 +52,16 @@ func (l logged) Run(ctx context.Context, ev refresh.Event) (refresh.Report, erro
 	r, err := l.p.Run(ctx, ev)
 	app.LogReport(ctx, "webhook", r, err)
 	return r, err
+}
+
+// templates turns the config's templates into the webhook's.
+func templates(m map[string]config.Template) map[string]webhook.Template {
+	out := make(map[string]webhook.Template, len(m))
+	for typ, t := range m {
+		out[typ] = webhook.Template{
+			URLs: t.URLs, Domain: t.Domain, SlugField: t.SlugField,
+			DefaultLocale: t.DefaultLocale, HideDefaultLocale: t.HideDefaultLocale, Locales: t.Locales,
+		}
+	}
+	return out
 }

@@ -36,6 +36,8 @@ webhook:
   secret: ${CDNREFRESH_WEBHOOK_SECRET}
   domain: www.example.com
   github: {bucket: my-site, prefix: static/, strip_prefix: public/}
+  templates:
+    article: {urls: ["/{locale}/articles/{slug}/"], default_locale: en, hide_default_locale: true}
 `
 
 func start(t *testing.T) *apptest.Env {
@@ -127,6 +129,21 @@ func TestWebhookOverFC(t *testing.T) {
 			},
 			wantStatus: 202,
 			wantCalls:  []call{{"RefreshObjectCaches", "File", []string{"https://origin.example.com:8080/a.html"}}},
+		},
+		{
+			name: "Strapi publish: a locale-aware template gives the URL",
+			req: func(t *testing.T) *http.Request {
+				body, err := os.ReadFile("../../internal/webhook/testdata/strapi-entry-publish.json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, _ := http.NewRequest(http.MethodPost, "/hooks/strapi", bytes.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("Authorization", "Bearer "+secret)
+				return r
+			},
+			wantStatus: 202,
+			wantCalls:  []call{{"RefreshObjectCaches", "File", []string{"https://www.example.com/fr/articles/caching-at-the-edge/"}}},
 		},
 		{
 			name: "unsigned request is refused and nothing is sent",

@@ -84,8 +84,14 @@ func (c *Config) check() []error {
 		}
 	}
 	for k, v := range wh.Templates {
-		if k == "" || strings.TrimSpace(v) == "" {
-			add(fmt.Sprintf("webhook.templates[%q]", k), "a template needs a content type and a URL template")
+		place := fmt.Sprintf("webhook.templates[%q]", k)
+		if k == "" || len(v.URLs) == 0 || slices.ContainsFunc(v.URLs, func(u string) bool { return strings.TrimSpace(u) == "" }) {
+			add(place, "a template needs a content type and a URL template")
+		}
+		if v.Domain != "" {
+			if err := checkHost(v.Domain); err != nil {
+				add(place+".domain", "%v", err)
+			}
 		}
 	}
 

@@ -216,14 +216,36 @@ type Webhook struct {
 	MaxURLs      int    `yaml:"max_urls" config:"positive"`       // per request; default 1000
 	// Domain is the host that paths without one are put on.
 	Domain string `yaml:"domain"`
-	// Templates maps a content type (as a CMS names it) to a URL template.
-	Templates map[string]string `yaml:"templates"`
+	// Templates maps a content type (as a CMS names it) to how its entries
+	// become URLs: one URL template ("/blog/{slug}/"), or a Template.
+	Templates map[string]Template `yaml:"templates"`
 	// GitHub maps the files of a pushed repository to objects.
 	GitHub WebhookGitHub `yaml:"github"`
 	// RateLimit caps authenticated requests per second per instance (0:
 	// none; over it: 429); RateBurst is the burst (default: RateLimit).
 	RateLimit float64 `yaml:"rate_limit"`
 	RateBurst int     `yaml:"rate_burst"`
+}
+
+// Template says how a CMS entry of one content type becomes URLs. In the
+// file it is one URL template string, or a mapping:
+//
+//	post: "/blog/{slug}/"
+//	page: {urls: ["/{locale}/{slug}/", "/{locale}/"], default_locale: en, hide_default_locale: true, locales: {en-US: en}}
+//
+// Placeholders: {slug}, {locale}, {id}, {type}.
+type Template struct {
+	URLs Strings `yaml:"urls"` // paths on webhook.domain (or domain), or full URLs
+	// Domain puts this type's paths on another host than webhook.domain.
+	Domain string `yaml:"domain"`
+	// SlugField names the entry field holding the slug (default slug).
+	SlugField string `yaml:"slug_field"`
+	// DefaultLocale fills {locale} for an entry that names none;
+	// HideDefaultLocale drops {locale} (with the / that follows) for it.
+	DefaultLocale     string `yaml:"default_locale"`
+	HideDefaultLocale bool   `yaml:"hide_default_locale"`
+	// Locales renames CMS locales for URLs, such as en-US: en.
+	Locales map[string]string `yaml:"locales"`
 }
 
 // WebhookGitHub maps the files a GitHub push changes: StripPrefix+rest

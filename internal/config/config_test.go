@@ -64,7 +64,13 @@ func TestParseFull(t *testing.T) {
 		Spill: config.Spill{Dir: "/tmp/spill", OSS: &config.SpillOSS{Bucket: "my-spill", Prefix: "cdnrefresh/"}},
 		Webhook: config.Webhook{
 			Secret: "whsec", Auth: "hmac", MaxBodyBytes: 65536, MaxURLs: 200, Domain: "www.example.com",
-			Templates: map[string]string{"post": "https://www.example.com/blog/{slug}/"},
+			Templates: map[string]config.Template{
+				"post": {URLs: config.Strings{"https://www.example.com/blog/{slug}/"}},
+				"page": {URLs: config.Strings{"/{locale}/{slug}/", "/{locale}/"}, SlugField: "path", DefaultLocale: "en",
+					HideDefaultLocale: true, Locales: map[string]string{"en-US": "en"}},
+			},
+			GitHub:    config.WebhookGitHub{Bucket: "my-site", Prefix: "static/", StripPrefix: "public/", Branches: []string{"main"}},
+			RateLimit: 5, RateBurst: 10,
 		},
 		Notify: config.Notify{Channels: []config.Channel{
 			{Type: config.ChannelDingTalk, URL: "https://oapi.dingtalk.com/robot/send?access_token=t", Secret: "SECabc", Name: "dingtalk"},

@@ -40,6 +40,7 @@ var (
 	durationType  = reflect.TypeFor[time.Duration]()
 	stringsType   = reflect.TypeFor[Strings]()
 	thresholdType = reflect.TypeFor[Threshold]()
+	templateType  = reflect.TypeFor[Template]()
 )
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -90,6 +91,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, o options) {
 		// A single suffix may be written without brackets.
 		if s, ok := d.scalar(n, path, o); ok {
 			v.Set(reflect.ValueOf(Strings{s}))
+		}
+		return
+	case v.Type() == templateType && n.Kind == yaml.ScalarNode:
+		// A template may be just its one URL.
+		if s, ok := d.scalar(n, path, o); ok {
+			v.Set(reflect.ValueOf(Template{URLs: Strings{s}}))
 		}
 		return
 	case v.Type() == durationType || v.Type() == thresholdType:
@@ -401,6 +408,17 @@ func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*s = l
 	return nil
+}
+
+// UnmarshalYAML reads a template given as one URL string or as a mapping,
+// so that the type also works with yaml.v3's own decoder.
+func (t *Template) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*t = Template{URLs: Strings{n.Value}}
+		return nil
+	}
+	type plain Template
+	return n.Decode((*plain)(t))
 }
 
 // UnmarshalYAML reads "20%" or "500", so that the type also works with

@@ -27,19 +27,6 @@ type Template struct {
 	Locales map[string]string
 }
 
-// TemplatesFrom turns the config's content type → URL template map into
-// Templates, one URL each.
-func TemplatesFrom(m map[string]string) map[string]Template {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]Template, len(m))
-	for k, v := range m {
-		out[k] = Template{URLs: []string{v}}
-	}
-	return out
-}
-
 // The placeholders a URL template may use.
 var placeholders = []string{"slug", "locale", "id", "type"}
 

@@ -115,14 +115,3 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 }
-
-func TestTemplatesFrom(t *testing.T) {
-	got := TemplatesFrom(map[string]string{"post": "https://www.example.com/blog/{slug}/"})
-	want := map[string]Template{"post": {URLs: []string{"https://www.example.com/blog/{slug}/"}}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("TemplatesFrom mismatch (-want +got):\n%s", diff)
-	}
-	if got := TemplatesFrom(nil); got != nil {
-		t.Errorf("TemplatesFrom(nil) = %v, want nil", got)
-	}
-}
