@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
-	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
@@ -36,31 +35,13 @@ type Options struct {
 	App    app.Options
 }
 
-// Start assembles an App from configYAML (with CDNREFRESH_CDN_ENDPOINT set to
-// the emulator, and a spill directory in t.TempDir() unless the config names
-// one), serves the handlers serve returns as FC would, and stops both when
+// Start assembles an App from configYAML as NewApp does, aimed at a new
+// emulator, serves the handlers serve returns as FC would, and stops both when
 // the test ends.
 func Start(t testing.TB, configYAML string, o Options, serve func(*app.App) platform.Handlers) *Env {
 	t.Helper()
-	emu := cdn.New(o.CDN)
-	es := httptest.NewServer(emu)
-	t.Cleanup(es.Close)
-	env := map[string]string{
-		"CDNREFRESH_CDN_ENDPOINT": es.URL,
-		"CDNREFRESH_SPILL_DIR":    t.TempDir(),
-	}
-	for k, v := range o.Getenv {
-		env[k] = v
-	}
-	cfg, err := config.Parse([]byte(configYAML), func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	a, err := app.New(context.Background(), cfg, o.App)
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	t.Cleanup(func() { a.Close() })
+	emu, endpoint := Emulator(t, o.CDN)
+	a := NewApp(t, configYAML, endpoint, o.Getenv, o.App)
 	h := serve(a)
 	fs := httptest.NewServer(&fc.Server{Event: h.Event, HTTP: h.HTTP, Out: io.Discard})
 	t.Cleanup(fs.Close)
