@@ -50,7 +50,7 @@ func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	}
 	ectx, stopEmu := context.WithCancel(ctx)
 	defer stopEmu()
-	go emu.Serve(ectx, eln)
+	go serve(ectx, eln, emu)
 	fmt.Fprintf(stdout, "CDN API emulator listening on http://%s\n", eln.Addr())
 
 	// The function, as FC runs it.

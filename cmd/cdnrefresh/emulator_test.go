@@ -5,48 +5,66 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/cdn"
+	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	emu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 )
 
-// TestEmulatorCommand starts `cdnrefresh emulator`, reads the address from
-// its first line, as DESIGN.md promises, and calls it with the real SDK.
-func TestEmulatorCommand(t *testing.T) {
+// startEmulator runs `cdnrefresh emulator args...` until the test ends and
+// returns the CDN and OSS addresses from its output, where the first line
+// is "listening on http://ADDR", as DESIGN.md promises.
+func startEmulator(t *testing.T, args ...string) (cdnAddr, ossAddr string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	done := make(chan int)
+	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--oss-addr", "127.0.0.1:0"}, nil, pw, io.Discard)
+		done <- run(ctx, append([]string{"emulator", "--addr", "127.0.0.1:0", "--oss-addr", "127.0.0.1:0"}, args...), nil, pw, io.Discard)
 		pw.Close()
 	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("emulator exited %d after cancel, want 0", code)
+		}
+	})
 	sc := bufio.NewScanner(pr)
-	if !sc.Scan() {
-		t.Fatal("no output")
-	}
-	first := sc.Text()
-	addr, ok := strings.CutPrefix(first, "listening on http://")
-	if !ok {
-		t.Fatalf("first line %q, want \"listening on http://ADDR\"", first)
-	}
-	var rest []string
+	var lines []string
 	for sc.Scan() {
-		rest = append(rest, sc.Text())
-		if len(rest) == 4 {
-			break
+		lines = append(lines, sc.Text())
+		if addr, ok := strings.CutPrefix(sc.Text(), "listening on http://"); ok {
+			if cdnAddr == "" {
+				cdnAddr = addr
+			} else {
+				ossAddr = addr
+				break
+			}
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	if !strings.HasPrefix(rest[2], "listening on http://") {
-		t.Errorf("OSS emulator line = %q, want \"listening on http://...\"", rest[2])
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "listening on http://") {
+		t.Fatalf("output %q, want a first line \"listening on http://ADDR\"", lines)
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		t.Fatalf("address %q: %v", addr, err)
+	if ossAddr == "" {
+		t.Fatalf("output %q names no OSS address", lines)
 	}
+	return cdnAddr, ossAddr
+}
+
+// TestEmulatorCommand starts `cdnrefresh emulator` with limits and faults
+// from flags and calls both emulators with the real SDKs.
+func TestEmulatorCommand(t *testing.T) {
+	addr, ossAddr := startEmulator(t, "--quota-urls", "5", "--throttle-status", "503", "--calls-per-second", "DescribeRefreshQuota=1")
 	client, err := cdn.NewClientWithAccessKey("cn-hangzhou", emu.AccessKeyID, emu.AccessKeySecret)
 	if err != nil {
 		t.Fatal(err)
@@ -56,12 +74,110 @@ func TestEmulatorCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DescribeRefreshQuota against the emulator: %v", err)
 	}
-	if resp.UrlQuota != "10000" {
-		t.Errorf("UrlQuota = %q, want 10000", resp.UrlQuota)
+	if resp.UrlQuota != "5" {
+		t.Errorf("UrlQuota = %q, want 5 (--quota-urls)", resp.UrlQuota)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("emulator exited %d after cancel, want 0", code)
+	_, err = client.DescribeRefreshQuota(cdn.CreateDescribeRefreshQuotaRequest())
+	var se *sdkerrors.ServerError
+	if !errors.As(err, &se) || se.HttpStatus() != 503 || se.ErrorCode() != "Throttling" {
+		t.Errorf("second DescribeRefreshQuota in a second = %v, want 503 Throttling (--calls-per-second, --throttle-status)", err)
+	}
+
+	stats := getJSON(t, "http://"+addr+"/_emulator/stats")
+	if calls := stats["calls"].(map[string]any)["DescribeRefreshQuota"]; calls != 2.0 {
+		t.Errorf("/_emulator/stats calls = %v, want 2 DescribeRefreshQuota", stats["calls"])
+	}
+
+	o, err := oss.New("http://"+ossAddr, emu.AccessKeyID, emu.AccessKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := o.Bucket("my-site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutObject("a.txt", strings.NewReader("x")); err != nil {
+		t.Errorf("PutObject to the OSS emulator: %v", err)
+	}
+}
+
+func getJSON(t *testing.T, url string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return m
+}
+
+// TestEmulatorEvents runs the emulator with --cdn-events-url and checks
+// that a finished refresh reaches the function as FC's CDN event trigger
+// would post it.
+func TestEmulatorEvents(t *testing.T) {
+	got := make(chan *http.Request, 1)
+	bodies := make(chan emu.CDNEvents, 1)
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev emu.CDNEvents
+		json.NewDecoder(r.Body).Decode(&ev)
+		got <- r
+		bodies <- ev
+		w.Header().Set("x-fc-status", "200")
+	}))
+	defer fn.Close()
+	addr, _ := startEmulator(t, "--cdn-events-url", fn.URL, "--task-seconds", "0.2")
+	client, err := cdn.NewClientWithAccessKey("cn-hangzhou", emu.AccessKeyID, emu.AccessKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Domain = addr
+	req := cdn.CreateRefreshObjectCachesRequest()
+	req.ObjectPath = "https://static.example.com/a.css"
+	if _, err := client.RefreshObjectCaches(req); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		ev := <-bodies
+		if r.URL.Path != "/invoke" || r.Header.Get("x-fc-control-path") != "/invoke" {
+			t.Errorf("event posted to %s with control path %q, want /invoke", r.URL.Path, r.Header.Get("x-fc-control-path"))
+		}
+		if len(ev.Events) != 1 || ev.Events[0].EventName != "CachedObjectsRefreshed" || strings.Join(ev.Events[0].EventParameter.ObjectPath, " ") != "/a.css" {
+			t.Errorf("event = %+v, want CachedObjectsRefreshed of /a.css", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10 s of a 0.2 s task")
+	}
+}
+
+// TestEmulatorFlags checks that bad flag values are refused with a usage
+// error naming the flag's value.
+func TestEmulatorFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--throttle-status", "500"}, "throttle status 500"},
+		{[]string{"--ignore-params-spelling", "Query"}, `spelling "Query"`},
+		{[]string{"--throttle-rate", "1.5"}, "throttle rate 1.5"},
+		{[]string{"--task-fail-rate", "-1"}, "task fail rate -1"},
+		{[]string{"--cdn-events-url", "ftp://x"}, `event target "ftp://x"`},
+		{[]string{"--calls-per-second", "RefreshObjectCaches"}, `"RefreshObjectCaches" is not ACTION=N`},
+		{[]string{"--calls-per-second", "Refresh=1"}, `action "Refresh"`},
+		{[]string{"--delay", "soon"}, "invalid value"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"emulator", "--addr", "127.0.0.1:0", "--oss-addr", ""}, tt.args...), nil, io.Discard, &stderr)
+			if code != 2 || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("emulator %v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, stderr.String(), tt.want)
+			}
+		})
 	}
 }
 
@@ -74,7 +190,7 @@ func TestRefreshCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go e.Serve(ctx, ln)
+	go serve(ctx, ln, e)
 	t.Setenv("CDNREFRESH_CDN_ENDPOINT", "http://"+ln.Addr().String())
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", emu.AccessKeyID)
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emu.AccessKeySecret)

@@ -23,7 +23,7 @@ func TestReportCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go emu.Serve(ctx, ln)
+	go serve(ctx, ln, emu)
 	for i := range 3 {
 		id := emu.AddTask(cdn.Task{ObjectPath: "https://static.example.com/f/" + string(rune('a'+i)), ObjectType: "file", Created: time.Now().Add(-time.Hour)})
 		emu.FailTask(id, "OriginTimeout")

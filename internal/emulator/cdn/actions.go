@@ -30,9 +30,7 @@ var (
 	dcdnProduct = &product{name: productDCDN, version: DCDNVersion, host: "dcdn.aliyuncs.com", pageSizeMax: 50, tasksWrapper: "Task"}
 )
 
-// Documented per-call limits (platform.md §6.1, §6.2, §6.8), from
-// https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
-// and https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-pushobjectcache.
+// Documented per-call limits; Documented names the source of each.
 const (
 	maxURLsPerCall     = 1000
 	maxDirsPerCall     = 100
@@ -41,6 +39,7 @@ const (
 	maxDomainsPerCall  = 10
 	maxPathLen         = 1024
 	maxTaskIDsPerQuery = 10
+	urlsPerTaskID      = 2000
 	taskRetention      = 72 * time.Hour
 	timeFormat         = "2006-01-02T15:04:05Z"
 )
@@ -50,23 +49,28 @@ type handler func(s *Server, q *request, c *Call) (map[string]any, *apiError)
 type action struct {
 	product *product
 	handle  handler
+	// perSecond is the documented calls-per-second limit per account; 0
+	// where no page states one.
+	perSecond int
 }
 
+// actions are the actions served, with the calls-per-second limits their
+// API pages state (see Documented).
 var actions = map[string]action{
-	"RefreshObjectCaches":              {cdnProduct, refreshHandler(false)},
-	"PushObjectCache":                  {cdnProduct, (*Server).preload},
-	"RefreshObjectCacheByCacheTag":     {cdnProduct, (*Server).refreshByCacheTag},
-	"DescribeRefreshQuota":             {cdnProduct, (*Server).describeQuota},
-	"DescribeRefreshTasks":             {cdnProduct, (*Server).describeTasks},
-	"DescribeRefreshTaskById":          {cdnProduct, (*Server).describeTaskByID},
-	"DescribePreloadDetailById":        {cdnProduct, (*Server).describePreloadDetail},
-	"RefreshDcdnObjectCaches":          {dcdnProduct, refreshHandler(false)},
-	"PreloadDcdnObjectCaches":          {dcdnProduct, (*Server).preload},
-	"RefreshDcdnObjectCacheByCacheTag": {dcdnProduct, (*Server).refreshByCacheTag},
-	"RefreshErObjectCaches":            {dcdnProduct, refreshHandler(true)},
-	"DescribeDcdnRefreshQuota":         {dcdnProduct, (*Server).describeQuota},
-	"DescribeDcdnRefreshTasks":         {dcdnProduct, (*Server).describeTasks},
-	"DescribeDcdnRefreshTaskById":      {dcdnProduct, (*Server).describeTaskByID},
+	"RefreshObjectCaches":              {cdnProduct, refreshHandler(false), 50},
+	"PushObjectCache":                  {cdnProduct, (*Server).preload, 50},
+	"RefreshObjectCacheByCacheTag":     {cdnProduct, (*Server).refreshByCacheTag, 0},
+	"DescribeRefreshQuota":             {cdnProduct, (*Server).describeQuota, 20},
+	"DescribeRefreshTasks":             {cdnProduct, (*Server).describeTasks, 10},
+	"DescribeRefreshTaskById":          {cdnProduct, (*Server).describeTaskByID, 30},
+	"DescribePreloadDetailById":        {cdnProduct, (*Server).describePreloadDetail, 30},
+	"RefreshDcdnObjectCaches":          {dcdnProduct, refreshHandler(false), 30},
+	"PreloadDcdnObjectCaches":          {dcdnProduct, (*Server).preload, 15},
+	"RefreshDcdnObjectCacheByCacheTag": {dcdnProduct, (*Server).refreshByCacheTag, 0},
+	"RefreshErObjectCaches":            {dcdnProduct, refreshHandler(true), 30},
+	"DescribeDcdnRefreshQuota":         {dcdnProduct, (*Server).describeQuota, 20},
+	"DescribeDcdnRefreshTasks":         {dcdnProduct, (*Server).describeTasks, 10},
+	"DescribeDcdnRefreshTaskById":      {dcdnProduct, (*Server).describeTaskByID, 30},
 }
 
 func refreshHandler(er bool) handler {
@@ -74,6 +78,22 @@ func refreshHandler(er bool) handler {
 		return s.refresh(q, c, er)
 	}
 }
+
+// Task kinds: the ObjectType a task record carries, lower case as
+// Describe*RefreshTasks spells it.
+const (
+	kindFile         = "file"
+	kindDirectory    = "directory"
+	kindRegex        = "regex"
+	kindIgnoreParams = "ignoreparams"
+	kindPreload      = "preload"
+	kindCacheTag     = "cachetag"
+)
+
+// urlKind reports whether kind refreshes URLs (not directories, regular
+// expressions or tags): those share the per-domain minute budget and
+// their task ids are merged.
+func urlKind(kind string) bool { return kind == kindFile || kind == kindIgnoreParams }
 
 // target is one checked object path.
 type target struct {
@@ -93,28 +113,26 @@ func splitPaths(v string) []string {
 	return out
 }
 
-// checkPaths validates each path for objectType and returns the domains
-// in order of first appearance with their path counts.
-func (s *Server) checkPaths(paths []string, objectType string) ([]target, []string, map[string]int, *apiError) {
+// checkPaths validates each path for kind and returns the domains in
+// order of first appearance with their path counts. oneDomain requires
+// every path to be of one domain (RefreshErObjectCaches).
+func (s *Server) checkPaths(paths []string, kind string, oneDomain bool) ([]target, []string, map[string]int, *apiError) {
 	targets := make([]target, 0, len(paths))
 	var order []string
 	count := map[string]int{}
 	for _, p := range paths {
-		if utf8.RuneCountInString(p) > maxPathLen {
-			return nil, nil, nil, named("InvalidObjectPath.Malformed",
-				"The specified ObjectPath is invalid: a path is %d characters long, the limit is %d.", utf8.RuneCountInString(p), maxPathLen)
+		if n := utf8.RuneCountInString(p); n > maxPathLen {
+			return nil, nil, nil, refuse("InvalidObjectPath.Malformed", "A path is %d characters long, the limit is %d.", n, maxPathLen)
 		}
 		domain, ok := hostOf(p)
 		if !ok || strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return nil, nil, nil, named("InvalidObjectPath.Malformed",
-				"The specified ObjectPath is invalid: %q is not an absolute http(s) URL.", truncate(p))
+			return nil, nil, nil, refuse("InvalidObjectPath.Malformed", "%q is neither domain/path nor an http(s) URL.", truncate(p))
 		}
 		if strings.Contains(domain, "*") {
-			return nil, nil, nil, knownError("InvalidExtensiveDomain.ValueNotSupported")
+			return nil, nil, nil, refuse("InvalidExtensiveDomain.ValueNotSupported", "Wildcard domain %s.", domain)
 		}
-		if objectType == "Directory" && !strings.HasSuffix(p, "/") {
-			return nil, nil, nil, named("InvalidObjectPath.Malformed",
-				"The specified ObjectPath is invalid: directory %q does not end with /.", truncate(p))
+		if kind == kindDirectory && !strings.HasSuffix(p, "/") {
+			return nil, nil, nil, refuse("InvalidObjectPath.Malformed", "Directory %q does not end with /.", truncate(p))
 		}
 		if count[domain] == 0 {
 			order = append(order, domain)
@@ -122,16 +140,42 @@ func (s *Server) checkPaths(paths []string, objectType string) ([]target, []stri
 		count[domain]++
 		targets = append(targets, target{path: p, domain: domain})
 	}
+	if oneDomain && len(order) > 1 {
+		return nil, nil, nil, refuse("InvalidObjectPath.Malformed", "The URLs in a request must belong to the same domain name; these name %d.", len(order))
+	}
 	if len(order) > maxDomainsPerCall {
-		return nil, nil, nil, named("SingleRequest.OverLimit",
-			"A maximum of %d domains are supported for each request; this one has %d.", maxDomainsPerCall, len(order))
+		return nil, nil, nil, refuse("SingleRequest.OverLimit", "A call may name %d domains; this one names %d.", maxDomainsPerCall, len(order))
 	}
 	for _, d := range order {
-		if s.domains != nil && !s.domains[d] {
-			return nil, nil, nil, named("InvalidDomain.NotFound", "The domain provided does not belong to you: %s.", d)
+		if e := s.checkDomain(d); e != nil {
+			return nil, nil, nil, e
 		}
 	}
 	return targets, order, count, nil
+}
+
+// checkDomain refuses a domain that is not the account's or not online.
+func (s *Server) checkDomain(d string) *apiError {
+	if s.domains != nil && !s.domains[d] {
+		return refuse("InvalidDomain.NotFound", "Domain %s.", d)
+	}
+	switch s.status[d] {
+	case DomainOffline:
+		return refuse("InvalidDomain.Offline", "Domain %s.", d)
+	case DomainConfiguring:
+		return refuse("ServiceBusy", "Domain %s.", d)
+	case DomainIllegal:
+		return refuse("IllegalOperation", "Domain %s.", d)
+	}
+	return nil
+}
+
+// checkAccount refuses every refresh and prefetch of a suspended account.
+func (s *Server) checkAccount() *apiError {
+	if s.opts.Suspended {
+		return knownError("OperationDenied")
+	}
+	return nil
 }
 
 func truncate(p string) string {
@@ -141,38 +185,56 @@ func truncate(p string) string {
 	return p
 }
 
-// hostOf returns the lower-case host name (no port) of an absolute
-// http(s) URL, without fully parsing the rest: regex paths need not be
-// valid URLs.
-func hostOf(p string) (string, bool) {
-	scheme, rest, ok := strings.Cut(p, "://")
-	if !ok {
-		return "", false
-	}
-	if s := strings.ToLower(scheme); s != "http" && s != "https" {
-		return "", false
+// splitURL splits an object path into its lower-case host name (no port)
+// and the rest, without fully parsing it: regex paths need not be valid
+// URLs. A path is an absolute http(s) URL or, as seeds 002 and 004 write
+// it, domain/path with no scheme ("abc.com/image/1.png").
+func splitURL(p string) (host, rest string, ok bool) {
+	rest = p
+	if scheme, after, found := strings.Cut(p, "://"); found {
+		if s := strings.ToLower(scheme); s != "http" && s != "https" {
+			return "", "", false
+		}
+		rest = after
 	}
 	end := strings.IndexAny(rest, "/?#")
 	if end < 0 {
 		end = len(rest)
 	}
-	host := rest[:end]
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		port := host[i+1:]
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return "", false
+	host, rest = rest[:end], rest[end:]
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		if _, err := strconv.ParseUint(host[i+1:], 10, 16); err != nil {
+			return "", "", false
 		}
 		host = host[:i]
 	}
-	if host == "" || strings.ContainsAny(host, "@[]%") {
-		return "", false
+	if host == "" || !strings.Contains(host, ".") {
+		return "", "", false
 	}
 	for _, r := range host {
 		if !(r == '.' || r == '-' || r == '_' || r == '*' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return "", false
+			return "", "", false
 		}
 	}
-	return strings.ToLower(host), true
+	if rest == "" {
+		rest = "/"
+	}
+	return strings.ToLower(host), rest, true
+}
+
+// hostOf returns the lower-case host name of an object path.
+func hostOf(p string) (string, bool) {
+	h, _, ok := splitURL(p)
+	return h, ok
+}
+
+// pathOf returns the part of an object path after its host, "/" at least.
+func pathOf(p string) string {
+	_, rest, ok := splitURL(p)
+	if !ok {
+		return p
+	}
+	return rest
 }
 
 func parseBool(q *request, name string) (bool, *apiError) {
@@ -182,28 +244,87 @@ func parseBool(q *request, name string) (bool, *apiError) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, named("InvalidParameter", "The specified parameter %s is not valid: %q is not a boolean.", name, v)
+		return false, refuse("InvalidParameter", "%s %q is not a boolean.", name, v)
 	}
 	return b, nil
+}
+
+// refreshKind maps ObjectType to a task kind for product. CDN
+// RefreshObjectCaches and the DCDN pages disagree on the spelling of the
+// parameter-ignoring type: seed 001 (CDN RefreshObjectCaches, Request
+// parameters) lists File | Directory | Regex | ExQuery, while seed 003
+// (RefreshErObjectCaches) and the RefreshDcdnObjectCaches page list
+// IgnoreParams, and DescribeRefreshQuota answers IgnoreParamsQuota. So CDN
+// accepts the spelling(s) Options.IgnoreParamsSpelling chooses, both by
+// default; DCDN accepts IgnoreParams. Either counts against the
+// IgnoreParams quota.
+func (s *Server) refreshKind(p *product, objectType string) (string, *apiError) {
+	spelling := s.opts.IgnoreParamsSpelling
+	if spelling == "" {
+		spelling = SpellBoth
+	}
+	switch objectType {
+	case "File":
+		return kindFile, nil
+	case "Directory":
+		return kindDirectory, nil
+	case "Regex":
+		return kindRegex, nil
+	case SpellIgnoreParams:
+		if p.name == productDCDN || spelling != SpellExQuery {
+			return kindIgnoreParams, nil
+		}
+	case SpellExQuery:
+		if p.name == productCDN && spelling != SpellIgnoreParams {
+			return kindIgnoreParams, nil
+		}
+	}
+	return "", refuse("InvalidObjectType.Malformed", "ObjectType %q is not one of %s.", objectType, strings.Join(s.objectTypes(p), ", "))
+}
+
+// objectTypes lists the ObjectType values product accepts.
+func (s *Server) objectTypes(p *product) []string {
+	out := []string{"File", "Directory", "Regex"}
+	switch {
+	case p.name == productDCDN || s.opts.IgnoreParamsSpelling == SpellIgnoreParams:
+		return append(out, SpellIgnoreParams)
+	case s.opts.IgnoreParamsSpelling == SpellExQuery:
+		return append(out, SpellExQuery)
+	}
+	return append(out, SpellIgnoreParams, SpellExQuery)
+}
+
+// remainLocked returns the counter of product's daily quota for kind.
+func (s *Server) remainLocked(product, kind string, now time.Time) *int {
+	qt := s.quotaLocked(product, now)
+	switch kind {
+	case kindDirectory, kindCacheTag:
+		return &qt.dir
+	case kindRegex:
+		return &qt.regex
+	case kindIgnoreParams:
+		return &qt.ignoreParams
+	case kindPreload:
+		return &qt.preload
+	}
+	return &qt.url
 }
 
 // refresh serves RefreshObjectCaches, RefreshDcdnObjectCaches and (er)
 // RefreshErObjectCaches.
 func (s *Server) refresh(q *request, c *Call, er bool) (map[string]any, *apiError) {
+	if e := s.checkAccount(); e != nil {
+		return nil, e
+	}
 	objectType := q.get("ObjectType")
 	if objectType == "" {
-		if er {
-			return nil, missing("ObjectType")
-		}
-		objectType = "File"
+		objectType = "File" // seed 001 and seed 003: File (default)
 	}
-	switch objectType {
-	case "File", "Directory", "Regex", "IgnoreParams":
-	default:
-		return nil, named("InvalidObjectType.ValueNotSupported",
-			"The specified ObjectType %q is not supported; use File, Directory, Regex or IgnoreParams.", objectType)
+	kind, e := s.refreshKind(q.product, objectType)
+	if e != nil {
+		return nil, e
 	}
-	force, e := parseBool(q, "Force")
+	force, e := parseBool(q, "Force") // accepted on every type; no effect on File (seed 001)
 	if e != nil {
 		return nil, e
 	}
@@ -212,34 +333,44 @@ func (s *Server) refresh(q *request, c *Call, er bool) (map[string]any, *apiErro
 		return nil, missing("ObjectPath")
 	}
 	switch {
-	case (objectType == "File" || objectType == "IgnoreParams") && len(paths) > maxURLsPerCall:
-		return nil, named("SingleRequest.OverLimit", "A maximum of %d URLs are supported for each request; this one has %d.", maxURLsPerCall, len(paths))
-	case objectType == "Directory" && len(paths) > maxDirsPerCall:
-		return nil, named("SingleRequest.OverLimit", "A maximum of %d directories are supported for each request; this one has %d.", maxDirsPerCall, len(paths))
-	case objectType == "Regex" && len(paths) > maxRegexPerCall:
-		return nil, named("InvalidObjectPath.Size.Malformed", "A maximum of %d regular expression is supported for each request; this one has %d.", maxRegexPerCall, len(paths))
+	case urlKind(kind) && len(paths) > maxURLsPerCall:
+		return nil, refuse("SingleRequest.OverLimit", "This call has %d URLs.", len(paths))
+	case kind == kindDirectory && len(paths) > maxDirsPerCall:
+		return nil, refuse("SingleRequest.OverLimit", "A call may carry %d directories; this one has %d.", maxDirsPerCall, len(paths))
+	case kind == kindRegex && len(paths) > maxRegexPerCall:
+		return nil, refuse("InvalidObjectPath.Size.Malformed", "A call may carry %d regular expression; this one has %d.", maxRegexPerCall, len(paths))
 	}
-	targets, domains, perDomain, e := s.checkPaths(paths, objectType)
+	if er {
+		if e := s.checkRoutine(q, c); e != nil {
+			return nil, e
+		}
+	}
+	targets, domains, perDomain, e := s.checkPaths(paths, kind, er)
 	if e != nil {
 		return nil, e
 	}
-	if er && len(domains) > 1 {
-		return nil, named("InvalidObjectPath.Malformed", "The URLs in a request must belong to the same domain name; this one has %d.", len(domains))
-	}
 
 	pname := q.product.name
-	qt := s.quotaLocked(pname, q.now)
-	remain := map[string]*int{"File": &qt.url, "Directory": &qt.dir, "Regex": &qt.regex, "IgnoreParams": &qt.ignoreParams}[objectType]
+	remain := s.remainLocked(pname, kind, q.now)
 	if *remain < len(paths) {
-		return nil, named("QuotaExceeded.Refresh", "Your refresh attempts have exceeded the daily limit: %d %s paths asked, %d remain.", len(paths), objectType, *remain)
+		return nil, refuse("QuotaExceeded.Refresh", "%d %s paths asked, %d remain today.", len(paths), objectType, *remain)
 	}
-	if objectType == "File" && s.perMin > 0 {
+	if urlKind(kind) && s.perMin > 0 {
 		for _, d := range domains {
 			if used := s.minuteUsedLocked(pname, d, q.now); used+perDomain[d] > s.perMin {
-				return nil, named("QuotaPerMinuteExceeded.Refresh",
-					"You tried to refresh too frequently; please try again later. Domain %s: %d URLs in the last minute, %d asked, limit %d.", d, used, perDomain[d], s.perMin)
+				return nil, refuse("QuotaPerMinuteExceeded.Refresh",
+					"Domain %s: %d URLs in the last minute, %d asked, limit %d.", d, used, perDomain[d], s.perMin)
 			}
 		}
+	}
+	if limit := s.opts.DomainRefreshQueue; limit > 0 {
+		for _, d := range domains {
+			if n := s.queuedLocked(pname, d, q.now); n+perDomain[d] > limit {
+				return nil, refuse("TooMany.Refresh", "Domain %s has %d refreshes in progress, limit %d.", d, n, limit)
+			}
+		}
+	}
+	if urlKind(kind) && s.perMin > 0 {
 		for _, d := range domains {
 			key := pname + "|" + d
 			s.minute[key] = append(s.minute[key], stamp{t: q.now, n: perDomain[d]})
@@ -247,10 +378,40 @@ func (s *Server) refresh(q *request, c *Call, er bool) (map[string]any, *apiErro
 	}
 	*remain -= len(paths)
 
-	ids := s.addTasksLocked(pname, strings.ToLower(objectType), targets, domains, q.now)
-	s.stats.URLs += len(paths)
+	ids := s.addTasksLocked(pname, kind, targets, domains, q.now)
+	s.countURLsLocked(targets)
 	c.ObjectType, c.Force, c.URLs, c.TaskID = objectType, force, paths, ids
 	return map[string]any{"RefreshTaskId": ids}, nil
+}
+
+// checkRoutine checks the RefreshErObjectCaches parameters of seed 003:
+// RoutineId "Name.Subdomain" and MergeDomainName, domains separated by
+// commas. Either malformed is answered InvalidParameters.
+func (s *Server) checkRoutine(q *request, c *Call) *apiError {
+	if id := q.get("RoutineId"); id != "" {
+		name, sub, ok := strings.Cut(id, ".")
+		if !ok || name == "" || sub == "" || strings.ContainsAny(id, " /,") {
+			return refuse("InvalidParameters", "RoutineId %q is not Name.Subdomain.", id)
+		}
+		c.RoutineID = id
+	}
+	if m := q.get("MergeDomainName"); m != "" {
+		for _, d := range strings.Split(m, ",") {
+			if host, rest, ok := splitURL(d); !ok || rest != "/" || strings.Contains(host, "*") || strings.Contains(d, "/") {
+				return refuse("InvalidParameters", "MergeDomainName %q is not a list of domain names separated by commas.", m)
+			}
+			c.MergeDomains = append(c.MergeDomains, strings.ToLower(d))
+		}
+	}
+	return nil
+}
+
+// countURLsLocked adds accepted paths to the counters.
+func (s *Server) countURLsLocked(targets []target) {
+	s.stats.URLs += len(targets)
+	for _, t := range targets {
+		s.stats.DomainURLs[t.domain]++
+	}
 }
 
 // minuteUsedLocked returns the URLs refreshed for domain in the minute
@@ -269,17 +430,40 @@ func (s *Server) minuteUsedLocked(product, domain string, now time.Time) int {
 	return used
 }
 
+// queuedLocked counts product's task records not done at now: of domain's
+// refreshes, or (domain "") of every prefetch.
+func (s *Server) queuedLocked(product, domain string, now time.Time) int {
+	n := 0
+	for i := range s.tasks {
+		t := &s.tasks[i]
+		if t.Product != product || !now.Before(t.Completed) {
+			continue
+		}
+		if domain == "" && t.ObjectType == kindPreload || domain != "" && t.Domain == domain && t.ObjectType != kindPreload {
+			n++
+		}
+	}
+	return n
+}
+
 // preload serves PushObjectCache and PreloadDcdnObjectCaches.
 func (s *Server) preload(q *request, c *Call) (map[string]any, *apiError) {
+	if e := s.checkAccount(); e != nil {
+		return nil, e
+	}
 	paths := splitPaths(q.get("ObjectPath"))
 	if len(paths) == 0 {
 		return nil, missing("ObjectPath")
 	}
 	area := q.get("Area")
 	if area != "" && area != "domestic" && area != "overseas" {
-		return nil, named("InvalidArea.ValueNotSupported", "The specified Area %q is not supported; use domestic or overseas.", area)
+		return nil, refuse("InvalidArea.ValueNotSupported", "Area %q is neither domestic nor overseas.", area)
 	}
 	l2, e := parseBool(q, "L2Preload")
+	if e != nil {
+		return nil, e
+	}
+	hashkey, e := parseBool(q, "QueryHashkey")
 	if e != nil {
 		return nil, e
 	}
@@ -287,20 +471,25 @@ func (s *Server) preload(q *request, c *Call) (map[string]any, *apiError) {
 		return nil, knownError("InvalidWithHeader.Malformed")
 	}
 	if len(paths) > maxPushPerCall {
-		return nil, named("SingleRequest.OverLimit", "A maximum of %d URLs are supported for each request; this one has %d.", maxPushPerCall, len(paths))
+		return nil, refuse("SingleRequest.OverLimit", "A prefetch may carry %d URLs; this one has %d.", maxPushPerCall, len(paths))
 	}
-	targets, domains, _, e := s.checkPaths(paths, "File")
+	targets, domains, _, e := s.checkPaths(paths, kindFile, false)
 	if e != nil {
 		return nil, e
 	}
-	qt := s.quotaLocked(q.product.name, q.now)
-	if qt.preload < len(paths) {
-		return nil, named("QuotaExceeded.Preload", "Your preload attempts have exceeded the daily limit: %d URLs asked, %d remain.", len(paths), qt.preload)
+	remain := s.remainLocked(q.product.name, kindPreload, q.now)
+	if *remain < len(paths) {
+		return nil, refuse("QuotaExceeded.Preload", "%d URLs asked, %d remain today.", len(paths), *remain)
 	}
-	qt.preload -= len(paths)
-	ids := s.addTasksLocked(q.product.name, "preload", targets, domains, q.now)
-	s.stats.URLs += len(paths)
-	c.URLs, c.Area, c.L2Preload, c.WithHeader, c.TaskID = paths, area, l2, q.get("WithHeader"), ids
+	if limit := orDefault(s.opts.PreloadQueue, DefaultPreloadQueue); limit > 0 {
+		if n := s.queuedLocked(q.product.name, "", q.now); n+len(paths) > limit {
+			return nil, refuse("PreloadQueueFull", "%d URLs wait in the prefetch queue, limit %d.", n, limit)
+		}
+	}
+	*remain -= len(paths)
+	ids := s.addTasksLocked(q.product.name, kindPreload, targets, domains, q.now)
+	s.countURLsLocked(targets)
+	c.URLs, c.Area, c.L2Preload, c.WithHeader, c.QueryHashkey, c.TaskID = paths, area, l2, q.get("WithHeader"), hashkey, ids
 	key := "PushTaskId"
 	if q.product.name == productDCDN {
 		key = "PreloadTaskId"
@@ -309,8 +498,17 @@ func (s *Server) preload(q *request, c *Call) (map[string]any, *apiError) {
 }
 
 // refreshByCacheTag serves RefreshObjectCacheByCacheTag and
-// RefreshDcdnObjectCacheByCacheTag.
+// RefreshDcdnObjectCacheByCacheTag (seed 000: DomainName, CacheTag
+// separated by commas, Force). The pages give no tag limit and no quota of
+// their own; the emulator caps the tags per call (Options.CacheTagsPerCall,
+// answered SingleRequest.OverLimit, as the pages' error table has it) and
+// counts each tag against the directory quota, as a tag, like a
+// directory, purges everything in its scope (the DCDN page's Force: "refresh
+// the resources in the corresponding directory").
 func (s *Server) refreshByCacheTag(q *request, c *Call) (map[string]any, *apiError) {
+	if e := s.checkAccount(); e != nil {
+		return nil, e
+	}
 	domain := strings.ToLower(q.get("DomainName"))
 	if domain == "" {
 		return nil, missing("DomainName")
@@ -322,25 +520,35 @@ func (s *Server) refreshByCacheTag(q *request, c *Call) (map[string]any, *apiErr
 	if e != nil {
 		return nil, e
 	}
-	if strings.Contains(domain, "*") {
-		return nil, knownError("InvalidExtensiveDomain.ValueNotSupported")
+	if h, rest, ok := splitURL(domain); !ok || rest != "/" || strings.Contains(domain, "/") {
+		return nil, refuse("InvalidParameter", "DomainName %q is not a domain name.", q.get("DomainName"))
+	} else if strings.Contains(h, "*") {
+		return nil, refuse("InvalidExtensiveDomain.ValueNotSupported", "Wildcard domain %s.", h)
 	}
-	if s.domains != nil && !s.domains[domain] {
-		return nil, named("InvalidDomain.NotFound", "The domain provided does not belong to you: %s.", domain)
+	if e := s.checkDomain(domain); e != nil {
+		return nil, e
 	}
 	var tags []string
 	for _, t := range strings.Split(q.get("CacheTag"), ",") {
 		t = strings.TrimSpace(t)
 		if t == "" {
-			return nil, named("InvalidCacheTag.Malformed", "The specified CacheTag %q has an empty tag.", q.get("CacheTag"))
+			return nil, refuse("InvalidObjectPath.Malformed", "CacheTag %q has an empty tag.", q.get("CacheTag"))
 		}
 		tags = append(tags, t)
 	}
+	if limit := orDefault(s.opts.CacheTagsPerCall, DefaultCacheTagsPerCall); limit > 0 && len(tags) > limit {
+		return nil, refuse("SingleRequest.OverLimit", "A call may carry %d cache tags; this one has %d.", limit, len(tags))
+	}
+	remain := s.remainLocked(q.product.name, kindCacheTag, q.now)
+	if *remain < len(tags) {
+		return nil, refuse("QuotaExceeded.Refresh", "%d cache tags asked, %d directory refreshes remain today.", len(tags), *remain)
+	}
+	*remain -= len(tags)
 	targets := make([]target, len(tags))
 	for i, t := range tags {
 		targets[i] = target{path: t, domain: domain}
 	}
-	ids := s.addTasksLocked(q.product.name, "cachetag", targets, []string{domain}, q.now)
+	ids := s.addTasksLocked(q.product.name, kindCacheTag, targets, []string{domain}, q.now)
 	c.Domain, c.CacheTags, c.Force, c.TaskID = domain, tags, force, ids
 	return map[string]any{"RefreshTaskId": ids}, nil
 }
@@ -377,18 +585,17 @@ func (s *Server) describeTasks(q *request, c *Call) (map[string]any, *apiError) 
 	}
 	objectType, domain, status := q.get("ObjectType"), strings.ToLower(q.get("DomainName")), q.get("Status")
 	if objectType == "" && (domain != "" || status != "") {
-		return nil, named("MissingParameter", "The input parameter \"ObjectType\" is mandatory when DomainName or Status is given.")
+		return nil, refuse("MissingParameter", "ObjectType is mandatory when DomainName or Status is given.")
 	}
 	switch objectType {
-	case "", "file", "directory", "regex", "preload":
+	case "", kindFile, kindDirectory, kindRegex, kindPreload:
 	default:
-		return nil, named("InvalidObjectType.ValueNotSupported",
-			"The specified ObjectType %q is not supported; use file, directory, regex or preload.", objectType)
+		return nil, refuse("InvalidObjectType.ValueNotSupported", "ObjectType %q is not file, directory, regex or preload.", objectType)
 	}
 	switch status {
-	case "", "Complete", "Refreshing", "Failed", "Pending":
+	case "", statusComplete, statusRefreshing, statusFailed, statusPending:
 	default:
-		return nil, named("InvalidStatus.ValueNotSupported", "The specified Status %q is not supported; use Complete, Refreshing or Failed.", status)
+		return nil, refuse("InvalidStatus.ValueNotSupported", "Status %q is not Complete, Refreshing, Failed or Pending.", status)
 	}
 	from := q.now.Add(-taskRetention)
 	to := q.now.Add(time.Hour)
@@ -396,14 +603,14 @@ func (s *Server) describeTasks(q *request, c *Call) (map[string]any, *apiError) 
 	if v := q.get("StartTime"); v != "" {
 		t, err := time.Parse(timeFormat, v)
 		if err != nil {
-			return nil, named("InvalidStartTime.Malformed", "The specified StartTime %q is malformed; use yyyy-MM-ddTHH:mm:ssZ.", v)
+			return nil, refuse("InvalidStartTime.Malformed", "StartTime %q is not yyyy-MM-ddTHH:mm:ssZ.", v)
 		}
 		start = t
 	}
 	if v := q.get("EndTime"); v != "" {
 		t, err := time.Parse(timeFormat, v)
 		if err != nil {
-			return nil, named("InvalidEndTime.Malformed", "The specified EndTime %q is malformed; use yyyy-MM-ddTHH:mm:ssZ.", v)
+			return nil, refuse("InvalidEndTime.Malformed", "EndTime %q is not yyyy-MM-ddTHH:mm:ssZ.", v)
 		}
 		end = t
 	}
@@ -427,11 +634,10 @@ func (s *Server) describeTasks(q *request, c *Call) (map[string]any, *apiError) 
 			objectType != "" && t.ObjectType != objectType || domain != "" && t.Domain != domain {
 			continue
 		}
-		view := s.taskView(t, q.now)
-		if status != "" && view["Status"] != status {
+		if status != "" && t.Status(q.now) != status {
 			continue
 		}
-		match = append(match, view)
+		match = append(match, t.view(q.now, false))
 	}
 	total := len(match)
 	lo := min((page-1)*size, total)
@@ -456,7 +662,7 @@ func intParam(q *request, name string, def, lo, hi int) (int, *apiError) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		return 0, named("Invalid"+name+".ValueNotSupported", "The specified %s %q is not supported; use %d to %d.", name, v, lo, hi)
+		return 0, refuse("Invalid"+name+".ValueNotSupported", "%s %q is not %d to %d.", name, v, lo, hi)
 	}
 	return n, nil
 }
@@ -473,22 +679,19 @@ func (s *Server) tasksNewestFirstLocked() []*Task {
 }
 
 // describeTaskByID serves DescribeRefreshTaskById and
-// DescribeDcdnRefreshTaskById: Tasks is a bare array.
+// DescribeDcdnRefreshTaskById: up to 10 ids separated by commas; Tasks is
+// a bare array; tasks older than three days are no longer known.
 func (s *Server) describeTaskByID(q *request, c *Call) (map[string]any, *apiError) {
 	ids, e := taskIDs(q.get("TaskId"))
 	if e != nil {
 		return nil, e
 	}
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
 	from := q.now.Add(-taskRetention)
 	tasks := []map[string]any{}
 	for i := range s.tasks {
 		t := &s.tasks[i]
-		if t.Product == q.product.name && want[t.ID] && !t.Created.Before(from) {
-			tasks = append(tasks, s.taskView(t, q.now))
+		if t.Product == q.product.name && slices.Contains(ids, t.ID) && !t.Created.Before(from) {
+			tasks = append(tasks, t.view(q.now, true))
 		}
 	}
 	c.TaskID = q.get("TaskId")
@@ -501,12 +704,12 @@ func taskIDs(v string) ([]string, *apiError) {
 	}
 	ids := strings.Split(v, ",")
 	if len(ids) > maxTaskIDsPerQuery {
-		return nil, named("InvalidTaskId.Malformed", "A maximum of %d task IDs are supported for each request; this one has %d.", maxTaskIDsPerQuery, len(ids))
+		return nil, refuse("InvalidTaskId.Malformed", "A call may ask for %d task IDs; this one asks for %d.", maxTaskIDsPerQuery, len(ids))
 	}
 	for i, id := range ids {
 		id = strings.TrimSpace(id)
 		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-			return nil, named("InvalidTaskId.Malformed", "The specified TaskId %q is invalid.", id)
+			return nil, refuse("InvalidTaskId.Malformed", "TaskId %q is not a number.", id)
 		}
 		ids[i] = id
 	}
@@ -516,15 +719,15 @@ func taskIDs(v string) ([]string, *apiError) {
 // describePreloadDetail serves DescribePreloadDetailById: one UrlDetail
 // per domain of the task, with each URL's outcome.
 func (s *Server) describePreloadDetail(q *request, c *Call) (map[string]any, *apiError) {
-	if !s.detail {
-		return nil, named("Forbidden", "DescribePreloadDetailById is available only to accounts on the allow list.")
+	if !s.opts.PreloadDetailAllowed {
+		return nil, refuse("Forbidden", "DescribePreloadDetailById is available only to accounts on the allow list.")
 	}
 	id := q.get("TaskId")
 	if id == "" {
 		return nil, missing("TaskId")
 	}
 	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-		return nil, named("InvalidTaskId.Malformed", "The specified TaskId %q is invalid.", id)
+		return nil, refuse("InvalidTaskId.Malformed", "TaskId %q is not a number.", id)
 	}
 	from := q.now.Add(-taskRetention)
 	details := []map[string]any{}
@@ -532,30 +735,29 @@ func (s *Server) describePreloadDetail(q *request, c *Call) (map[string]any, *ap
 	total := 0
 	for i := range s.tasks {
 		t := &s.tasks[i]
-		if t.Product != productCDN || t.ID != id || t.ObjectType != "preload" || t.Created.Before(from) {
+		if t.Product != productCDN || t.ID != id || t.ObjectType != kindPreload || t.Created.Before(from) {
 			continue
 		}
-		view := s.taskView(t, q.now)
+		status := t.Status(q.now)
 		j, ok := byDomain[t.Domain]
 		if !ok {
 			j = len(details)
 			byDomain[t.Domain] = j
 			details = append(details, map[string]any{
-				"TaskId": t.ID, "Domain": t.Domain, "CreationTime": view["CreationTime"],
-				"EndTime": "", "Process": view["Process"], "Status": view["Status"], "RetCode": "0",
+				"TaskId": t.ID, "Domain": t.Domain, "CreationTime": t.Created.UTC().Format(timeFormat),
+				"EndTime": "", "Process": t.process(q.now), "Status": status, "RetCode": "0",
 				"Urls": []map[string]any{},
 			})
 		}
 		d := details[j]
-		success, desc := "100%", "Successfully preloaded"
-		switch view["Status"] {
-		case "Refreshing":
-			success, desc = "0%", ""
-		case "Failed":
-			success, desc = "0%", t.Description
-			d["Status"], d["Process"] = "Failed", "0%"
-		case "Complete":
-			d["EndTime"] = t.Created.Add(max(s.taskDur, 0)).UTC().Format(timeFormat)
+		success, desc := t.process(q.now), ""
+		switch status {
+		case statusFailed:
+			desc = t.Description
+			d["Status"], d["Process"] = statusFailed, "0%"
+		case statusComplete:
+			desc = "Successfully preloaded"
+			d["EndTime"] = t.Completed.UTC().Format(timeFormat)
 		}
 		d["Urls"] = append(d["Urls"].([]map[string]any), map[string]any{
 			"Url": pathOf(t.ObjectPath), "Success": success, "Description": desc,
@@ -564,33 +766,4 @@ func (s *Server) describePreloadDetail(q *request, c *Call) (map[string]any, *ap
 	}
 	c.TaskID = id
 	return map[string]any{"TotalCount": total, "UrlDetails": details}, nil
-}
-
-// pathOf returns the part of an absolute URL after its host.
-func pathOf(u string) string {
-	_, rest, _ := strings.Cut(u, "://")
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return rest[i:]
-	}
-	return "/"
-}
-
-// taskView renders t at time now as the API does.
-func (s *Server) taskView(t *Task, now time.Time) map[string]any {
-	status, process := "Refreshing", "0%"
-	switch {
-	case t.Failed:
-		status = "Failed"
-	case now.Sub(t.Created) >= s.taskDur:
-		status, process = "Complete", "100%"
-	}
-	return map[string]any{
-		"TaskId":       t.ID,
-		"ObjectPath":   t.ObjectPath,
-		"ObjectType":   t.ObjectType,
-		"Status":       status,
-		"Process":      process,
-		"CreationTime": t.Created.UTC().Format(timeFormat),
-		"Description":  t.Description,
-	}
 }

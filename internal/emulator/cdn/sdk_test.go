@@ -84,8 +84,8 @@ func TestSDKShapesCDN(t *testing.T) {
 		t.Fatalf("DescribeRefreshTaskById: %v", err)
 	}
 	want := []sdkcdn.CDNTask{
-		{TaskId: rr.RefreshTaskId, ObjectPath: "http://a.com/1", ObjectType: "file", Status: "Refreshing", Process: "0%", CreationTime: "2025-03-01T04:00:00Z"},
-		{TaskId: rr.RefreshTaskId, ObjectPath: "http://a.com/2", ObjectType: "file", Status: "Refreshing", Process: "0%", CreationTime: "2025-03-01T04:00:00Z"},
+		{TaskId: rr.RefreshTaskId, ObjectPath: "http://a.com/1", ObjectType: "file", Status: "Pending", Process: "0%", CreationTime: "2025-03-01T04:00:00Z"},
+		{TaskId: rr.RefreshTaskId, ObjectPath: "http://a.com/2", ObjectType: "file", Status: "Pending", Process: "0%", CreationTime: "2025-03-01T04:00:00Z"},
 	}
 	if diff := cmp.Diff(want, br.Tasks); diff != "" || br.TotalCount != 2 {
 		t.Errorf("DescribeRefreshTaskById total %d, tasks mismatch (-want +got):\n%s", br.TotalCount, diff)
@@ -177,7 +177,8 @@ func TestSDKShapesDCDN(t *testing.T) {
 		t.Errorf("DescribeDcdnRefreshTaskById = %+v, %v", br, err)
 	}
 	qr, err := d.DescribeDcdnRefreshQuota(sdkdcdn.CreateDescribeDcdnRefreshQuotaRequest())
-	if err != nil || qr.DirRemain != "99" || qr.UrlRemain != "9999" {
+	// One directory and two cache tags, which count as directories.
+	if err != nil || qr.DirRemain != "97" || qr.UrlRemain != "9999" {
 		t.Errorf("DescribeDcdnRefreshQuota = %+v, %v", qr, err)
 	}
 }

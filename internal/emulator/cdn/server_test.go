@@ -1,8 +1,6 @@
 package cdn
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -292,14 +290,25 @@ func TestRefreshLimits(t *testing.T) {
 		{"11 domains", Options{}, map[string]string{"ObjectPath": urls(11, "http://d%d.example.com/x")}, 400, "SingleRequest.OverLimit"},
 		{"1024 chars", Options{}, map[string]string{"ObjectPath": long[:1024]}, 200, ""},
 		{"1025 chars", Options{}, map[string]string{"ObjectPath": long}, 400, "InvalidObjectPath.Malformed"},
-		{"relative path", Options{}, map[string]string{"ObjectPath": "example.com/a.txt"}, 400, "InvalidObjectPath.Malformed"},
+		{"scheme-less path", Options{}, map[string]string{"ObjectPath": "example.com/a.txt"}, 200, ""},
+		{"no domain", Options{}, map[string]string{"ObjectPath": "/a.txt"}, 400, "InvalidObjectPath.Malformed"},
+		{"host without dot", Options{}, map[string]string{"ObjectPath": "http://localhost/a.txt"}, 400, "InvalidObjectPath.Malformed"},
+		{"bad port", Options{}, map[string]string{"ObjectPath": "http://example.com:http/a.txt"}, 400, "InvalidObjectPath.Malformed"},
 		{"ftp", Options{}, map[string]string{"ObjectPath": "ftp://example.com/a.txt"}, 400, "InvalidObjectPath.Malformed"},
 		{"no host", Options{}, map[string]string{"ObjectPath": "http:///a.txt"}, 400, "InvalidObjectPath.Malformed"},
 		{"raw space", Options{}, map[string]string{"ObjectPath": "http://example.com/a b.txt"}, 400, "InvalidObjectPath.Malformed"},
 		{"CRLF separated", Options{}, map[string]string{"ObjectPath": "http://example.com/a\r\nhttp://example.com/b"}, 200, ""},
 		{"directory without slash", Options{}, map[string]string{"ObjectType": "Directory", "ObjectPath": "http://example.com/dir"}, 400, "InvalidObjectPath.Malformed"},
 		{"wildcard domain", Options{}, map[string]string{"ObjectPath": "http://*.example.com/a"}, 400, "InvalidExtensiveDomain.ValueNotSupported"},
-		{"bad object type", Options{}, map[string]string{"ObjectType": "file", "ObjectPath": "http://example.com/a"}, 400, "InvalidObjectType.ValueNotSupported"},
+		{"bad object type", Options{}, map[string]string{"ObjectType": "file", "ObjectPath": "http://example.com/a"}, 400, "InvalidObjectType.Malformed"},
+		{"force on a file", Options{}, map[string]string{"Force": "true", "ObjectPath": "http://example.com/a"}, 200, ""},
+		{"IgnoreParams quota", Options{IgnoreParamsQuota: 1}, map[string]string{"ObjectType": "IgnoreParams", "ObjectPath": urls(2, "http://example.com/%d")}, 400, "QuotaExceeded.Refresh"},
+		{"IgnoreParams per minute", Options{DomainURLsPerMinute: 1}, map[string]string{"ObjectType": "IgnoreParams", "ObjectPath": urls(2, "http://example.com/%d")}, 400, "QuotaPerMinuteExceeded.Refresh"},
+		{"suspended", Options{Suspended: true}, map[string]string{"ObjectPath": "http://example.com/a"}, 403, "OperationDenied"},
+		{"offline", Options{DomainStatus: map[string]string{"Example.com": DomainOffline}}, map[string]string{"ObjectPath": "http://example.com/a"}, 404, "InvalidDomain.Offline"},
+		{"configuring", Options{DomainStatus: map[string]string{"example.com": DomainConfiguring}}, map[string]string{"ObjectPath": "http://example.com/a"}, 403, "ServiceBusy"},
+		{"illegal", Options{DomainStatus: map[string]string{"example.com": DomainIllegal}}, map[string]string{"ObjectPath": "http://example.com/a"}, 403, "IllegalOperation"},
+		{"refresh queue", Options{DomainRefreshQueue: 2}, map[string]string{"ObjectPath": urls(3, "http://example.com/%d")}, 400, "TooMany.Refresh"},
 		{"bad force", Options{}, map[string]string{"Force": "yes", "ObjectPath": "http://example.com/a"}, 400, "InvalidParameter"},
 		{"no object path", Options{}, map[string]string{}, 400, "MissingParameter"},
 		{"not your domain", Options{Domains: []string{"example.com"}}, map[string]string{"ObjectPath": "http://other.com/a"}, 404, "InvalidDomain.NotFound"},
@@ -367,6 +376,11 @@ func TestQuotaAccounting(t *testing.T) {
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": urls(4, "http://example.com/%d")}))
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "Directory", "ObjectPath": "http://example.com/d/"}))
 	wantOK(t, e.call(map[string]string{"Action": "PushObjectCache", "ObjectPath": "http://example.com/p"}))
+	// Both spellings count against the IgnoreParams quota; a cache tag
+	// against the directory quota.
+	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "ExQuery", "ObjectPath": "http://example.com/q"}))
+	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "IgnoreParams", "ObjectPath": "http://example.com/q"}))
+	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "example.com", "CacheTag": "t1"}))
 	// DCDN counts apart.
 	wantOK(t, e.call(map[string]string{"Action": "RefreshDcdnObjectCaches", "ObjectPath": urls(10, "http://example.com/%d")}))
 
@@ -377,8 +391,8 @@ func TestQuotaAccounting(t *testing.T) {
 		return r.body
 	}
 	want := map[string]any{
-		"UrlQuota": "10", "UrlRemain": "6", "DirQuota": "2", "DirRemain": "1",
-		"RegexQuota": "20", "RegexRemain": "20", "IgnoreParamsQuota": "100", "IgnoreParamsRemain": "100",
+		"UrlQuota": "10", "UrlRemain": "6", "DirQuota": "2", "DirRemain": "0",
+		"RegexQuota": "20", "RegexRemain": "20", "IgnoreParamsQuota": "100", "IgnoreParamsRemain": "98",
 		"PreloadQuota": "1000", "PreloadRemain": "999", "PreloadEdgeQuota": "20", "PreloadEdgeRemain": "20",
 		"BlockQuota": "100", "BlockRemain": "100",
 	}
@@ -427,10 +441,16 @@ func TestPerMinuteRolls(t *testing.T) {
 	wantOK(t, refresh(6, "a.com"))
 	// Directory refreshes do not count against the URL budget.
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "Directory", "ObjectPath": "http://a.com/d/"}))
+	// IgnoreParams refreshes do, and DCDN's Edge Routine ones count apart.
+	wantOK(t, e.call(map[string]string{"Action": "RefreshErObjectCaches", "ObjectPath": urls(10, "http://a.com/er/%d")}))
+	if r := e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "IgnoreParams", "ObjectPath": "http://a.com/p"}); r.code() != "QuotaPerMinuteExceeded.Refresh" {
+		t.Errorf("IgnoreParams over the minute's budget: code %q, want QuotaPerMinuteExceeded.Refresh", r.code())
+	}
 }
 
 func TestTasks(t *testing.T) {
-	e := newEnv(t, Options{TaskDuration: 10 * time.Second})
+	// Rate limits off: this test lists tasks many times within a second.
+	e := newEnv(t, Options{TaskDuration: 10 * time.Second, CallsPerSecond: map[string]int{"*": -1}})
 	r := e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": "http://a.com/1\nhttp://b.com/2\nhttp://a.com/3"})
 	wantOK(t, r)
 	ids := strings.Split(r.body["RefreshTaskId"].(string), ",")
@@ -459,8 +479,8 @@ func TestTasks(t *testing.T) {
 	}
 	tasks := r.body["Tasks"].(map[string]any)["CDNTask"].([]any)
 	first := tasks[0].(map[string]any)
-	if first["ObjectPath"] != "http://a.com/p" || first["ObjectType"] != "preload" || first["Status"] != "Refreshing" || first["Process"] != "0%" {
-		t.Errorf("newest task = %v, want the refreshing preload", first)
+	if first["ObjectPath"] != "http://a.com/p" || first["ObjectType"] != "preload" || first["Status"] != "Pending" || first["Process"] != "0%" {
+		t.Errorf("newest task = %v, want the pending preload", first)
 	}
 
 	statusOf := func(id string) []string {
@@ -473,14 +493,18 @@ func TestTasks(t *testing.T) {
 		}
 		return out
 	}
-	if diff := cmp.Diff([]string{"http://a.com/1 Refreshing 0% ", "http://a.com/3 Refreshing 0% "}, statusOf(ids[0])); diff != "" {
-		t.Errorf("before TaskDuration (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"http://a.com/1 Pending 0% ", "http://a.com/3 Pending 0% "}, statusOf(ids[0])); diff != "" {
+		t.Errorf("a tenth into TaskDuration (-want +got):\n%s", diff)
 	}
-	e.clock.Advance(9 * time.Second)
+	e.clock.Advance(2 * time.Second)
+	if diff := cmp.Diff([]string{"http://a.com/1 Refreshing 30% ", "http://a.com/3 Refreshing 30% "}, statusOf(ids[0])); diff != "" {
+		t.Errorf("3/10 into TaskDuration (-want +got):\n%s", diff)
+	}
+	e.clock.Advance(7 * time.Second)
 	if diff := cmp.Diff([]string{"http://a.com/1 Complete 100% ", "http://a.com/3 Complete 100% "}, statusOf(ids[0])); diff != "" {
 		t.Errorf("after TaskDuration (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"http://a.com/old/ Failed 0% OriginTimeout"}, statusOf(failed)); diff != "" {
+	if diff := cmp.Diff([]string{"http://a.com/old/ Failed 0% Origin Timeout"}, statusOf(failed)); diff != "" {
 		t.Errorf("failed task (-want +got):\n%s", diff)
 	}
 
@@ -492,6 +516,8 @@ func TestTasks(t *testing.T) {
 		{"by task id", map[string]string{"TaskId": ids[1]}, "1"},
 		{"by path", map[string]string{"ObjectPath": "http://a.com/3"}, "1"},
 		{"failed", map[string]string{"ObjectType": "directory", "Status": "Failed"}, "1"},
+		{"complete", map[string]string{"ObjectType": "file", "Status": "Complete"}, "3"},
+		{"pending", map[string]string{"ObjectType": "file", "Status": "Pending"}, "0"},
 		{"domain file", map[string]string{"ObjectType": "file", "DomainName": "a.com"}, "2"},
 		{"preload", map[string]string{"ObjectType": "preload"}, "1"},
 		{"page 2 of 2", map[string]string{"PageSize": "3", "PageNumber": "2"}, "5"},
@@ -547,10 +573,19 @@ func TestCacheTagAndEr(t *testing.T) {
 		{"cdn tags", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "a.com", "CacheTag": "t1,t2", "Force": "true"}, ""},
 		{"dcdn tags", map[string]string{"Action": "RefreshDcdnObjectCacheByCacheTag", "DomainName": "a.com", "CacheTag": "t1"}, ""},
 		{"no tag", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "a.com"}, "MissingParameter"},
-		{"empty tag", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "a.com", "CacheTag": "t1,,t2"}, "InvalidCacheTag.Malformed"},
+		{"empty tag", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "a.com", "CacheTag": "t1,,t2"}, "InvalidObjectPath.Malformed"},
+		{"blank tag", map[string]string{"Action": "RefreshDcdnObjectCacheByCacheTag", "DomainName": "a.com", "CacheTag": " "}, "InvalidObjectPath.Malformed"},
+		{"11 tags", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "a.com", "CacheTag": "1,2,3,4,5,6,7,8,9,10,11"}, "SingleRequest.OverLimit"},
+		{"wildcard tag domain", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "*.a.com", "CacheTag": "t1"}, "InvalidExtensiveDomain.ValueNotSupported"},
+		{"not a domain", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "a.com/x", "CacheTag": "t1"}, "InvalidParameter"},
 		{"other domain", map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "b.com", "CacheTag": "t1"}, "InvalidDomain.NotFound"},
 		{"er", map[string]string{"Action": "RefreshErObjectCaches", "ObjectType": "File", "ObjectPath": "http://a.com/x"}, ""},
-		{"er needs type", map[string]string{"Action": "RefreshErObjectCaches", "ObjectPath": "http://a.com/x"}, "MissingParameter"},
+		{"er defaults to File", map[string]string{"Action": "RefreshErObjectCaches", "ObjectPath": "http://a.com/x", "RoutineId": "fetch.sub", "MergeDomainName": "a.com,B.a.com", "Force": "true"}, ""},
+		{"er one domain", map[string]string{"Action": "RefreshErObjectCaches", "ObjectPath": "http://a.com/x\nhttp://b.com/y"}, "InvalidObjectPath.Malformed"},
+		{"er routine", map[string]string{"Action": "RefreshErObjectCaches", "ObjectPath": "http://a.com/x", "RoutineId": "fetch"}, "InvalidParameters"},
+		{"er merge domains", map[string]string{"Action": "RefreshErObjectCaches", "ObjectPath": "http://a.com/x", "MergeDomainName": "a.com;b.com"}, "InvalidParameters"},
+		{"er ExQuery", map[string]string{"Action": "RefreshErObjectCaches", "ObjectType": "ExQuery", "ObjectPath": "http://a.com/x"}, "InvalidObjectType.Malformed"},
+		{"er IgnoreParams", map[string]string{"Action": "RefreshErObjectCaches", "ObjectType": "IgnoreParams", "ObjectPath": "a.com/x?y=1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -560,12 +595,16 @@ func TestCacheTagAndEr(t *testing.T) {
 		})
 	}
 	calls := e.srv.Calls()
-	if len(calls) != 3 {
-		t.Fatalf("Calls() has %d calls, want 3", len(calls))
+	if len(calls) != 5 {
+		t.Fatalf("Calls() has %d calls, want 5: %+v", len(calls), calls)
 	}
 	c := calls[0]
 	if diff := cmp.Diff([]string{"t1", "t2"}, c.CacheTags); diff != "" || c.Domain != "a.com" || !c.Force || c.TaskID == "" {
 		t.Errorf("cache-tag call = %+v", c)
+	}
+	er := calls[3]
+	if er.ObjectType != "File" || er.RoutineID != "fetch.sub" || !er.Force || strings.Join(er.MergeDomains, ",") != "a.com,b.a.com" {
+		t.Errorf("RefreshErObjectCaches call = %+v, want File, RoutineId fetch.sub, forced, merged with a.com and b.a.com", er)
 	}
 }
 
@@ -584,11 +623,19 @@ func TestFaults(t *testing.T) {
 	}
 
 	e.srv.Inject(Faults{Throttle: 1})
-	if r := e.call(quota); r.status != 503 || r.code() != "Throttling" {
-		t.Errorf("CDN throttle: %d %q, want 503 Throttling", r.status, r.code())
+	for _, action := range []string{"DescribeRefreshQuota", "DescribeDcdnRefreshQuota"} {
+		if r := e.call(map[string]string{"Action": action}); r.status != 429 || r.code() != "TooManyRequests" {
+			t.Errorf("%s throttled: %d %q, want 429 TooManyRequests", action, r.status, r.code())
+		}
 	}
-	if r := e.call(map[string]string{"Action": "DescribeDcdnRefreshQuota"}); r.status != 429 || r.code() != "TooManyRequests" {
-		t.Errorf("DCDN throttle: %d %q, want 429 TooManyRequests", r.status, r.code())
+	e503 := newEnv(t, Options{ThrottleStatus: http.StatusServiceUnavailable, Faults: Faults{Throttle: 1}})
+	if r := e503.call(quota); r.status != 503 || r.code() != "Throttling" {
+		t.Errorf("throttled with ThrottleStatus 503: %d %q, want 503 Throttling", r.status, r.code())
+	}
+	e.srv.Inject(Faults{Throttle: 1, Actions: []string{"RefreshObjectCaches"}})
+	wantOK(t, e.call(quota))
+	if r := e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": "http://a.com/x"}); r.code() != "TooManyRequests" {
+		t.Errorf("throttle limited to RefreshObjectCaches: code %q, want TooManyRequests", r.code())
 	}
 	e.srv.Inject(Faults{ServerError: 1})
 	if r := e.call(quota); r.status != 500 || r.code() != "InternalError" {
@@ -597,7 +644,7 @@ func TestFaults(t *testing.T) {
 
 	// A seeded half-rate throttle is reproducible.
 	pattern := func() string {
-		s := New(Options{Seed: 42})
+		s := New(Options{Seed: 42, CallsPerSecond: map[string]int{"*": -1}})
 		s.Inject(Faults{Throttle: 0.5})
 		ts := httptest.NewServer(s)
 		defer ts.Close()
@@ -619,7 +666,7 @@ func TestFaults(t *testing.T) {
 
 	e.srv.Inject(Faults{})
 	st := e.srv.Stats()
-	if st.Refused["Throttling"] != 1 || st.Refused["TooManyRequests"] != 1 || st.Refused["InternalError"] != 1 {
+	if st.Refused["TooManyRequests"] != 3 || st.Refused["InternalError"] != 1 || st.Refused["ServiceBusy"] != 1 {
 		t.Errorf("Stats().Refused = %v", st.Refused)
 	}
 }
@@ -643,7 +690,12 @@ func TestCallsAndStats(t *testing.T) {
 		t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
 	}
 	st := e.srv.Stats()
-	wantStats := Stats{Requests: 3, Accepted: 2, Refused: map[string]int{"InvalidObjectPath.Malformed": 1}, URLs: 3, STS: 1}
+	wantStats := Stats{
+		Requests: 3, Accepted: 2, Refused: map[string]int{"InvalidObjectPath.Malformed": 1},
+		Calls: map[string]int{"PushObjectCache": 1, "RefreshObjectCaches": 2},
+		URLs:  3, DomainURLs: map[string]int{"a.com": 3}, STS: 1,
+		Tasks: map[string]int{"Pending": 3},
+	}
 	if diff := cmp.Diff(wantStats, st); diff != "" {
 		t.Errorf("Stats() mismatch (-want +got):\n%s", diff)
 	}
@@ -678,42 +730,5 @@ func TestConcurrentRequests(t *testing.T) {
 	wg.Wait()
 	if st := e.srv.Stats(); st.URLs != 20 {
 		t.Errorf("Stats().URLs = %d, want 20", st.URLs)
-	}
-}
-
-func TestListenAndServe(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- ListenAndServe(ctx, "127.0.0.1:0", Options{}, pw)
-		pw.Close()
-	}()
-	br := bufio.NewReader(pr)
-	first, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest := make(chan string, 1)
-	go func() { b, _ := io.ReadAll(br); rest <- string(b) }()
-
-	first = strings.TrimSuffix(first, "\n")
-	if !strings.HasPrefix(first, "listening on http://127.0.0.1:") {
-		t.Fatalf("first line = %q, want listening on http://127.0.0.1:PORT", first)
-	}
-	resp, err := http.Get(strings.TrimPrefix(first, "listening on ") + "/?Action=DescribeRefreshQuota")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Errorf("unsigned request: status %d, want 400", resp.StatusCode)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("ListenAndServe after cancel = %v, want nil", err)
-	}
-	if out := <-rest; !strings.Contains(out, "ALIBABA_CLOUD_ACCESS_KEY_ID="+AccessKeyID+"\n") {
-		t.Errorf("output lacks the credentials:\n%s", out)
 	}
 }

@@ -1,9 +1,7 @@
 package oss_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
@@ -426,51 +424,6 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	if got := len(emu.Keys(bucketName)); got != writers*each {
 		t.Errorf("len(Keys) = %d, want %d", got, writers*each)
-	}
-}
-
-func TestListenAndServe(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- ossemu.ListenAndServe(ctx, "127.0.0.1:0", ossemu.Options{Buckets: []string{bucketName}}, pw)
-		pw.Close()
-	}()
-	r := bufio.NewReader(pr)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatalf("read first line: %v", err)
-	}
-	endpoint, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if !ok || !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
-		t.Fatalf("first line = %q, want \"listening on http://127.0.0.1:PORT\"", line)
-	}
-	rest := make(chan string, 1)
-	go func() {
-		b, _ := io.ReadAll(r)
-		rest <- string(b)
-	}()
-	b := bucket(t, endpoint, ossemu.AccessKeyID, ossemu.AccessKeySecret, bucketName)
-	if err := b.PutObject("served.txt", strings.NewReader("x")); err != nil {
-		t.Errorf("PutObject via ListenAndServe error: %v", err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("ListenAndServe after cancel = %v, want nil", err)
-	}
-	out := <-rest
-	for _, want := range []string{"CDNREFRESH_OSS_ENDPOINT=" + endpoint + "\n", ossemu.AccessKeyID, "OSS buckets: " + bucketName + "\n"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("ListenAndServe output after the first line = %q, want it to contain %q", out, want)
-		}
-	}
-}
-
-func TestListenAndServeBadAddress(t *testing.T) {
-	err := ossemu.ListenAndServe(t.Context(), "127.0.0.1:notaport", ossemu.Options{}, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:notaport") {
-		t.Errorf("ListenAndServe(bad addr) = %v, want an error naming the address", err)
 	}
 }
 
