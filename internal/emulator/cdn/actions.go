@@ -191,7 +191,8 @@ func truncate(p string) string {
 // it, domain/path with no scheme ("abc.com/image/1.png").
 func splitURL(p string) (host, rest string, ok bool) {
 	rest = p
-	if scheme, after, found := strings.Cut(p, "://"); found {
+	scheme, after, withScheme := strings.Cut(p, "://")
+	if withScheme {
 		if s := strings.ToLower(scheme); s != "http" && s != "https" {
 			return "", "", false
 		}
@@ -208,7 +209,8 @@ func splitURL(p string) (host, rest string, ok bool) {
 		}
 		host = host[:i]
 	}
-	if host == "" || !strings.Contains(host, ".") {
+	// Without a scheme, only a dotted name reads as a domain ("abc.com").
+	if host == "" || !withScheme && !strings.Contains(host, ".") {
 		return "", "", false
 	}
 	for _, r := range host {
