@@ -602,7 +602,7 @@ func TestTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	dt, err := f.client.TasksByID(ctx, refresh.DCDN, []string{did})
-	if err != nil || len(dt) != 1 || dt[0].ObjectType != "preload" || dt[0].Status != "Refreshing" {
+	if err != nil || len(dt) != 1 || dt[0].ObjectType != "preload" || dt[0].Status != "Pending" {
 		t.Errorf("TasksByID(DCDN) = %+v, %v", dt, err)
 	}
 	dp, err := f.client.Tasks(ctx, refresh.DCDN, alicdn.TaskQuery{ObjectType: "preload", Domain: "a.com"})

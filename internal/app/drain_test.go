@@ -316,7 +316,7 @@ func TestDrain(t *testing.T) {
 			faults: cdnemu.Faults{Throttle: 1},
 			n:      2, job: fileJob,
 			want: app.Drained{ReplayResult: report.ReplayResult{
-				Spilled: 2, ByReason: map[string]int{"Throttling": 2},
+				Spilled: 2, ByReason: map[string]int{"TooManyRequests": 2},
 			}},
 			wantNotes: 1, // the quota could not be read either
 			wantLeft:  []left{{jobURL("static.example.com", 0), 1}, {jobURL("static.example.com", 1), 1}},

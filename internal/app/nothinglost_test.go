@@ -179,7 +179,7 @@ func TestNothingLostUnderFaults(t *testing.T) {
 	st := emu.Stats()
 	t.Logf("trace: %d events in %v (%v on the fake clock): %d requests, %d accepted, refused %v",
 		events, time.Since(start).Round(time.Millisecond), clock.Waited(), st.Requests, st.Accepted, st.Refused)
-	for _, code := range []string{"Throttling", "InternalError"} {
+	for _, code := range []string{"TooManyRequests", "InternalError"} {
 		if st.Refused[code] == 0 {
 			t.Errorf("the emulator answered no %s: the trace did not exercise it", code)
 		}
