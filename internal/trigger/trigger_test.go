@@ -142,6 +142,8 @@ func TestSamplesCovered(t *testing.T) {
 		"oss-unicode-key.json": true, "oss-upload-part.json": true, "oss-index-html.json": true,
 		"s3-put-encoded-key.json": true, "s3-delete.json": true,
 		"timer.json": true, "eventbridge-schedule.json": true,
+		// CDN event samples: internal/emulator/cdn's TestEventSamples decodes them.
+		"cdn-refresh-complete.json": true, "cdn-push-complete.json": true,
 	}
 	files, err := filepath.Glob(filepath.Join(eventsDir, "*.json"))
 	if err != nil {

@@ -733,3 +733,120 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Errorf("Stats().URLs = %d, want 20", st.URLs)
 	}
 }
+
+// TestTaskFailures: the task-fail fault ends a share of tasks Failed when
+// they are done, never before, with a documented reason in each API's
+// spelling; Tasks() tells when each was created and done.
+func TestTaskFailures(t *testing.T) {
+	e := newEnv(t, Options{TaskDuration: 10 * time.Second, Seed: 7, Faults: Faults{TaskFail: 0.5}, CallsPerSecond: map[string]int{"*": -1}})
+	r := e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": urls(40, "http://a.com/%d")})
+	wantOK(t, r)
+	id := r.body["RefreshTaskId"].(string)
+	statuses := func(byID bool) map[string]int {
+		var list []any
+		if byID {
+			list = e.call(map[string]string{"Action": "DescribeRefreshTaskById", "TaskId": id}).body["Tasks"].([]any)
+		} else {
+			list = e.call(map[string]string{"Action": "DescribeRefreshTasks", "PageSize": "100"}).body["Tasks"].(map[string]any)["CDNTask"].([]any)
+		}
+		out := map[string]int{}
+		for _, x := range list {
+			m := x.(map[string]any)
+			out[m["Status"].(string)+" "+m["Description"].(string)]++
+		}
+		return out
+	}
+	e.clock.Advance(9 * time.Second)
+	if got := statuses(true); got["Refreshing "] != 40 {
+		t.Errorf("before the tasks are done: %v, want 40 Refreshing", got)
+	}
+	e.clock.Advance(time.Second)
+	byID, list := statuses(true), statuses(false)
+	failed := 0
+	for _, r := range failureReasons {
+		if byID["Failed "+r.byID] != list["Failed "+r.list] {
+			t.Errorf("%q by id %d times, %q in the list %d times, want the same", r.byID, byID["Failed "+r.byID], r.list, list["Failed "+r.list])
+		}
+		failed += byID["Failed "+r.byID]
+	}
+	if failed < 10 || failed > 30 || byID["Complete "]+failed != 40 {
+		t.Errorf("with TaskFail 0.5, 40 tasks ended %v, want about half Failed for documented reasons, the rest Complete", byID)
+	}
+	for _, task := range e.srv.Tasks() {
+		if d := task.Completed.Sub(task.Created); d != 10*time.Second {
+			t.Errorf("task %s took %v, want the TaskDuration 10s", task.ObjectPath, d)
+		}
+	}
+	if got := e.srv.Stats().Tasks; got["Complete"]+got["Failed"] != 40 || got["Failed"] != failed {
+		t.Errorf("Stats().Tasks = %v, want %d Failed of 40", got, failed)
+	}
+}
+
+// TestPushRecordsQueryHashkey: PushObjectCache takes QueryHashkey (seed
+// 000) and the call records it.
+func TestPushRecordsQueryHashkey(t *testing.T) {
+	e := newEnv(t, Options{})
+	wantOK(t, e.call(map[string]string{"Action": "PushObjectCache", "ObjectPath": "http://a.com/x?v=1", "QueryHashkey": "true"}))
+	if r := e.call(map[string]string{"Action": "PushObjectCache", "ObjectPath": "http://a.com/x", "QueryHashkey": "maybe"}); r.code() != "InvalidParameter" {
+		t.Errorf("QueryHashkey maybe: code %q, want InvalidParameter", r.code())
+	}
+	if c := e.srv.Calls(); len(c) != 1 || !c[0].QueryHashkey {
+		t.Errorf("Calls() = %+v, want one push with QueryHashkey", c)
+	}
+}
+
+// TestIgnoreParamsSpelling: Options.IgnoreParamsSpelling chooses which
+// spelling CDN RefreshObjectCaches accepts; DCDN takes IgnoreParams only.
+func TestIgnoreParamsSpelling(t *testing.T) {
+	tests := []struct {
+		spelling, action, objectType string
+		ok                           bool
+	}{
+		{"", "RefreshObjectCaches", "IgnoreParams", true},
+		{"", "RefreshObjectCaches", "ExQuery", true},
+		{SpellBoth, "RefreshObjectCaches", "ExQuery", true},
+		{SpellIgnoreParams, "RefreshObjectCaches", "IgnoreParams", true},
+		{SpellIgnoreParams, "RefreshObjectCaches", "ExQuery", false},
+		{SpellExQuery, "RefreshObjectCaches", "ExQuery", true},
+		{SpellExQuery, "RefreshObjectCaches", "IgnoreParams", false},
+		{SpellExQuery, "RefreshDcdnObjectCaches", "IgnoreParams", true},
+		{SpellBoth, "RefreshDcdnObjectCaches", "ExQuery", false},
+		{SpellBoth, "RefreshErObjectCaches", "ExQuery", false},
+		{"", "RefreshObjectCaches", "ignoreparams", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spelling+"/"+tt.action+"/"+tt.objectType, func(t *testing.T) {
+			e := newEnv(t, Options{IgnoreParamsSpelling: tt.spelling})
+			r := e.call(map[string]string{"Action": tt.action, "ObjectType": tt.objectType, "ObjectPath": "http://a.com/x?a=1"})
+			if tt.ok {
+				wantOK(t, r)
+				if c := e.srv.Calls()[0]; c.ObjectType != tt.objectType {
+					t.Errorf("call recorded ObjectType %q, want %q", c.ObjectType, tt.objectType)
+				}
+				return
+			}
+			if r.status != 400 || r.code() != "InvalidObjectType.Malformed" {
+				t.Errorf("%d %q, want 400 InvalidObjectType.Malformed", r.status, r.code())
+			}
+		})
+	}
+}
+
+// TestRateLimitOverride: CallsPerSecond changes or lifts a limit; the
+// window follows the emulator's clock.
+func TestRateLimitOverride(t *testing.T) {
+	e := newEnv(t, Options{CallsPerSecond: map[string]int{"*": 2, "DescribeRefreshQuota": -1}, ThrottleStatus: http.StatusServiceUnavailable})
+	quota := map[string]string{"Action": "DescribeRefreshQuota"}
+	for range 30 {
+		wantOK(t, e.call(quota))
+	}
+	tasks := map[string]string{"Action": "DescribeRefreshTasks"}
+	wantOK(t, e.call(tasks))
+	e.clock.Advance(999 * time.Millisecond)
+	wantOK(t, e.call(tasks))
+	if r := e.call(tasks); r.status != 503 || r.code() != "Throttling" {
+		t.Errorf("third call in a second: %d %q, want 503 Throttling", r.status, r.code())
+	}
+	e.clock.Advance(time.Millisecond) // the first call leaves the window
+	wantOK(t, e.call(tasks))
+}
