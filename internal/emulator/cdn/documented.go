@@ -1,5 +1,7 @@
 package cdn
 
+import "slices"
+
 // Statement is one statement of the Alibaba Cloud API documents that the
 // emulator relies on: a limit, an error code with its HTTP status, a
 // default, or a spelling. Documented lists them; a test checks the
@@ -115,8 +117,36 @@ func assumed(s Statement, note string) Statement {
 	return s
 }
 
+// refreshCodes are the codes the error tables of seed 001
+// (RefreshObjectCaches) and seed 003 (RefreshErObjectCaches) share, with
+// the same statuses.
+var refreshCodes = []Statement{
+	{Code: "SingleRequest.OverLimit", Status: 400, Class: ClassReject},
+	{Code: "InvalidObjectType.Malformed", Status: 400, Class: ClassReject},
+	{Code: "InvalidObjectPath.Malformed", Status: 400, Class: ClassReject},
+	{Code: "QuotaExceeded.Refresh", Status: 400, Class: ClassQuota},
+	{Code: "InvalidExtensiveDomain.ValueNotSupported", Status: 400, Class: ClassReject},
+	{Code: "QuotaPerMinuteExceeded.Refresh", Status: 400, Class: ClassRetry},
+	{Code: "TooMany.Refresh", Status: 400, Class: ClassRetry},
+}
+
+// codesOf returns the statements of codes as api's page, source, lists them.
+func codesOf(api, source string, codes []Statement) []Statement {
+	out := make([]Statement, len(codes))
+	for i, c := range codes {
+		out[i] = code(api, c.Code, c.Status, c.Class, source)
+	}
+	return out
+}
+
 // Documented is every statement of the documents the emulator relies on.
-var Documented = []Statement{
+var Documented = slices.Concat(
+	codesOf("RefreshObjectCaches", seed001Err, refreshCodes),
+	codesOf("RefreshErObjectCaches", seed003Err, refreshCodes),
+	statements,
+)
+
+var statements = []Statement{
 	// RefreshObjectCaches: limits.
 	limit("RefreshObjectCaches", NameURLsPerCall, "1000", "SingleRequest.OverLimit", 400, seed001+", Refresh quota; Error codes"),
 	limit("RefreshObjectCaches", NameDirsPerCall, "100", "SingleRequest.OverLimit", 400, seed001+", Refresh quota; Error codes"),
@@ -134,14 +164,7 @@ var Documented = []Statement{
 	assumed(limit("RefreshObjectCaches", NamePathLength, "1024", "InvalidObjectPath.Malformed", 400, seed003+", Request parameters, ObjectPath"),
 		"stated for RefreshErObjectCaches; the emulator applies it to every refresh and prefetch"),
 
-	// RefreshObjectCaches: error codes, word for word.
-	code("RefreshObjectCaches", "SingleRequest.OverLimit", 400, ClassReject, seed001Err),
-	code("RefreshObjectCaches", "InvalidObjectType.Malformed", 400, ClassReject, seed001Err),
-	code("RefreshObjectCaches", "InvalidObjectPath.Malformed", 400, ClassReject, seed001Err),
-	code("RefreshObjectCaches", "QuotaExceeded.Refresh", 400, ClassQuota, seed001Err),
-	code("RefreshObjectCaches", "InvalidExtensiveDomain.ValueNotSupported", 400, ClassReject, seed001Err),
-	code("RefreshObjectCaches", "QuotaPerMinuteExceeded.Refresh", 400, ClassRetry, seed001Err),
-	code("RefreshObjectCaches", "TooMany.Refresh", 400, ClassRetry, seed001Err),
+	// RefreshObjectCaches: error codes, word for word (and refreshCodes).
 	code("RefreshObjectCaches", "TooManyRequests", 429, ClassRetry, seed001Err),
 	code("RefreshObjectCaches", "ObjectPath.Malformed", 400, ClassReject, seed004+", 错误码"),
 	code("RefreshObjectCaches", "Throttling", 503, ClassRetry, olderErrs),
@@ -170,14 +193,8 @@ var Documented = []Statement{
 	limit("RefreshErObjectCaches", NameURLsPerDay, "10000", "QuotaExceeded.Refresh", 400, seed003+", Operation description; Error codes"),
 	assumed(limit("RefreshErObjectCaches", NameDomainsPerCall, "1", "InvalidObjectPath.Malformed", 400, seed003+", Request parameters, ObjectPath: the URLs in a request must belong to the same domain name"),
 		"the code: no page says which"),
-	code("RefreshErObjectCaches", "SingleRequest.OverLimit", 400, ClassReject, seed003Err),
-	code("RefreshErObjectCaches", "InvalidObjectType.Malformed", 400, ClassReject, seed003Err),
-	code("RefreshErObjectCaches", "InvalidObjectPath.Malformed", 400, ClassReject, seed003Err),
+	// Besides refreshCodes:
 	code("RefreshErObjectCaches", "InvalidObjectPath.Size.Malformed", 400, ClassReject, seed003Err),
-	code("RefreshErObjectCaches", "QuotaExceeded.Refresh", 400, ClassQuota, seed003Err),
-	code("RefreshErObjectCaches", "InvalidExtensiveDomain.ValueNotSupported", 400, ClassReject, seed003Err),
-	code("RefreshErObjectCaches", "QuotaPerMinuteExceeded.Refresh", 400, ClassRetry, seed003Err),
-	code("RefreshErObjectCaches", "TooMany.Refresh", 400, ClassRetry, seed003Err),
 	code("RefreshErObjectCaches", "PreloadQueueFull", 400, ClassRetry, seed003Err),
 	code("RefreshErObjectCaches", "InvalidStations.Malformed", 400, ClassReject, seed003Err),
 	code("RefreshErObjectCaches", "InvalidParameters", 400, ClassReject, seed003Err),
