@@ -42,7 +42,9 @@
 // DescribePreloadDetailById outside the allow-list answers 403 Forbidden;
 // the daily quota resets at 00:00 UTC+8; tasks are listed newest first; a
 // task is Pending for the first fifth of its duration; no CDN event is
-// posted for a Failed task or a DCDN one; a domain's refresh queue
+// posted for a Failed task, a DCDN one, or a regex, IgnoreParams or
+// cache-tag refresh (the event page documents objectType File and
+// Directory only); a domain's refresh queue
 // (TooMany.Refresh) has no documented size and is off unless
 // Options.DomainRefreshQueue sets one.
 package cdn

@@ -64,8 +64,9 @@ const (
 // completeTime are Unix seconds and taskId a number in the sample JSON
 // (the page's field table calls them String); objectType is File or
 // Directory. The emulator posts one event per task id when the task is
-// Complete (a Failed task posts none), for CDN tasks only: the trigger is
-// CDN's.
+// Complete (a Failed task posts none), for CDN tasks only (the trigger is
+// CDN's) and only for URL, directory and prefetch tasks (the objectType
+// values the page documents).
 type CDNEvents struct {
 	Events []Event `json:"events"`
 }
@@ -103,11 +104,10 @@ type EventParameter struct {
 	TaskID       int64    `json:"taskId"`
 }
 
-// eventObjectType spells a task kind as the event's objectType does.
-var eventObjectType = map[string]string{
-	kindFile: "File", kindDirectory: "Directory", kindRegex: "Regex",
-	kindIgnoreParams: "IgnoreParams", kindCacheTag: "CacheTag", kindPreload: "File",
-}
+// eventObjectType spells a task kind as the event's objectType does. The
+// page documents File and Directory only, so the emulator posts no event
+// for the other kinds (regex, IgnoreParams and cache-tag refreshes).
+var eventObjectType = map[string]string{kindFile: "File", kindDirectory: "Directory", kindPreload: "File"}
 
 // dueEventsLocked collects, and marks delivered, the events of every CDN
 // task id whose records are all done by now, one event per id, in task
@@ -121,7 +121,7 @@ func (s *Server) dueEventsLocked(now time.Time) []Event {
 	var order []string
 	for i := range s.tasks {
 		t := &s.tasks[i]
-		if t.Product != productCDN || t.delivered {
+		if t.Product != productCDN || t.delivered || eventObjectType[t.ObjectType] == "" {
 			continue
 		}
 		g := groups[t.ID]
@@ -150,7 +150,7 @@ func (s *Server) dueEventsLocked(now time.Time) []Event {
 			if ev == nil {
 				ev = s.newEvent(t, now)
 			}
-			ev.EventParameter.ObjectPath = append(ev.EventParameter.ObjectPath, eventPath(t))
+			ev.EventParameter.ObjectPath = append(ev.EventParameter.ObjectPath, pathOf(t.ObjectPath))
 			ev.EventParameter.CompleteTime = max(ev.EventParameter.CompleteTime, t.Completed.Unix())
 		}
 		if ev != nil {
@@ -158,13 +158,6 @@ func (s *Server) dueEventsLocked(now time.Time) []Event {
 		}
 	}
 	return out
-}
-
-func eventPath(t *Task) string {
-	if t.ObjectType == kindCacheTag {
-		return t.ObjectPath
-	}
-	return pathOf(t.ObjectPath)
 }
 
 func (s *Server) newEvent(t *Task, now time.Time) *Event {

@@ -82,6 +82,10 @@ func TestEvents(t *testing.T) {
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "Directory", "ObjectPath": "http://a.com/img/"}))
 	wantOK(t, e.call(map[string]string{"Action": "PushObjectCache", "ObjectPath": "http://a.com/1.css"}))
 	wantOK(t, e.call(map[string]string{"Action": "RefreshDcdnObjectCaches", "ObjectPath": "http://a.com/dcdn"})) // DCDN: no CDN event
+	// No documented objectType for these: no event.
+	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "Regex", "ObjectPath": "http://a.com/.*"}))
+	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "IgnoreParams", "ObjectPath": "http://a.com/q"}))
+	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCacheByCacheTag", "DomainName": "a.com", "CacheTag": "t"}))
 	e.srv.Inject(Faults{TaskFail: 1})
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": "http://c.com/fails"})) // Failed: no event
 	e.srv.Inject(Faults{})
