@@ -234,8 +234,8 @@ func TestNothingLostUnderFaults(t *testing.T) {
 }
 
 // drained describes what a drain did.
-func drained(d app.Drained) string {
-	return fmt.Sprintf("%s, %d kept (by reason %v; notes %q)", d.ReplayResult, d.Kept, d.ByReason, d.Notes)
+func drained(d refresh.Drained) string {
+	return fmt.Sprintf("%s, %d kept (by reason %v; notes %q)", d.Replayed, d.Kept, d.ByReason, d.Notes)
 }
 
 // checkEach checks that every URL of urls was accepted exactly once or

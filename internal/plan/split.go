@@ -65,7 +65,7 @@ func actionRank(a refresh.Action) int {
 // makeCall forms the call of group k sending the URLs of items.
 func makeCall(jobs []refresh.Job, k groupKey, items []*item) refresh.Call {
 	c := refresh.Call{
-		API:        API(k.provider, k.action),
+		API:        refresh.APIFor(k.provider, k.action),
 		Provider:   k.provider,
 		Action:     k.action,
 		ObjectType: k.objectType,

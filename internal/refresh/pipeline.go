@@ -265,7 +265,7 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 			}
 			continue
 		}
-		if code, ok := exhausted[quotaKind(c)]; ok {
+		if code, ok := exhausted[quotaKey(c)]; ok {
 			for _, j := range c.Jobs {
 				spill(j, code)
 			}
@@ -297,10 +297,7 @@ func (p *Pipeline) plan(ctx context.Context, jobs []Job) (calls []Call, over []J
 	var order []Provider
 	byProvider := map[Provider][]Job{}
 	for _, j := range jobs {
-		pr := j.Provider
-		if pr == "" {
-			pr = CDN
-		}
+		pr := j.Provider.OrDefault()
 		if _, ok := byProvider[pr]; !ok {
 			order = append(order, pr)
 		}
@@ -355,10 +352,11 @@ func (p *Pipeline) stopReason(ctx context.Context) string {
 	return ""
 }
 
-// submit sends c and records an outcome for each of its jobs. When the API
-// rejects a call of several URLs because of some of them, the call is
-// halved until the invalid URLs are alone, so that one bad URL never costs
-// the valid ones; splits bounds the extra calls that costs.
+// submit sends c and records an outcome for each of its jobs, as the
+// verdict of a failure says (see Verdict). When the API refuses a call of
+// several URLs because of some of them, the call is split until the bad
+// URLs or domains are alone, so that one bad URL never costs the valid
+// ones; splits bounds the extra calls that costs.
 func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome), exhausted map[string]string, splits *int) {
 	task, err := p.o.Submitter.Submit(ctx, c)
 	if err == nil {
@@ -367,20 +365,22 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 		}
 		return
 	}
-	code := errorCode(err)
-	switch {
-	case isRejected(err) && perURL(err) && len(c.URLs) > 1 && perDomain(err) && len(hosts(c.URLs)) == 1:
-		// The one domain of the call is refused: every URL of it is.
+	verdict, code := FailureOf(err)
+	all := func(s Status) {
 		for _, j := range c.Jobs {
-			record(j, Outcome{Status: Rejected, Reason: code})
+			record(j, Outcome{Status: s, Reason: code})
 		}
-	case isRejected(err) && perURL(err) && len(c.URLs) > 1:
+	}
+	switch {
+	case verdict == Reject,
+		verdict == SplitURLs && len(c.URLs) == 1,
+		verdict == SplitDomains && len(hosts(c.URLs)) == 1:
+		all(Rejected)
+	case verdict == SplitURLs || verdict == SplitDomains:
 		if ctx.Err() != nil || *splits <= 0 {
 			// Out of time or halvings: the valid URLs among these must
 			// not be rejected along with the bad ones. Keep them all.
-			for _, j := range c.Jobs {
-				record(j, Outcome{Status: Spilled, Reason: code})
-			}
+			all(Spilled)
 			return
 		}
 		parts := split(c)
@@ -388,20 +388,14 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 		for _, part := range parts {
 			p.submit(ctx, part, record, exhausted, splits)
 		}
-	case isRejected(err):
-		for _, j := range c.Jobs {
-			record(j, Outcome{Status: Rejected, Reason: code})
-		}
 	default:
-		if isQuotaExhausted(err) {
-			exhausted[quotaKind(c)] = code
+		if verdict == QuotaSpent {
+			exhausted[quotaKey(c)] = code
 		}
 		if ctx.Err() != nil && code == "error" {
 			code = ReasonDeadline
 		}
-		for _, j := range c.Jobs {
-			record(j, Outcome{Status: Spilled, Reason: code})
-		}
+		all(Spilled)
 	}
 }
 
@@ -490,44 +484,9 @@ func carrier(u string, urls []string) string {
 	return best
 }
 
-// quotaKind names the daily quota a call draws on.
-func quotaKind(c Call) string {
-	if c.Action == ActionPrefetch {
-		return string(c.Provider) + "/preload"
-	}
-	return string(c.Provider) + "/" + string(c.ObjectType)
-}
-
-func errorCode(err error) string {
-	var e interface{ ErrorCode() string }
-	if errors.As(err, &e) && e.ErrorCode() != "" {
-		return e.ErrorCode()
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return ReasonDeadline
-	}
-	return "error"
-}
-
-func isRejected(err error) bool {
-	var e interface{ Rejected() bool }
-	return errors.As(err, &e) && e.Rejected()
-}
-
-func perURL(err error) bool {
-	var e interface{ PerURL() bool }
-	return errors.As(err, &e) && e.PerURL()
-}
-
-func perDomain(err error) bool {
-	var e interface{ PerDomain() bool }
-	return errors.As(err, &e) && e.PerDomain()
-}
-
-func isQuotaExhausted(err error) bool {
-	var e interface{ QuotaExhausted() bool }
-	return errors.As(err, &e) && e.QuotaExhausted()
-}
+// quotaKey names the daily quota a call draws on: provider and kind (CDN
+// and DCDN count apart).
+func quotaKey(c Call) string { return quotaKeyOf(c.Provider, c.QuotaKind()) }
 
 // direct is the window of a pipeline built without one: each invocation
 // flushes its own jobs at once, with duplicates inside it folded.

@@ -47,16 +47,10 @@ func (p chunkPlanner) Plan(jobs []refresh.Job, q refresh.Quota) ([]refresh.Call,
 	return calls, jobs[n:]
 }
 
-type apiErr struct {
-	code                    string
-	rejected, perURL, quota bool
+// apiErr is a failure with verdict v and code.
+func apiErr(v refresh.Verdict, code string) error {
+	return fmt.Errorf("submit: %w", &refresh.Failure{Verdict: v, Code: code, Err: errors.New("api: " + code)})
 }
-
-func (e apiErr) Error() string        { return "api: " + e.code }
-func (e apiErr) ErrorCode() string    { return e.code }
-func (e apiErr) Rejected() bool       { return e.rejected }
-func (e apiErr) PerURL() bool         { return e.perURL }
-func (e apiErr) QuotaExhausted() bool { return e.quota }
 
 type submitFunc func(ctx context.Context, c refresh.Call) (string, error)
 
@@ -130,7 +124,7 @@ func TestPipelineRun(t *testing.T) {
 			submit: func(_ context.Context, c refresh.Call) (string, error) {
 				for _, u := range c.URLs {
 					if strings.HasSuffix(u, "/bad") {
-						return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true, perURL: true}
+						return "", apiErr(refresh.SplitURLs, "InvalidObjectPath.Malformed")
 					}
 				}
 				return "T", nil
@@ -147,7 +141,7 @@ func TestPipelineRun(t *testing.T) {
 			name:  "a call-level rejection rejects the call's jobs without halving",
 			event: changes("a", "b"),
 			submit: func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "InvalidObjectType.ValueNotSupported", rejected: true}
+				return "", apiErr(refresh.Reject, "InvalidObjectType.ValueNotSupported")
 			},
 			want:      [6]int{2, 0, 0, 0, 0, 2},
 			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
@@ -156,7 +150,7 @@ func TestPipelineRun(t *testing.T) {
 			name:  "exhausted quota spills the call and skips later calls of that kind",
 			event: changes("a", "b", "c", "d"),
 			submit: func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "QuotaExceeded.Refresh", quota: true}
+				return "", apiErr(refresh.QuotaSpent, "QuotaExceeded.Refresh")
 			},
 			want:      [6]int{4, 0, 0, 0, 4, 0},
 			wantCalls: [][]string{{"https://d/a", "https://d/b", "https://d/c"}},
@@ -176,7 +170,7 @@ func TestPipelineRun(t *testing.T) {
 			name:  "retryable errors spill with their code",
 			event: changes("a"),
 			submit: func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "Throttling"}
+				return "", apiErr(refresh.Retry, "Throttling")
 			},
 			want:      [6]int{1, 0, 0, 0, 1, 0},
 			wantCalls: [][]string{{"https://d/a"}},
@@ -320,7 +314,7 @@ func TestPipelineReplay(t *testing.T) {
 		Planner: chunkPlanner{size: 1},
 		Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
 			if c.URLs[0] == "https://d/b" {
-				return "", apiErr{code: "QuotaExceeded.Refresh", quota: true}
+				return "", apiErr(refresh.QuotaSpent, "QuotaExceeded.Refresh")
 			}
 			return "T1", nil
 		}),
@@ -366,10 +360,6 @@ func TestReportMerge(t *testing.T) {
 	}
 }
 
-type domainErr struct{ apiErr }
-
-func (domainErr) PerDomain() bool { return true }
-
 // TestPipelineSplitsRefusedCalls: a call refused for some of its domains is
 // split by domain, so every URL of a good domain goes through; when
 // halvings run out, what is left is spilled, never rejected with the bad.
@@ -385,7 +375,7 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 				calls++
 				for _, u := range c.URLs {
 					if strings.Contains(u, "://off") {
-						return "", domainErr{apiErr{code: "InvalidDomain.Offline", rejected: true, perURL: true}}
+						return "", apiErr(refresh.SplitDomains, "InvalidDomain.Offline")
 					}
 				}
 				return "T", nil
@@ -414,7 +404,7 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 			Mapper:  mapKeys{},
 			Planner: chunkPlanner{size: 1000},
 			Submitter: submitFunc(func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true, perURL: true}
+				return "", apiErr(refresh.SplitURLs, "InvalidObjectPath.Malformed")
 			}),
 			Spiller: sp,
 		})
