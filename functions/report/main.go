@@ -48,12 +48,12 @@ func handle(a *app.App, chans []report.Sender) func(context.Context, []byte) (an
 		if err != nil {
 			return nil, err
 		}
-		return answer{Tasks: t.Tasks, Result: res}, nil
+		return result{Tasks: t.Tasks, Result: res}, nil
 	}
 }
 
-// answer is the invocation's answer: the tasks it ran and what they did.
-type answer struct {
+// result is the invocation's answer: the tasks it ran and what they did.
+type result struct {
 	Tasks []string `json:"tasks"`
 	report.Result
 }

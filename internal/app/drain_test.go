@@ -161,6 +161,7 @@ func (w *world) submitted() []string {
 }
 
 func TestDrainAcrossQuotaResets(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{URLQuota: 1000}, "")
 	w.spillJobs(t, 2500, fileJob)
 	ctx := context.Background()
@@ -223,6 +224,7 @@ type spillerFunc func(context.Context, []refresh.Pending) error
 func (f spillerFunc) Spill(ctx context.Context, p []refresh.Pending) error { return f(ctx, p) }
 
 func TestDrainKeepsEntriesWhenTheSpillFails(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "")
 	w.spillJobs(t, 5, fileJob)
 	// The replay cannot spill again what fails: the old entries must stay.
@@ -256,6 +258,7 @@ func TestDrainKeepsEntriesWhenTheSpillFails(t *testing.T) {
 }
 
 func TestDrain(t *testing.T) {
+	t.Parallel()
 	prefetch := func(i int) refresh.Job {
 		j := fileJob(i)
 		j.Action = refresh.ActionPrefetch
@@ -376,6 +379,7 @@ func TestDrain(t *testing.T) {
 }
 
 func TestDrainReportsUnreadableSpill(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "")
 	w.spillJobs(t, 2, fileJob)
 	dir := w.app.Config.Spill.Dir
@@ -396,6 +400,7 @@ func TestDrainReportsUnreadableSpill(t *testing.T) {
 // API's 1,000 URLs a call, calls are planned within it, so the limiter
 // never refuses one outright and the work goes through.
 func TestSmallDomainBudget(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "limits: {domain_urls_per_minute: 500}")
 	var work []refresh.Pending
 	for i := range 600 {

@@ -65,6 +65,7 @@ func pages(rs []request) []page {
 }
 
 func TestGatherReadsEverything(t *testing.T) {
+	t.Parallel()
 	for _, allowed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("DescribePreloadDetailById allowed=%v", allowed), func(t *testing.T) {
 			w := newWorldRules(t, cdnemu.Options{URLQuota: 1000, PreloadDetailAllowed: allowed}, dcdnRule, "")
@@ -173,6 +174,7 @@ func TestGatherReadsEverything(t *testing.T) {
 }
 
 func TestGatherSince(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		since     time.Duration // before now; 0: the default
@@ -211,6 +213,7 @@ func TestGatherSince(t *testing.T) {
 }
 
 func TestGatherNamesWhatItCouldNotRead(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "")
 	w.emu.Inject(cdnemu.Faults{Next: []string{"Forbidden.RAM", "Forbidden.RAM"}}) // quota, then file tasks
 	r, err := w.app.Reporter().Gather(context.Background(), time.Time{}, refresh.Replayed{})
@@ -229,6 +232,7 @@ func TestGatherNamesWhatItCouldNotRead(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		extra string
@@ -255,6 +259,7 @@ func thresholds(t report.Threshold) map[string]report.Threshold {
 }
 
 func TestRunReportTasks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		drain       bool
@@ -295,6 +300,7 @@ func TestRunReportTasks(t *testing.T) {
 // TestReportStartsWhereThePreviousEnded: the second report asks for failed
 // tasks since the first report was made, not a fixed lookback.
 func TestReportStartsWhereThePreviousEnded(t *testing.T) {
+	t.Parallel()
 	got := 0
 	robot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got++ }))
 	defer robot.Close()
