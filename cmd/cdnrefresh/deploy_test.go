@@ -39,7 +39,7 @@ func TestDeployCheck(t *testing.T) {
 // descriptors without the functions/ they deploy.
 func TestDeployCheckFails(t *testing.T) {
 	root := t.TempDir()
-	for _, f := range []string{"s.yaml", "template.yml", "deploy/ros.yaml", "deploy/config.yaml"} {
+	for _, f := range []string{"s.yaml", "template.yml", "deploy/ros.yaml", "deploy/lambda.s.yaml", "deploy/config.yaml"} {
 		data, err := os.ReadFile(filepath.Join("../..", f))
 		if err != nil {
 			t.Fatal(err)

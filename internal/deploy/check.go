@@ -65,15 +65,15 @@ func (c *checker) problem(format string, args ...any) {
 func Check(fsys fs.FS, opt Options) *Result {
 	c := &checker{fsys: fsys, opt: opt, res: &Result{}, handled: handledOSSEvents()}
 	c.loadConfig()
-	for _, f := range []string{ServerlessFile, SAMFile, opt.Config} {
+	for _, f := range []string{ServerlessFile, SAMFile, LambdaStackFile, opt.Config} {
 		if data, err := fs.ReadFile(fsys, f); err == nil {
 			for _, m := range literalSecret.FindAllString(string(data), -1) {
 				c.problem("%s holds what looks like a literal secret (%.8s…): give secrets through the environment", f, m)
 			}
 		}
 	}
-	ros := c.checkFC()
-	c.checkLambda(ros)
+	c.checkFC()
+	c.checkLambda()
 	sort.Strings(c.res.Problems)
 	return c.res
 }

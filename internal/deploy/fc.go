@@ -7,24 +7,22 @@ import (
 	"strings"
 )
 
-// checkFC checks s.yaml and the ROS stacks it deploys, and returns the
-// ROS template it names (for the Lambda side), or nil.
-func (c *checker) checkFC() *template {
+// checkFC checks s.yaml and the ROS stacks it deploys.
+func (c *checker) checkFC() {
 	data, err := fs.ReadFile(c.fsys, ServerlessFile)
 	if err != nil {
 		c.problem("%v", err)
-		return nil
+		return
 	}
 	raw, err := loadYAML(data)
 	if err != nil {
 		c.problem("%s: %v", ServerlessFile, err)
-		return nil
+		return
 	}
 	top := mapOf(raw)
 	resources := mapsOf(top["resources"])
 	r := &resolver{vars: mapOf(top["vars"]), outputs: map[string]map[string]string{}}
 	var stacks []*stack
-	var rosTemplate *template
 	for _, key := range sortedKeys(resources) {
 		if str(resources[key], "component") != "ros" {
 			continue
@@ -36,11 +34,10 @@ func (c *checker) checkFC() *template {
 			continue
 		}
 		props := mapOf(p)
-		st, t := c.rosStack(key, props)
+		st, t := c.rosStack(ServerlessFile, key, props)
 		if st == nil {
 			continue
 		}
-		rosTemplate = t
 		stacks = append(stacks, st)
 		r.outputs[key] = st.outputs
 		c.res.FC = append(c.res.FC, fmt.Sprintf("ROS stack %s (%s, region %s):", str(props, "name"), t.file, str(props, "region")))
@@ -63,18 +60,17 @@ func (c *checker) checkFC() *template {
 		}
 	}
 	c.fcNeeds(r.envs)
-	return rosTemplate
 }
 
-// rosStack evaluates the ROS template of an s.yaml ros resource.
-func (c *checker) rosStack(key string, props map[string]any) (*stack, *template) {
-	file := path.Clean(str(props, "template"))
-	data, err := fs.ReadFile(c.fsys, file)
+// rosStack evaluates the ROS template of a ros resource of file.
+func (c *checker) rosStack(file, key string, props map[string]any) (*stack, *template) {
+	tfile := path.Clean(str(props, "template"))
+	data, err := fs.ReadFile(c.fsys, tfile)
 	if err != nil {
-		c.problem("%s %s: template: %v", ServerlessFile, key, err)
+		c.problem("%s %s: template: %v", file, key, err)
 		return nil, nil
 	}
-	t, err := parseTemplate(file, data)
+	t, err := parseTemplate(tfile, data)
 	if err != nil {
 		c.problem("%v", err)
 		return nil, nil
@@ -85,11 +81,11 @@ func (c *checker) rosStack(key string, props map[string]any) (*stack, *template)
 	}
 	st, err := evaluate(t, params, rosPseudo(str(props, "region"), str(props, "name")), rosAttr)
 	if err != nil {
-		c.problem("%s %s: %v", ServerlessFile, key, err)
+		c.problem("%s %s: %v", file, key, err)
 		return nil, nil
 	}
 	if bucket, prefix := c.spill(); bucket != "" && (params["SpillBucket"] != bucket || st.params["SpillPrefix"] != prefix) {
-		c.problem("%s %s: the stack's spill is %s/%s, the config's %s/%s", ServerlessFile, key,
+		c.problem("%s %s: the stack's spill is %s/%s, the config's %s/%s", file, key,
 			params["SpillBucket"], st.params["SpillPrefix"], bucket, prefix)
 	}
 	return st, t

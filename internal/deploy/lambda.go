@@ -8,14 +8,15 @@ import (
 
 // Lambda packages and the RAM users their functions sign with.
 const (
-	LambdaArch     = "arm64"              // make package builds the Lambda zips for it
-	lambdaRuntime  = "provided.al2023"    //
-	lambdaUserName = "cdnrefresh-lambda-" // + the function: deploy/ros.yaml, Platform lambda
+	LambdaStackFile = "deploy/lambda.s.yaml"
+	LambdaArch      = "arm64"              // make package builds the Lambda zips for it
+	lambdaRuntime   = "provided.al2023"    //
+	lambdaUserName  = "cdnrefresh-lambda-" // + the function: deploy/ros.yaml, Platform lambda
 )
 
-// checkLambda checks template.yml and, with Platform lambda, the ROS
-// template that creates the RAM users of its functions.
-func (c *checker) checkLambda(ros *template) {
+// checkLambda checks template.yml and the ROS stack of
+// deploy/lambda.s.yaml that creates the RAM users of its functions.
+func (c *checker) checkLambda() {
 	data, err := fs.ReadFile(c.fsys, SAMFile)
 	if err != nil {
 		c.problem("%v", err)
@@ -48,20 +49,7 @@ func (c *checker) checkLambda(ros *template) {
 		return
 	}
 
-	var users *stack
-	if ros != nil {
-		bucket, prefix := c.spill()
-		users, err = evaluate(ros, map[string]string{"Platform": "lambda", "SpillBucket": bucket, "SpillPrefix": prefix},
-			rosPseudo("<region>", "cdnrefresh-lambda"), rosAttr)
-		if err != nil {
-			c.problem("%s with Platform lambda: %v", ros.file, err)
-			users = nil
-		} else {
-			c.res.Lambda = append(c.res.Lambda, fmt.Sprintf("before it, ROS stack cdnrefresh-lambda (%s, Platform lambda):", ros.file))
-			c.res.Lambda = append(c.res.Lambda, describeStack(users)...)
-		}
-	}
-
+	users := c.lambdaUsers()
 	keyOwner := map[string]string{}
 	c.res.Lambda = append(c.res.Lambda, "sam deploy ("+SAMFile+"):")
 	for _, logical := range sortedKeys(st.resources) {
@@ -173,7 +161,7 @@ func (c *checker) checkLambdaFunction(st *stack, logical string, users *stack, k
 			return
 		}
 	}
-	c.problem("%s: %s with Platform lambda creates no RAM user %s%s to sign with", who, users.t.file, lambdaUserName, fn)
+	c.problem("%s: the stack of %s creates no RAM user %s%s to sign with", who, LambdaStackFile, lambdaUserName, fn)
 }
 
 // samAttr gives Ref and Fn::GetAtt of SAM resources: symbolic names, since
@@ -204,4 +192,41 @@ func sendsTo(policies any, queue string) bool {
 		}
 	}
 	return false
+}
+
+// lambdaUsers evaluates the ROS stack of deploy/lambda.s.yaml, which
+// creates the RAM users the Lambda functions sign as.
+func (c *checker) lambdaUsers() *stack {
+	data, err := fs.ReadFile(c.fsys, LambdaStackFile)
+	if err != nil {
+		c.problem("%v: nothing creates the RAM users of the Lambda functions", err)
+		return nil
+	}
+	raw, err := loadYAML(data)
+	if err != nil {
+		c.problem("%s: %v", LambdaStackFile, err)
+		return nil
+	}
+	top := mapOf(raw)
+	r := &resolver{vars: mapOf(top["vars"])}
+	resources := mapsOf(top["resources"])
+	for _, key := range sortedKeys(resources) {
+		if str(resources[key], "component") != "ros" {
+			c.problem("%s %s: only ros resources belong here", LambdaStackFile, key)
+			continue
+		}
+		p, err := r.resolve(resources[key]["props"])
+		if err != nil {
+			c.problem("%s %s: %v", LambdaStackFile, key, err)
+			continue
+		}
+		props := mapOf(p)
+		if st, t := c.rosStack(LambdaStackFile, key, props); st != nil {
+			c.res.Lambda = append(c.res.Lambda, fmt.Sprintf("before it, s deploy -t %s: ROS stack %s (%s, region %s):",
+				LambdaStackFile, str(props, "name"), t.file, str(props, "region")))
+			c.res.Lambda = append(c.res.Lambda, describeStack(st)...)
+			return st
+		}
+	}
+	return nil
 }
