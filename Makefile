@@ -36,7 +36,7 @@ bench: ## benchmarks: mapping, planning, window, deploy-burst replay against the
 
 CONFIG ?= config.yaml
 LAMBDA_ARCH := arm64
-BUILD := GOOS=linux CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w -buildid='
+BUILD := GOOS=linux CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 build: ## static bootstraps: dist/build/fc/<fn>/bootstrap (linux/amd64, FC custom runtime) and dist/build/lambda/<fn>/bootstrap (linux/arm64, Lambda provided.al2023); bin/cdnrefresh
 	@for f in $(FUNCS); do echo "build $$f"; \
 	  GOARCH=amd64 $(BUILD) -o dist/build/fc/$$f/bootstrap ./functions/$$f || exit 1; \
@@ -50,7 +50,7 @@ package: build ## dist/fc/<fn>.zip and dist/lambda/<fn>.zip (bootstrap + $(CONFI
 	done; done
 
 deploy-check: ## offline: s.yaml, deploy/ros.yaml, template.yml and the config against each other and the code; prints what a deploy creates
-	$(GO) run ./cmd/cdnrefresh deploy-check $(if $(wildcard $(CONFIG)),--config $(CONFIG))
+	@$(GO) run ./cmd/cdnrefresh deploy-check $(if $(wildcard $(CONFIG)),--config $(CONFIG))
 
 clean: ## remove build output and the demo's spill
 	rm -rf bin dist var

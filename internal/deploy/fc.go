@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -98,8 +99,14 @@ func rosPseudo(region, stackName string) map[string]string {
 
 // describeStack lists what a stack creates.
 func describeStack(st *stack) []string {
+	rank := map[string]int{"ALIYUN::RAM::ManagedPolicy": 1, "ALIYUN::RAM::Role": 2, "ALIYUN::RAM::User": 3,
+		"ALIYUN::MNS::Queue": 4, "ALIYUN::SLS::Project": 5, "ALIYUN::SLS::Logstore": 6, "ALIYUN::SLS::Index": 7}
+	logicals := sortedKeys(st.resources)
+	sort.SliceStable(logicals, func(i, j int) bool {
+		return rank[fmt.Sprint(st.t.resources[logicals[i]]["Type"])] < rank[fmt.Sprint(st.t.resources[logicals[j]]["Type"])]
+	})
 	var out []string
-	for _, logical := range sortedKeys(st.resources) {
+	for _, logical := range logicals {
 		p := st.resources[logical]
 		switch typ := fmt.Sprint(st.t.resources[logical]["Type"]); typ {
 		case "ALIYUN::RAM::ManagedPolicy":
