@@ -77,15 +77,22 @@ func TestCheckSubscribesWhatTheCodeHandles(t *testing.T) {
 // gap is a fixture of testdata/gaps: one edit of one file of the checkout,
 // and the problem Check must then name.
 type gap struct {
+	edit `yaml:",inline"`
+	Also []edit   `yaml:"also"` // edits of further files
+	Want []string `yaml:"want"` // substrings of one problem each; none: no problem at all
+}
+
+type edit struct {
 	File   string         `yaml:"file"`
 	Delete []string       `yaml:"delete"` // paths a/b/0/c
-	Set    map[string]any `yaml:"set"`    // path -> value
-	Want   []string       `yaml:"want"`   // substrings of one problem each
+	Set    map[string]any `yaml:"set"`    // path -> value; index len(list) appends
 }
 
 // TestCheckGaps: Check fails, naming the gap, when a fixture removes or
 // breaks what a deploy needs: a role, the queue, a trigger's events, a
 // secret given to the wrong function, a grant the code does not need...
+// A fixture that wants no problem shows what may be added by data alone
+// (cdn-events-added: a CDN event trigger and its role).
 func TestCheckGaps(t *testing.T) {
 	files, err := filepath.Glob("testdata/gaps/*.yaml")
 	if err != nil || len(files) == 0 {
@@ -101,7 +108,10 @@ func TestCheckGaps(t *testing.T) {
 			if err := yaml.Unmarshal(data, &g); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
-			res := Check(overlay(t, g), Options{Config: repoConfig})
+			res := Check(overlay(t, append([]edit{g.edit}, g.Also...)), Options{Config: repoConfig})
+			if len(g.Want) == 0 && len(res.Problems) > 0 {
+				t.Errorf("problems, want none:\n%s", strings.Join(res.Problems, "\n"))
+			}
 			for _, want := range g.Want {
 				found := false
 				for _, p := range res.Problems {
@@ -115,30 +125,12 @@ func TestCheckGaps(t *testing.T) {
 	}
 }
 
-// overlay returns the checkout with g's edit applied to g.File.
-func overlay(t *testing.T, g gap) fs.FS {
+// overlay returns the checkout with the edits applied.
+func overlay(t *testing.T, edits []edit) fs.FS {
 	t.Helper()
-	data, err := fs.ReadFile(repo, g.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := loadYAML(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range g.Delete {
-		doc = edit(t, doc, strings.Split(p, "/"), nil, true)
-	}
-	for p, v := range g.Set {
-		doc = edit(t, doc, strings.Split(p, "/"), v, false)
-	}
-	out, err := yaml.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := fstest.MapFS{g.File: {Data: out}}
-	err = fs.WalkDir(repo, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == g.File {
+	m := fstest.MapFS{}
+	err := fs.WalkDir(repo, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
 			return err
 		}
 		if d.IsDir() {
@@ -154,11 +146,30 @@ func overlay(t *testing.T, g gap) fs.FS {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, e := range edits {
+		f, ok := m[e.File]
+		if !ok {
+			t.Fatalf("fixture edits %s, which the checkout lacks", e.File)
+		}
+		doc, err := loadYAML(f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range e.Delete {
+			doc = change(t, doc, strings.Split(p, "/"), nil, true)
+		}
+		for p, v := range e.Set {
+			doc = change(t, doc, strings.Split(p, "/"), v, false)
+		}
+		if f.Data, err = yaml.Marshal(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return m
 }
 
-// edit deletes or sets the value at path in v.
-func edit(t *testing.T, v any, path []string, val any, del bool) any {
+// change deletes or sets the value at path in v.
+func change(t *testing.T, v any, path []string, val any, del bool) any {
 	t.Helper()
 	if len(path) == 0 {
 		return val
@@ -172,17 +183,20 @@ func edit(t *testing.T, v any, path []string, val any, del bool) any {
 			delete(n, path[0])
 			return n
 		}
-		n[path[0]] = edit(t, n[path[0]], path[1:], val, del)
+		n[path[0]] = change(t, n[path[0]], path[1:], val, del)
 		return n
 	case []any:
 		i, err := strconv.Atoi(path[0])
+		if err == nil && i == len(n) && !del {
+			return append(n, change(t, nil, path[1:], val, del))
+		}
 		if err != nil || i >= len(n) {
 			t.Fatalf("fixture path element %s: not an index of a %d-element list", path[0], len(n))
 		}
 		if del && len(path) == 1 {
 			return append(n[:i], n[i+1:]...)
 		}
-		n[i] = edit(t, n[i], path[1:], val, del)
+		n[i] = change(t, n[i], path[1:], val, del)
 		return n
 	}
 	if !del && len(path) == 1 {
