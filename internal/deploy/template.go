@@ -361,11 +361,11 @@ func (s *stack) ref(name string) (any, error) {
 		if on, err := s.created(name); err != nil {
 			return nil, err
 		} else if !on {
-			return nil, fmt.Errorf("Ref %s: the resource is not created", name)
+			return nil, fmt.Errorf("{Ref: %s}: the resource is not created", name)
 		}
 		return s.attr(s, name, "")
 	}
-	return nil, fmt.Errorf("Ref %s: no such parameter or resource", name)
+	return nil, fmt.Errorf("{Ref: %s}: no such parameter or resource", name)
 }
 
 func (s *stack) getAtt(logical, name string) (string, error) {
