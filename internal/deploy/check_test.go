@@ -21,6 +21,7 @@ const repoConfig = "deploy/config.yaml"
 // plan names what a first deploy needs created: a role per function, the
 // OSS trigger's role, the queue, the Logstore, and the Lambda users.
 func TestCheckRepo(t *testing.T) {
+	t.Parallel()
 	res := Check(repo, Options{Config: repoConfig})
 	if len(res.Problems) > 0 {
 		t.Fatalf("Check(repo) problems:\n%s", strings.Join(res.Problems, "\n"))
@@ -58,6 +59,7 @@ func TestCheckRepo(t *testing.T) {
 // internal/trigger: the events the code turns into changes are exactly the
 // ones subscribed, multipart steps excluded.
 func TestCheckSubscribesWhatTheCodeHandles(t *testing.T) {
+	t.Parallel()
 	h := handledOSSEvents()
 	for _, e := range []string{"oss:ObjectCreated:PutObject", "oss:ObjectModified:UpdateObjectMeta", "oss:ObjectRemoved:DeleteObjects"} {
 		if !h[e] {
@@ -94,12 +96,14 @@ type edit struct {
 // A fixture that wants no problem shows what may be added by data alone
 // (cdn-events-added: a CDN event trigger and its role).
 func TestCheckGaps(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("testdata/gaps/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			t.Parallel()
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)

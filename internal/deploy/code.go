@@ -10,23 +10,23 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
 // What the code does, as the deployment must allow it.
 
 // codeActions are the RAM actions the functions' code calls: the CDN and
-// DCDN APIs of internal/alicdn, and the spill's OSS requests
+// DCDN APIs of internal/alicdn (named in internal/refresh), and the spill's OSS requests
 // (internal/spill: PutObject, GetObject, DeleteObject, ListObjectsV2).
 var codeActions = func() map[string]bool {
 	m := map[string]bool{"oss:PutObject": true, "oss:GetObject": true, "oss:DeleteObject": true, "oss:ListObjects": true}
-	for _, a := range []string{alicdn.APIRefresh, alicdn.APIPush, alicdn.APICacheTag, alicdn.APIQuota, alicdn.APITasks,
-		alicdn.APITaskByID, alicdn.APIPreloadDetail} {
+	for _, a := range []string{refresh.APIRefresh, refresh.APIPush, refresh.APICacheTag, refresh.APIQuota, refresh.APITasks,
+		refresh.APITaskByID, refresh.APIPreloadDetail} {
 		m["cdn:"+a] = true
 	}
-	for _, a := range []string{alicdn.APIRefreshDCDN, alicdn.APIPreloadDCDN, alicdn.APICacheTagDCDN, alicdn.APIQuotaDCDN,
-		alicdn.APITasksDCDN, alicdn.APITaskByIDDCDN} {
+	for _, a := range []string{refresh.APIRefreshDCDN, refresh.APIPreloadDCDN, refresh.APICacheTagDCDN, refresh.APIQuotaDCDN,
+		refresh.APITasksDCDN, refresh.APITaskByIDDCDN} {
 		m["dcdn:"+a] = true
 	}
 	return m
@@ -80,6 +80,7 @@ var cdnEventNames = map[string]bool{
 var secretSections = map[string]string{
 	"github.com/cdnrefresh/cdnrefresh/internal/webhook": "webhook",
 	"github.com/cdnrefresh/cdnrefresh/internal/notify":  "notify",
+	"github.com/cdnrefresh/cdnrefresh/internal/report":  "notify", // report.Runner sends to the channels
 }
 
 // sectionsUsed returns the secret sections functions/<fn> reads, from the
@@ -113,13 +114,27 @@ func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 	return used, nil
 }
 
+// sectionNames returns the secret sections, each once, sorted.
+func sectionNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range secretSections {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 var configRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // configSecrets returns, for each secret section of the config, the
 // environment variables its ${NAME} references read.
 func configSecrets(raw map[string]any) map[string][]string {
 	out := map[string][]string{}
-	for _, section := range secretSections {
+	for _, section := range sectionNames() {
 		names := map[string]bool{}
 		collectRefs(raw[section], names)
 		for n := range names {

@@ -9,6 +9,7 @@ import (
 // TestEvaluate: short and long forms of the template functions, conditions
 // that leave resources out, NoValue, Fn::Sub with attributes.
 func TestEvaluate(t *testing.T) {
+	t.Parallel()
 	src := `
 Parameters:
   Platform: {Type: String, Default: fc}

@@ -13,6 +13,7 @@ import (
 // for the rest, contents intact; the same files in another order give the
 // same bytes.
 func TestWriteZip(t *testing.T) {
+	t.Parallel()
 	files := []File{
 		{Name: "config.yaml", Data: []byte("rules: []\n")},
 		{Name: "bootstrap", Data: bytes.Repeat([]byte("\x7fELF"), 1000), Exec: true},
@@ -54,6 +55,7 @@ func TestWriteZip(t *testing.T) {
 }
 
 func TestWriteZipRefuses(t *testing.T) {
+	t.Parallel()
 	for _, files := range [][]File{
 		{{Name: "../bootstrap"}},
 		{{Name: "/bootstrap"}},
