@@ -73,20 +73,42 @@ func EscapePath(key string) string {
 	}
 	var b strings.Builder
 	b.Grow(n)
+	writeEscaped(&b, key)
+	return b.String()
+}
+
+// writeEscaped writes p to b as EscapePath encodes it.
+func writeEscaped(b *strings.Builder, p string) {
 	start := 0 // first byte not written yet
-	for i := 0; i < len(key); i++ {
-		c := key[i]
+	for i := 0; i < len(p); i++ {
+		c := p[i]
 		if keep[c] || c == '/' {
 			continue
 		}
-		b.WriteString(key[start:i])
+		b.WriteString(p[start:i])
 		b.WriteByte('%')
 		b.WriteByte(upperHex[c>>4])
 		b.WriteByte(upperHex[c&15])
 		start = i + 1
 	}
-	b.WriteString(key[start:])
-	return b.String()
+	b.WriteString(p[start:])
+}
+
+// KeyURL returns the URL of an object key on origin, a scheme://host in
+// canonical spelling (no path): origin/ followed by EscapePath(key), with
+// the key's . and .. segments resolved, so that the result is
+// Canonical(origin + "/" + EscapePath(key)). A key whose .. segments climb
+// above the root has no URL. It builds the URL in one allocation.
+func KeyURL(origin, key string) (string, error) {
+	if hasDotSegment(key) {
+		return Canonical(origin + "/" + EscapePath(key))
+	}
+	var b strings.Builder
+	b.Grow(len(origin) + len("/") + escapedLen(key))
+	b.WriteString(origin)
+	b.WriteByte('/')
+	writeEscaped(&b, key)
+	return b.String(), nil
 }
 
 // Reasons a URL is refused. An error of Canonical says the reason alone,

@@ -149,6 +149,13 @@ func FuzzCanonical(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
+		// raw as an object key: KeyURL is Canonical of the escaped key.
+		k, kerr := refresh.KeyURL("https://d.example", raw)
+		want, werr := refresh.Canonical("https://d.example/" + refresh.EscapePath(raw))
+		if k != want || (kerr == nil) != (werr == nil) {
+			t.Fatalf("KeyURL(https://d.example, %q) = %q, %v; want %q, %v", raw, k, kerr, want, werr)
+		}
+
 		c, err := refresh.Canonical(raw)
 		if err != nil {
 			if c != "" {
@@ -170,6 +177,33 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("CheckHost(Host(%q)) = %v, want nil", c, err)
 		}
 	})
+}
+
+func TestKeyURL(t *testing.T) {
+	tests := []struct {
+		name, key, want, err string
+	}{
+		{"plain", "img/logo.png", "https://d.example/img/logo.png", ""},
+		{"escaped", "a b/中.png", "https://d.example/a%20b/%E4%B8%AD.png", ""},
+		{"root", "", "https://d.example/", ""},
+		{"directory", "a/b/", "https://d.example/a/b/", ""},
+		{"dot segments resolved", "a/./b/../c~.html", "https://d.example/a/c~.html", ""},
+		{"trailing dot-dot", "a/b/..", "https://d.example/a/", ""},
+		{"escapes are not decoded", "a/%2e%2e/b", "https://d.example/a/%252e%252e/b", ""},
+		{"above the root", "../x", "", "the path climbs above the root with .."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := refresh.KeyURL("https://d.example", tt.key)
+			errText := ""
+			if err != nil {
+				errText = err.Error()
+			}
+			if got != tt.want || errText != tt.err {
+				t.Errorf("KeyURL(https://d.example, %q) = %q, %q; want %q, %q", tt.key, got, errText, tt.want, tt.err)
+			}
+		})
+	}
 }
 
 func TestHost(t *testing.T) {
