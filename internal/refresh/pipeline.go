@@ -416,36 +416,28 @@ func split(c Call) []Call {
 		at[h] = i
 	}
 	for _, u := range c.URLs {
-		i := at[host(u)]
+		i := at[Hostname(u)]
 		parts[i].URLs = append(parts[i].URLs, u)
 	}
 	for _, j := range c.Jobs {
-		i := at[host(carrier(j.URL, c.URLs))]
+		i := at[Hostname(carrier(j.URL, c.URLs))]
 		parts[i].Jobs = append(parts[i].Jobs, j)
 	}
 	return parts
 }
 
-// hosts lists the distinct hosts of urls in first-seen order.
+// hosts lists the distinct domains of urls (Hostname: the API refuses a
+// domain whatever the port) in first-seen order.
 func hosts(urls []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, u := range urls {
-		if h := host(u); !seen[h] {
+		if h := Hostname(u); !seen[h] {
 			seen[h] = true
 			out = append(out, h)
 		}
 	}
 	return out
-}
-
-// host returns the host[:port] of a URL, lower-cased.
-func host(u string) string {
-	_, rest, _ := strings.Cut(u, "://")
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	return strings.ToLower(rest)
 }
 
 // halve splits a call's URLs in two, each half carrying the jobs whose URL
