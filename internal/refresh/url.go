@@ -195,6 +195,15 @@ func CanonicalPattern(raw string) (string, error) {
 	return o.scheme + "://" + o.host + o.tail, nil
 }
 
+// CanonicalFor is the spelling of a URL refreshed as object type t:
+// CanonicalPattern for a Regex, Canonical for every other type.
+func CanonicalFor(t ObjectType, raw string) (string, error) {
+	if t == Regex {
+		return CanonicalPattern(raw)
+	}
+	return Canonical(raw)
+}
+
 // origin is an http(s) URL split after its authority, with its scheme and
 // host in canonical form.
 type origin struct {

@@ -316,15 +316,6 @@ func keyURL(t refresh.ObjectType, origin, path string) (string, error) {
 	return u, nil
 }
 
-// canonical puts url in the one spelling of refresh.Canonical, or for a
-// regex refresh only its scheme and host: its path is a pattern.
-func canonical(t refresh.ObjectType, url string) (string, error) {
-	if t == refresh.Regex {
-		return refresh.CanonicalPattern(url)
-	}
-	return refresh.Canonical(url)
-}
-
 // mapURL handles a change that names a URL: its host must be one of some
 // rule's domains, and that rule (the first listing it) gives the defaults.
 // The URL takes the canonical spelling.
@@ -352,7 +343,7 @@ func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, stri
 	if why != "" {
 		return nil, nil, why
 	}
-	u, err := canonical(t, c.URL)
+	u, err := refresh.CanonicalFor(t, c.URL)
 	if err != nil {
 		return reject(err.Error())
 	}
