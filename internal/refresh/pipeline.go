@@ -210,16 +210,32 @@ func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
 }
 
 // Replay submits spilled work again, oldest first as given, within the
-// quota and limits. What still cannot be done is spilled anew with its
+// quota and limits. Each URL is put in canonical spelling first
+// (CanonicalFor: work spilled before it was applied, or by hand, is
+// spelled as a new job would be); a URL that has none is rejected with
+// the reason. What still cannot be done is spilled anew with its
 // first-seen time kept and one more attempt counted; the caller removes
 // the old entries once Replay returns without error.
 func (p *Pipeline) Replay(ctx context.Context, work []Pending) ([]Outcome, error) {
-	again := make([]Pending, len(work))
+	outs := make([]Outcome, len(work))
+	again := make([]Pending, 0, len(work))
+	at := make([]int, 0, len(work)) // at[k] is the index in work of again[k]
 	for i, w := range work {
 		w.Attempts++
-		again[i] = w
+		u, err := CanonicalFor(w.Job.ObjectType, w.Job.URL)
+		if err != nil {
+			outs[i] = Outcome{Job: w.Job, Status: Rejected, Reason: err.Error()}
+			continue
+		}
+		w.Job.URL = u
+		again = append(again, w)
+		at = append(at, i)
 	}
-	return p.carryOut(ctx, again)
+	done, err := p.carryOut(ctx, again)
+	for k, o := range done {
+		outs[at[k]] = o
+	}
+	return outs, err
 }
 
 // carryOut plans and submits the jobs of work and records an outcome for
