@@ -87,10 +87,7 @@ func TestCanonical(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := refresh.Canonical(tt.in)
-			errText := ""
-			if err != nil {
-				errText = err.Error()
-			}
+			errText := errString(err)
 			if got != tt.want || errText != tt.err {
 				t.Errorf("Canonical(%q) = %q, %q; want %q, %q", tt.in, got, errText, tt.want, tt.err)
 			}
@@ -118,10 +115,7 @@ func TestCanonicalPattern(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := refresh.CanonicalPattern(tt.in)
-			errText := ""
-			if err != nil {
-				errText = err.Error()
-			}
+			errText := errString(err)
 			if got != tt.want || errText != tt.err {
 				t.Errorf("CanonicalPattern(%q) = %q, %q; want %q, %q", tt.in, got, errText, tt.want, tt.err)
 			}
@@ -195,10 +189,7 @@ func TestKeyURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := refresh.KeyURL("https://d.example", tt.key)
-			errText := ""
-			if err != nil {
-				errText = err.Error()
-			}
+			errText := errString(err)
 			if got != tt.want || errText != tt.err {
 				t.Errorf("KeyURL(https://d.example, %q) = %q, %q; want %q, %q", tt.key, got, errText, tt.want, tt.err)
 			}
@@ -269,12 +260,7 @@ func TestCheckHost(t *testing.T) {
 		{"[::1", `"[::1" is not an IPv6 address in brackets`},
 	}
 	for _, tt := range tests {
-		err := refresh.CheckHost(tt.in)
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.err {
+		if got := errString(refresh.CheckHost(tt.in)); got != tt.err {
 			t.Errorf("CheckHost(%q) = %q, want %q", tt.in, got, tt.err)
 		}
 	}
@@ -318,4 +304,12 @@ func TestEscapePath(t *testing.T) {
 			}
 		})
 	}
+}
+
+// errString is err's text, "" for nil.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
