@@ -119,7 +119,7 @@ var (
 	errControl   = errors.New("contains a control character")
 	errNotHTTP   = errors.New("not an http(s) URL")
 	errUserInfo  = errors.New("a URL with user information is not refreshed")
-	errEscape    = errors.New("the path climbs above the root with ..")
+	errEscape    = errors.New("a .. segment climbs above the root")
 	errIDNA      = errors.New("host is not a valid internationalised domain name")
 	errEmptyHost = errors.New("empty host")
 )

@@ -66,10 +66,10 @@ func TestCanonical(t *testing.T) {
 		{"no scheme", "d.example/a", "", "not an http(s) URL"},
 		{"host and port, no scheme", "d.example:80/a", "", "not an http(s) URL"},
 		{"one slash", "https:/d.example/a", "", "not an http(s) URL"},
-		{"escapes the root", "https://d.example/../x", "", "the path climbs above the root with .."},
-		{"escapes the root later", "https://d.example/a/../../x", "", "the path climbs above the root with .."},
-		{"dot-dot alone", "https://d.example/..", "", "the path climbs above the root with .."},
-		{"encoded escape of the root", "https://d.example/%2E%2E/x", "", "the path climbs above the root with .."},
+		{"escapes the root", "https://d.example/../x", "", "a .. segment climbs above the root"},
+		{"escapes the root later", "https://d.example/a/../../x", "", "a .. segment climbs above the root"},
+		{"dot-dot alone", "https://d.example/..", "", "a .. segment climbs above the root"},
+		{"encoded escape of the root", "https://d.example/%2E%2E/x", "", "a .. segment climbs above the root"},
 		{"empty host", "https:///a", "", "empty host"},
 		{"empty host with port", "https://:8080/a", "", "empty host"},
 		{"host with a space", "https://exa mple.com/a", "", "host is not a host name"},
@@ -184,7 +184,7 @@ func TestKeyURL(t *testing.T) {
 		{"dot segments resolved", "a/./b/../c~.html", "https://d.example/a/c~.html", ""},
 		{"trailing dot-dot", "a/b/..", "https://d.example/a/", ""},
 		{"escapes are not decoded", "a/%2e%2e/b", "https://d.example/a/%252e%252e/b", ""},
-		{"above the root", "../x", "", "the path climbs above the root with .."},
+		{"above the root", "../x", "", "a .. segment climbs above the root"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -120,7 +120,7 @@ func TestAddURL(t *testing.T) {
 		{"user info", "https://user:pw@www.example.com/", "", "", "a URL with user information is not refreshed"},
 		{"control character", "https://www.example.com/\n", "", "", "contains a control character"},
 		{"invalid UTF-8", "https://www.example.com/\xff", "", "", "not valid UTF-8"},
-		{"above the root", "https://www.example.com/../a", "", "", "the path climbs above the root with .."},
+		{"above the root", "https://www.example.com/../a", "", "", "a .. segment climbs above the root"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
