@@ -43,33 +43,14 @@ func apiOf(call refresh.Call) (string, error) {
 	return api, nil
 }
 
-// URLsPerDomain counts urls by lower-case host name, as the per-domain
-// per-minute limit counts them.
+// URLsPerDomain counts urls by domain (refresh.Hostname: lower case, no
+// port), as the per-domain per-minute limit counts them.
 func URLsPerDomain(urls []string) map[string]int {
 	m := map[string]int{}
 	for _, u := range urls {
-		m[hostOf(u)]++
+		m[refresh.Hostname(u)]++
 	}
 	return m
-}
-
-// hostOf returns the lower-case host of an absolute URL (or regex path)
-// without its port.
-func hostOf(u string) string {
-	_, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		rest = u
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "]") {
-		rest = rest[:i]
-	}
-	return strings.ToLower(rest)
 }
 
 // Submit sends one refresh or prefetch call and returns the task id the

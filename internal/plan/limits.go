@@ -190,7 +190,7 @@ func Validate(c refresh.Call, l Limits) error {
 			return fmt.Errorf("%s call: directory %q does not end with /", c.API, u)
 		}
 		seen[u] = true
-		h := hostOf(u)
+		h := refresh.Hostname(u)
 		if h == "" {
 			return fmt.Errorf("%s call: path %q names no domain", c.API, u)
 		}

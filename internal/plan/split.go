@@ -14,7 +14,7 @@ func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
 	groups := make(map[groupKey][]*item)
 	for _, it := range items {
 		if it.state == stateAdmitted {
-			it.host = hostOf(it.url)
+			it.host = refresh.Hostname(it.url)
 			groups[it.key] = append(groups[it.key], it)
 		}
 	}

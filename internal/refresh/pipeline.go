@@ -210,16 +210,32 @@ func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
 }
 
 // Replay submits spilled work again, oldest first as given, within the
-// quota and limits. What still cannot be done is spilled anew with its
+// quota and limits. Each URL is put in canonical spelling first
+// (CanonicalFor: work spilled before it was applied, or by hand, is
+// spelled as a new job would be); a URL that has none is rejected with
+// the reason. What still cannot be done is spilled anew with its
 // first-seen time kept and one more attempt counted; the caller removes
 // the old entries once Replay returns without error.
 func (p *Pipeline) Replay(ctx context.Context, work []Pending) ([]Outcome, error) {
-	again := make([]Pending, len(work))
+	outs := make([]Outcome, len(work))
+	again := make([]Pending, 0, len(work))
+	at := make([]int, 0, len(work)) // at[k] is the index in work of again[k]
 	for i, w := range work {
 		w.Attempts++
-		again[i] = w
+		u, err := CanonicalFor(w.Job.ObjectType, w.Job.URL)
+		if err != nil {
+			outs[i] = Outcome{Job: w.Job, Status: Rejected, Reason: err.Error()}
+			continue
+		}
+		w.Job.URL = u
+		again = append(again, w)
+		at = append(at, i)
 	}
-	return p.carryOut(ctx, again)
+	done, err := p.carryOut(ctx, again)
+	for k, o := range done {
+		outs[at[k]] = o
+	}
+	return outs, err
 }
 
 // carryOut plans and submits the jobs of work and records an outcome for
@@ -416,36 +432,28 @@ func split(c Call) []Call {
 		at[h] = i
 	}
 	for _, u := range c.URLs {
-		i := at[host(u)]
+		i := at[Hostname(u)]
 		parts[i].URLs = append(parts[i].URLs, u)
 	}
 	for _, j := range c.Jobs {
-		i := at[host(carrier(j.URL, c.URLs))]
+		i := at[Hostname(carrier(j.URL, c.URLs))]
 		parts[i].Jobs = append(parts[i].Jobs, j)
 	}
 	return parts
 }
 
-// hosts lists the distinct hosts of urls in first-seen order.
+// hosts lists the distinct domains of urls (Hostname: the API refuses a
+// domain whatever the port) in first-seen order.
 func hosts(urls []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, u := range urls {
-		if h := host(u); !seen[h] {
+		if h := Hostname(u); !seen[h] {
 			seen[h] = true
 			out = append(out, h)
 		}
 	}
 	return out
-}
-
-// host returns the host[:port] of a URL, lower-cased.
-func host(u string) string {
-	_, rest, _ := strings.Cut(u, "://")
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	return strings.ToLower(rest)
 }
 
 // halve splits a call's URLs in two, each half carrying the jobs whose URL

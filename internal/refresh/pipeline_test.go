@@ -348,6 +348,47 @@ func TestPipelineReplay(t *testing.T) {
 	}
 }
 
+// TestPipelineReplayCanonical checks that replayed work is submitted in
+// canonical spelling, whatever spelling it was spilled in.
+func TestPipelineReplayCanonical(t *testing.T) {
+	var sent []string
+	p, err := refresh.NewPipeline(refresh.Options{
+		Mapper:  mapKeys{},
+		Planner: chunkPlanner{size: 10},
+		Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
+			sent = append(sent, c.URLs...)
+			return "T1", nil
+		}),
+		Spiller: &memSpill{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := func(t refresh.ObjectType, u string) refresh.Job {
+		return refresh.Job{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: t, URL: u}
+	}
+	work := []refresh.Pending{
+		{Job: job(refresh.File, "https://WWW.Example.com:443/a/./b%7e.html"), Reason: "quota"},
+		{Job: job(refresh.File, "https://www.example.com/../x"), Reason: "quota"},
+		{Job: job(refresh.Regex, `HTTPS://WWW.Example.com/img/./.*\.png`), Reason: "quota"},
+	}
+	outs, err := p.Replay(context.Background(), work)
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	want := []refresh.Outcome{
+		{Job: job(refresh.File, "https://www.example.com/a/b~.html"), Status: refresh.Submitted, TaskID: "T1"},
+		{Job: job(refresh.File, "https://www.example.com/../x"), Status: refresh.Rejected, Reason: "a .. segment climbs above the root"},
+		{Job: job(refresh.Regex, `https://www.example.com/img/./.*\.png`), Status: refresh.Submitted, TaskID: "T1"},
+	}
+	if diff := cmp.Diff(want, outs); diff != "" {
+		t.Errorf("Replay(%v) outcomes mismatch (-want +got):\n%s", work, diff)
+	}
+	if diff := cmp.Diff([]string{"https://www.example.com/a/b~.html", `https://www.example.com/img/./.*\.png`}, sent); diff != "" {
+		t.Errorf("Replay(%v) submitted URLs mismatch (-want +got):\n%s", work, diff)
+	}
+}
+
 func TestReportMerge(t *testing.T) {
 	a := refresh.Report{Changes: 2, Submitted: 1, Spilled: 1, Tasks: []string{"2"}, SpilledBy: map[string]int{"quota": 1}}
 	b := refresh.Report{Changes: 3, Ignored: 1, Duplicate: 1, Spilled: 2, Rejected: 1, Tasks: []string{"1", "2"},
