@@ -1,5 +1,6 @@
 # cdnrefresh — make help lists the targets.
-FUNCS := oss-refresh webhook report
+# Every functions/<name> is a deployable function: s.yaml and template.yml name it.
+FUNCS := $(sort $(notdir $(wildcard functions/*)))
 GO    ?= go
 
 help: ## list targets
@@ -28,19 +29,30 @@ fuzz: ## run every fuzz target for FUZZTIME executions each (default 50000x)
 	    echo "fuzz $$pkg $$f"; out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
 	  done; done
 
-check: lint test ## everything CI runs
+check: lint test deploy-check ## lint, test and deploy-check (CI also runs a bounded make fuzz)
 
 bench: ## benchmarks: mapping, planning, window, deploy-burst replay against the emulator
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./cmd/... | tee bench.out
 
 CONFIG ?= config.yaml
-build: ## one static linux/amd64 binary per function, named bootstrap (FC custom runtime, Lambda provided.al2023), with $(CONFIG) beside it
-	@for f in $(FUNCS); do echo "build dist/$$f/bootstrap"; GOOS=linux GOARCH=amd64 CGO_ENABLED=0 \
-	  $(GO) build -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
-	  if [ -f "$(CONFIG)" ]; then cp "$(CONFIG)" dist/$$f/config.yaml; fi; done
+LAMBDA_ARCH := arm64
+BUILD := GOOS=linux CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+build: ## static bootstraps: dist/build/fc/<fn>/bootstrap (linux/amd64, FC custom runtime) and dist/build/lambda/<fn>/bootstrap (linux/arm64, Lambda provided.al2023); bin/cdnrefresh
+	@for f in $(FUNCS); do echo "build $$f"; \
+	  GOARCH=amd64 $(BUILD) -o dist/build/fc/$$f/bootstrap ./functions/$$f || exit 1; \
+	  GOARCH=$(LAMBDA_ARCH) $(BUILD) -o dist/build/lambda/$$f/bootstrap ./functions/$$f || exit 1; done
 	$(GO) build -o bin/cdnrefresh ./cmd/cdnrefresh
+
+package: build ## dist/fc/<fn>.zip and dist/lambda/<fn>.zip (bootstrap + $(CONFIG)), reproducible, sizes printed
+	@test -f "$(CONFIG)" || { echo "package: no $(CONFIG): cp deploy/config.yaml $(CONFIG), then edit its rules"; exit 1; }
+	@for f in $(FUNCS); do for p in fc lambda; do \
+	  bin/cdnrefresh package -o dist/$$p/$$f.zip bootstrap=dist/build/$$p/$$f/bootstrap config.yaml=$(CONFIG) || exit 1; \
+	done; done
+
+deploy-check: ## offline: s.yaml, deploy/ros.yaml, template.yml and the config against each other and the code; prints what a deploy creates
+	@$(GO) run ./cmd/cdnrefresh deploy-check $(if $(wildcard $(CONFIG)),--config $(CONFIG))
 
 clean: ## remove build output and the demo's spill
 	rm -rf bin dist var
 
-.PHONY: help demo test lint fuzz check bench build clean
+.PHONY: help demo test lint fuzz check bench build package deploy-check clean

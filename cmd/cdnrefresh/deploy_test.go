@@ -1,131 +1,109 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
+	"context"
 	"os"
-	"slices"
+	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/cdnrefresh/cdnrefresh/internal/config"
-	"gopkg.in/yaml.v3"
+	"time"
 )
 
-// TestServerlessDevs checks s.yaml against the promises the README makes:
-// three functions built by make build, each with its own role and policy
-// file, only its own secrets, and an OSS trigger that never fires for the
-// spill objects of deploy/config.yaml.
-func TestServerlessDevs(t *testing.T) {
-	var doc struct {
-		Resources map[string]struct {
-			Component string `yaml:"component"`
-			Props     struct {
-				Runtime     string            `yaml:"runtime"`
-				Code        string            `yaml:"code"`
-				Role        string            `yaml:"role"`
-				Concurrency int               `yaml:"instanceConcurrency"`
-				Env         map[string]string `yaml:"environmentVariables"`
-				Triggers    []struct {
-					Type   string `yaml:"triggerType"`
-					Config struct {
-						Filter struct {
-							Key struct{ Prefix string } `yaml:"key"`
-						} `yaml:"filter"`
-						Payload string `yaml:"payload"`
-					} `yaml:"triggerConfig"`
-				} `yaml:"triggers"`
-			} `yaml:"props"`
-		} `yaml:"resources"`
+// TestDeployCheck runs `cdnrefresh deploy-check` on this checkout: it
+// passes, and prints what a deploy creates and what the deployer supplies.
+// The checks themselves (each function its own role and only its own
+// secrets, no grant the code does not use, the spill outside every watched
+// prefix, ...) and their failures are tested in internal/deploy.
+func TestDeployCheck(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"deploy-check", "--root", "../..", "--config", "deploy/config.yaml"}, nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("deploy-check = exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
-	data, err := os.ReadFile("../../s.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("s.yaml: %v", err)
-	}
-	secrets := map[string][]string{
-		"oss-refresh": nil,
-		"webhook":     {"CDNREFRESH_WEBHOOK_SECRET"},
-		"report":      {"DINGTALK_URL", "DINGTALK_SECRET"},
-	}
-	cfgData, err := os.ReadFile("../../deploy/config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(cfgData, func(string) string { return "" })
-	if err != nil {
-		t.Fatalf("deploy/config.yaml: %v", err)
-	}
-	for fn, own := range secrets {
-		r, ok := doc.Resources[fn]
-		if !ok {
-			t.Errorf("s.yaml has no function %s", fn)
-			continue
+	for _, want := range []string{
+		"Function Compute: s deploy would create",
+		"ROS stack cdnrefresh (deploy/ros.yaml, region cn-hangzhou):",
+		"function cdnrefresh-webhook (custom.debian12, dist/fc/webhook.zip), role cdnrefresh-webhook",
+		"sam deploy (template.yml):",
+		"You supply:",
+		"no problems",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("deploy-check output lacks %q:\n%s", want, stdout.String())
 		}
-		p := r.Props
-		if r.Component != "fc3" || !strings.HasPrefix(p.Runtime, "custom") || p.Code != "./dist/"+fn {
-			t.Errorf("%s: component %q runtime %q code %q; want fc3, a custom runtime, ./dist/%s (make build)", fn, r.Component, p.Runtime, p.Code, fn)
-		}
-		if !strings.HasSuffix(p.Role, "role/cdnrefresh-"+fn) {
-			t.Errorf("%s: role %q, want its own role cdnrefresh-%s", fn, p.Role, fn)
-		}
-		if _, err := os.Stat("../../deploy/ram/" + fn + ".json"); err != nil {
-			t.Errorf("%s: no policy for its role: %v", fn, err)
-		}
-		for name := range p.Env {
-			if strings.Contains(name, "SECRET") || strings.Contains(name, "DINGTALK") {
-				if !slices.Contains(own, name) {
-					t.Errorf("%s is given %s, which it does not use", fn, name)
-				}
-			}
-		}
-		for _, tr := range p.Triggers {
-			if tr.Type == "oss" && strings.HasPrefix(cfg.Spill.OSS.Prefix, tr.Config.Filter.Key.Prefix) {
-				t.Errorf("%s: the OSS trigger prefix %q covers the spill prefix %q: spill writes would re-trigger", fn, tr.Config.Filter.Key.Prefix, cfg.Spill.OSS.Prefix)
-			}
-		}
-	}
-	if c := doc.Resources["oss-refresh"].Props.Concurrency; c < 2 {
-		t.Errorf("oss-refresh instanceConcurrency = %d; coalescing needs concurrent invocations on one instance", c)
 	}
 }
 
-// TestRAMPolicies: every policy parses, and grants no action the functions
-// never call.
-func TestRAMPolicies(t *testing.T) {
-	used := map[string]bool{}
-	for _, a := range []string{
-		"cdn:RefreshObjectCaches", "cdn:PushObjectCache", "cdn:DescribeRefreshQuota", "cdn:DescribeRefreshTasks", "cdn:DescribePreloadDetailById",
-		"dcdn:RefreshDcdnObjectCaches", "dcdn:PreloadDcdnObjectCaches", "dcdn:DescribeDcdnRefreshQuota", "dcdn:DescribeDcdnRefreshTasks",
-		"oss:PutObject", "oss:GetObject", "oss:DeleteObject", "oss:ListObjects", "mns:SendMessage",
-	} {
-		used[a] = true
-	}
-	for _, fn := range []string{"oss-refresh", "webhook", "report"} {
-		data, err := os.ReadFile("../../deploy/ram/" + fn + ".json")
+// TestDeployCheckFails: a gap makes the command fail, naming it: here the
+// descriptors without the functions/ they deploy.
+func TestDeployCheckFails(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"s.yaml", "template.yml", "deploy/ros.yaml", "deploy/lambda.s.yaml", "deploy/config.yaml"} {
+		data, err := os.ReadFile(filepath.Join("../..", f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p struct {
-			Statement []struct {
-				Effect   string
-				Action   []string
-				Resource string
-			}
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
 		}
-		if err := json.Unmarshal(data, &p); err != nil {
-			t.Fatalf("%s.json: %v", fn, err)
+		if err := os.WriteFile(filepath.Join(root, f), data, 0o644); err != nil {
+			t.Fatal(err)
 		}
-		for _, s := range p.Statement {
-			for _, a := range s.Action {
-				if !used[a] || strings.Contains(a, "*") {
-					t.Errorf("%s.json grants %s, which no function calls", fn, a)
-				}
-				if strings.HasPrefix(a, "oss:") && s.Resource == "*" {
-					t.Errorf("%s.json grants %s on every bucket", fn, a)
-				}
-			}
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"deploy-check", "--root", root}, nil, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("deploy-check with gaps = exit %d, want 1\n%s", code, stdout.String())
+	}
+	for _, want := range []string{
+		"there is no functions/oss-refresh for make package to build",
+		"problem(s) in the deployment descriptors",
+	} {
+		if !strings.Contains(stdout.String()+stderr.String(), want) {
+			t.Errorf("deploy-check output lacks %q:\n%s%s", want, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestPackageReproducible: the same inputs give the same zip, whatever the
+// inputs' times and permissions, and its size is printed.
+func TestPackageReproducible(t *testing.T) {
+	dir := t.TempDir()
+	bootstrap, cfg := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(bootstrap, bytes.Repeat([]byte("binary"), 1<<16), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("rules: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pack := func(out string) []byte {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"package", "-o", out, "bootstrap=" + bootstrap, "config.yaml=" + cfg}, nil, &stdout, &stderr)
+		if code != 0 {
+			t.Fatalf("package = exit %d: %s", code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), out) || !strings.Contains(stdout.String(), "MiB  (2 files)") {
+			t.Errorf("package printed %q, want the zip, its size and file count", stdout.String())
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	first := pack(filepath.Join(dir, "fc", "a.zip"))
+	later := time.Now().Add(-48 * time.Hour)
+	for _, f := range []string{bootstrap, cfg} {
+		if err := os.Chtimes(f, later, later); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(f, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if second := pack(filepath.Join(dir, "lambda", "b.zip")); !bytes.Equal(first, second) {
+		t.Error("package gave other bytes for the same inputs")
 	}
 }

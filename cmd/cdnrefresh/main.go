@@ -7,6 +7,8 @@
 //	cdnrefresh refresh --config FILE [--prefetch] [--type file] [--force] < urls.txt
 //	cdnrefresh report --config FILE [--send] [--drain]
 //	cdnrefresh demo --function bin/oss-refresh --config events/config.yaml --events events
+//	cdnrefresh package -o dist/fc/oss-refresh.zip bootstrap=FILE config.yaml=FILE
+//	cdnrefresh deploy-check [--root .] [--config config.yaml]
 package main
 
 import (
@@ -33,6 +35,8 @@ func commands() []command {
 		{"refresh", "refresh or prefetch the URLs read from stdin or --file, with progress", runRefresh},
 		{"report", "print remaining quota, failed tasks and the spill backlog", runReport},
 		{"demo", "run oss-refresh on the events/ samples over FC's protocol against the emulator", runDemo},
+		{"package", "write a function's zip from NAME=FILE entries, reproducibly (make package)", runPackage},
+		{"deploy-check", "check s.yaml, template.yml, deploy/ros.yaml and the config offline; print what a deploy creates", runDeployCheck},
 	}
 }
 

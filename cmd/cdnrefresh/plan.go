@@ -9,6 +9,9 @@ import (
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/plan"
+	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
+	"github.com/cdnrefresh/cdnrefresh/internal/urlmap"
 )
 
 func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -31,10 +34,15 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	d, err := app.Plan(cfg, raw)
+	ev, err := trigger.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *eventFile, err)
 	}
+	rules, err := urlmap.Compile(cfg.Rules)
+	if err != nil {
+		return err
+	}
+	d := plan.PreviewEvent(ev, app.NewMapper(cfg, rules), app.NewPlanner(cfg))
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -6,10 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/cdnrefresh/cdnrefresh/internal/app"
-	"github.com/cdnrefresh/cdnrefresh/internal/notify"
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
-	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
 // runReport runs the report function's work from a terminal: the quota,
@@ -21,7 +18,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	cfgFile := fs.String("config", "", "config `FILE` (YAML)")
 	drain := fs.Bool("drain", false, "replay spilled work first, as the timer does")
 	send := fs.Bool("send", false, "send the report to notify.channels when report.when says so")
-	since := fs.Duration("since", app.DefaultLookback, "look for failed tasks this far back (at most 72h)")
+	since := fs.Duration("since", report.DefaultLookback, "look for failed tasks this far back (at most 72h)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -35,18 +32,13 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return err
 	}
 	defer a.Close()
-	o := app.RunOptions{Tasks: []string{trigger.TaskReport}, Since: time.Now().Add(-*since)}
-	if *drain {
-		o.Tasks = []string{trigger.TaskDrain, trigger.TaskReport}
-	}
+	o := report.RunOptions{Drain: *drain, Report: true, Since: time.Now().Add(-*since)}
 	if *send {
-		var chans []notify.Channel
-		if chans, err = a.Channels(); err != nil {
+		if o.Channels, err = a.Channels(); err != nil {
 			return err
 		}
-		o.Channels = chans
 	}
-	res, err := a.RunReport(ctx, o)
+	res, err := a.Reporter().Run(ctx, o)
 	if res.Report != nil {
 		if *asJSON {
 			printJSON(stdout, res.Report)

@@ -44,7 +44,8 @@ limits: {domain_urls_per_minute: 100000}
 // killed process had in flight, which the API carried out unheard, are
 // the only URLs accepted twice.
 func TestKilledMidFlightThenRedelivered(t *testing.T) {
-	bin := buildFunction(t)
+	t.Parallel()
+	bin := functionBinary(t)
 	const n = 3000 // three windows of 1,000 jobs (max_batch), flushed at once
 	keys := make([]string, n)
 	urls := make([]string, n)
@@ -204,17 +205,26 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.next.ServeHTTP(w, r)
 }
 
-// buildFunction builds this function's binary into a temporary directory.
-func buildFunction(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH: cannot build the function binary")
+// asFunction, set in a process's environment, makes this test binary run
+// as the function itself (see TestMain): the kill test starts and kills
+// real function processes without building one.
+const asFunction = "CDNREFRESH_TEST_RUN_AS_FUNCTION"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asFunction) == "1" {
+		main() // serves until killed or interrupted, then exits
+		return
 	}
-	bin := filepath.Join(t.TempDir(), "oss-refresh")
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	os.Exit(m.Run())
+}
+
+// functionBinary returns the program that runs this function: the test
+// binary itself, which TestMain turns into the function.
+func functionBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatalf("find the test binary: %v", err)
 	}
 	return bin
 }
@@ -244,7 +254,7 @@ func startFunction(t *testing.T, bin string, env []string, instance string) *fun
 	}
 	f := &function{url: "http://127.0.0.1:" + strconv.Itoa(port)}
 	f.cmd = exec.Command(bin)
-	f.cmd.Env = append(env, "FC_CUSTOM_LISTEN_PORT="+strconv.Itoa(port), "FC_INSTANCE_ID="+instance)
+	f.cmd.Env = append(env, asFunction+"=1", "FC_CUSTOM_LISTEN_PORT="+strconv.Itoa(port), "FC_INSTANCE_ID="+instance)
 	stdout, err := f.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

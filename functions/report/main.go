@@ -10,10 +10,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
-	"github.com/cdnrefresh/cdnrefresh/internal/notify"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/report"
 	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
@@ -27,30 +28,40 @@ func main() {
 	}))
 }
 
-// handle adapts one timer invocation to App.RunReport and answers its
-// Result. It fails the invocation when the payload selects nothing it
+// handle adapts one timer invocation to the App's report.Runner and
+// answers its Result. It fails the invocation when the payload selects nothing it
 // knows, or when the spill store failed during the drain; a report that
 // could not be sent does not fail it, since a retry would repeat it on the
 // channels that did get it.
-func handle(a *app.App, chans []notify.Channel) func(context.Context, []byte) (any, error) {
+func handle(a *app.App, chans []report.Sender) func(context.Context, []byte) (any, error) {
 	return func(ctx context.Context, raw []byte) (any, error) {
 		t, err := trigger.ParseTimer(raw)
 		if err != nil {
 			return nil, fmt.Errorf("decode timer event: %w", err)
 		}
-		res, err := a.RunReport(ctx, app.RunOptions{Tasks: t.Tasks, Channels: chans})
+		res, err := a.Reporter().Run(ctx, report.RunOptions{
+			Drain:    slices.Contains(t.Tasks, trigger.TaskDrain),
+			Report:   slices.Contains(t.Tasks, trigger.TaskReport),
+			Channels: chans,
+		})
 		logResult(ctx, t, res, err)
 		if err != nil {
 			return nil, err
 		}
-		return res, nil
+		return result{Tasks: t.Tasks, Result: res}, nil
 	}
+}
+
+// result is the invocation's answer: the tasks it ran and what they did.
+type result struct {
+	Tasks []string `json:"tasks"`
+	report.Result
 }
 
 // logResult writes the one log line of an invocation: the counts of its
 // answer.
-func logResult(ctx context.Context, t trigger.Timer, res app.Result, err error) {
-	attrs := []any{"trigger", t.TriggerName, "tasks", res.Tasks}
+func logResult(ctx context.Context, t trigger.Timer, res report.Result, err error) {
+	attrs := []any{"trigger", t.TriggerName, "tasks", t.Tasks}
 	if d := res.Replay; d != nil {
 		attrs = append(attrs, "submitted", d.Submitted, "spilled", d.Spilled, "rejected", d.Rejected, "kept", d.Kept)
 		if len(d.ByReason) > 0 {
@@ -67,7 +78,7 @@ func logResult(ctx context.Context, t trigger.Timer, res app.Result, err error) 
 	log := platform.Logger(ctx)
 	switch {
 	case err != nil:
-		log.Error("report", append(attrs, "err", err)...)
+		log.Error("report", append(attrs, "error", err)...)
 	case len(res.NotifyFailures) > 0:
 		log.Warn("report", append(attrs, "notify_failures", res.NotifyFailures)...)
 	default:

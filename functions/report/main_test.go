@@ -232,6 +232,7 @@ func decode(t *testing.T, body []byte) answer {
 const lowQuota = "CDN URL refresh quota: 100 of 1000 left (10%) is under 20%"
 
 func TestTimerDrainsAndReports(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 0)
 	w.prepare(t)
 	event, err := os.ReadFile("../../events/timer.json")
@@ -283,6 +284,7 @@ func TestTimerDrainsAndReports(t *testing.T) {
 }
 
 func TestTimer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		event        string

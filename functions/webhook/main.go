@@ -29,6 +29,10 @@ func newHandler(a *app.App) (http.Handler, error) {
 	if err := w.CheckSecret(); err != nil {
 		return nil, err
 	}
+	var seen webhook.ReplayCache // nil: the webhook's in-memory cache
+	if r := a.ReplayCache(); r != nil {
+		seen = r
+	}
 	return webhook.New(webhook.Options{
 		Secret:        w.Secret,
 		AuthNone:      w.Auth == config.AuthNone,
@@ -40,7 +44,7 @@ func newHandler(a *app.App) (http.Handler, error) {
 		RateLimit:     w.RateLimit,
 		RateBurst:     w.RateBurst,
 		AllowedDomain: a.Rules.Allows,
-		Seen:          a.ReplayCache(),
+		Seen:          seen,
 		Logger:        a.Logger,
 	}, logged{a.Pipeline})
 }

@@ -89,6 +89,7 @@ func signed(t *testing.T, path, body string, h map[string]string) *http.Request 
 }
 
 func TestWebhookOverFC(t *testing.T) {
+	t.Parallel()
 	push, err := os.ReadFile("../../internal/webhook/testdata/github-push.json")
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +199,7 @@ func TestWebhookOverFC(t *testing.T) {
 }
 
 func TestWebhookRefusesToStartWithoutSecret(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, strings.Replace(configYAML, "  secret: ${CDNREFRESH_WEBHOOK_SECRET}\n", "", 1), apptest.Options{},
 		func(a *app.App) platform.Handlers {
 			_, err := newHandler(a)

@@ -100,6 +100,10 @@ type Config struct {
 	// Transport, when set, carries every request (tests, proxies). Default
 	// a clone of http.DefaultTransport.
 	Transport http.RoundTripper
+	// QuotaZone is where midnight resets the daily quotas, so that a quota
+	// read before it is not trusted after it; default Asia/Shanghai
+	// (UTC+8).
+	QuotaZone *time.Location
 }
 
 // Client calls the CDN and DCDN APIs through alibaba-cloud-sdk-go. It is
@@ -119,6 +123,7 @@ type Client struct {
 	rand      func() float64
 	now       func() time.Time
 	transport http.RoundTripper
+	quotas    *quotaCache
 }
 
 var regionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
@@ -171,6 +176,11 @@ func New(cfg Config) (*Client, error) {
 	if c.transport == nil {
 		c.transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
+	zone := cfg.QuotaZone
+	if zone == nil {
+		zone = time.FixedZone("UTC+8", 8*60*60)
+	}
+	c.quotas = &quotaCache{read: c.Quota, now: c.now, zone: zone}
 	warmEndpoints.Do(func() {
 		cdn.GetEndpointMap()
 		dcdn.GetEndpointMap()
@@ -227,7 +237,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // ErrNoCredentials means neither the context nor the Config carries an
-// access key.
+// access key. The client returns it inside a *refresh.Failure (Keep,
+// code NoCredentials): the work waits until credentials are given.
 var ErrNoCredentials = errors.New("alicdn: no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run with a function role on FC")
 
 // credentials returns the invocation's credentials, else the configured ones.
@@ -236,7 +247,7 @@ func (c *Client) credentials(ctx context.Context) (refresh.Credentials, error) {
 		return cr, nil
 	}
 	if c.creds.Empty() {
-		return refresh.Credentials{}, ErrNoCredentials
+		return refresh.Credentials{}, &refresh.Failure{Verdict: refresh.Keep, Code: "NoCredentials", Err: ErrNoCredentials}
 	}
 	return c.creds, nil
 }
@@ -312,8 +323,7 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 			return fmt.Errorf("alicdn: %s: %w", api, context.Cause(ctx))
 		}
 		last = classify(api, err, r)
-		var rt interface{ Retryable() bool }
-		if !errors.As(last, &rt) || !rt.Retryable() || n >= c.retry.MaxAttempts {
+		if v, _ := refresh.FailureOf(last); v != refresh.Retry || n >= c.retry.MaxAttempts {
 			return withAttempts(last, n)
 		}
 		d := time.Duration(c.rand() * float64(c.retry.ceiling(n)))

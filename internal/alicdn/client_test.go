@@ -176,8 +176,8 @@ func TestSubmitRefused(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Code != "SignatureDoesNotMatch" {
 		t.Fatalf("Submit with a wrong secret = %v, want SignatureDoesNotMatch", err)
 	}
-	if !ae.Refused() || ae.Rejected() || ae.Retryable() || ae.PerURL() {
-		t.Errorf("SignatureDoesNotMatch: Refused %v Rejected %v Retryable %v PerURL %v, want only Refused", ae.Refused(), ae.Rejected(), ae.Retryable(), ae.PerURL())
+	if v := verdict(err); v != refresh.Keep {
+		t.Errorf("SignatureDoesNotMatch: verdict %v, want keep (not retried, not rejected)", v)
 	}
 	if st := f.emu.Stats(); st.Requests != 1 {
 		t.Errorf("sent %d requests, want 1 (no retry)", st.Requests)
@@ -218,12 +218,9 @@ func TestSubmitRejected(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("Submit error = %v, want an *APIError", err)
 			}
-			if ae.Code != tt.wantCode || !ae.Rejected() || !ae.PerURL() || ae.Retryable() || ae.QuotaExhausted() {
-				t.Errorf("error %s: Rejected %v Retryable %v QuotaExhausted %v, want %s and only Rejected", ae.Code, ae.Rejected(), ae.Retryable(), ae.QuotaExhausted(), tt.wantCode)
-			}
-			var rej interface{ Rejected() bool }
-			if !errors.As(err, &rej) || !rej.Rejected() {
-				t.Error("the wrapped error does not answer Rejected() = true")
+			v, code := refresh.FailureOf(err)
+			if ae.Code != tt.wantCode || code != tt.wantCode || (v != refresh.SplitURLs && v != refresh.SplitDomains) {
+				t.Errorf("error %s: verdict %v code %q, want %s with a split verdict", ae.Code, v, code, tt.wantCode)
 			}
 			if st := f.emu.Stats(); st.Requests != 1 {
 				t.Errorf("sent %d requests, want 1 (no retry)", st.Requests)
@@ -251,8 +248,8 @@ func TestSubmitQuotaExhausted(t *testing.T) {
 			f := setup(t, tt.opts, nil)
 			_, err := f.client.Submit(context.Background(), tt.call)
 			var ae *alicdn.APIError
-			if !errors.As(err, &ae) || ae.Code != tt.wantCode || !ae.QuotaExhausted() || ae.Retryable() || ae.Rejected() || !ae.Throttled() {
-				t.Fatalf("Submit error = %v, want %s that is only QuotaExhausted (and Throttled)", err, tt.wantCode)
+			if !errors.As(err, &ae) || ae.Code != tt.wantCode || verdict(err) != refresh.QuotaSpent {
+				t.Fatalf("Submit error = %v, want %s with verdict quota-spent", err, tt.wantCode)
 			}
 			if ae.Status != 400 || ae.RequestID == "" {
 				t.Errorf("status %d request %q, want 400 and a request id", ae.Status, ae.RequestID)
@@ -288,11 +285,11 @@ func TestSubmitRetries(t *testing.T) {
 			_, err := f.client.Submit(context.Background(), refresh.Call{Provider: tt.provider, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
 			code := ""
 			if err != nil {
-				var ec interface{ ErrorCode() string }
-				if !errors.As(err, &ec) {
-					t.Fatalf("error %v has no ErrorCode", err)
+				var f *refresh.Failure
+				if !errors.As(err, &f) {
+					t.Fatalf("error %v is no *refresh.Failure", err)
 				}
-				code = ec.ErrorCode()
+				code = f.Code
 			}
 			if code != tt.wantErr {
 				t.Errorf("Submit error %v, want code %q", err, tt.wantErr)
@@ -332,7 +329,7 @@ func TestRetryHonoursDeadline(t *testing.T) {
 	defer cancel()
 	_, err := f.client.Submit(ctx, refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
 	var ae *alicdn.APIError
-	if !errors.As(err, &ae) || ae.Code != "Throttling" || !ae.Retryable() {
+	if !errors.As(err, &ae) || ae.Code != "Throttling" || verdict(err) != refresh.Retry {
 		t.Fatalf("Submit error = %v, want the last Throttling error", err)
 	}
 	if got := f.sleeps.got(); len(got) != 0 {
@@ -509,12 +506,16 @@ func TestQuota(t *testing.T) {
 
 	tests := []struct {
 		provider refresh.Provider
-		want     alicdn.Quota
+		want     refresh.DailyQuota
 	}{
-		{refresh.CDN, alicdn.Quota{URL: 50, URLRemain: 47, Dir: 5, DirRemain: 5, Regex: 20, RegexRemain: 20, IgnoreParams: 100, IgnoreParamsRemain: 100,
-			Preload: 1000, PreloadRemain: 998, PreloadEdge: 20, PreloadEdgeRemain: 20, Block: 100, BlockRemain: 100}},
-		{refresh.DCDN, alicdn.Quota{URL: 50, URLRemain: 50, Dir: 5, DirRemain: 4, Regex: 20, RegexRemain: 20, IgnoreParams: 100, IgnoreParamsRemain: 100,
-			Preload: 1000, PreloadRemain: 1000, Block: 100, BlockRemain: 100}},
+		{refresh.CDN, refresh.DailyQuota{
+			refresh.QuotaURL: {Total: 50, Remain: 47}, refresh.QuotaDir: {Total: 5, Remain: 5}, refresh.QuotaRegex: {Total: 20, Remain: 20},
+			refresh.QuotaIgnoreParams: {Total: 100, Remain: 100}, refresh.QuotaPreload: {Total: 1000, Remain: 998},
+			refresh.QuotaPreloadEdge: {Total: 20, Remain: 20}, refresh.QuotaBlock: {Total: 100, Remain: 100}}},
+		{refresh.DCDN, refresh.DailyQuota{
+			refresh.QuotaURL: {Total: 50, Remain: 50}, refresh.QuotaDir: {Total: 5, Remain: 4}, refresh.QuotaRegex: {Total: 20, Remain: 20},
+			refresh.QuotaIgnoreParams: {Total: 100, Remain: 100}, refresh.QuotaPreload: {Total: 1000, Remain: 1000},
+			refresh.QuotaBlock: {Total: 100, Remain: 100}}},
 	}
 	for _, tt := range tests {
 		got, err := f.client.Quota(ctx, tt.provider)
@@ -525,9 +526,18 @@ func TestQuota(t *testing.T) {
 			t.Errorf("Quota(%s) mismatch (-want +got):\n%s", tt.provider, diff)
 		}
 	}
-	q, _ := f.client.Quota(ctx, refresh.CDN)
-	if diff := cmp.Diff(refresh.Quota{URL: 47, Dir: 5, Regex: 20, IgnoreParams: 100, Preload: 998}, q.Remaining()); diff != "" {
+	q, err := f.client.Remaining(ctx, refresh.CDN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(refresh.Quota{URL: 47, Dir: 5, Regex: 20, IgnoreParams: 100, Preload: 998}, q); diff != "" {
 		t.Errorf("Remaining() mismatch (-want +got):\n%s", diff)
+	}
+	// Remaining answers from the cache, kept in step with what is submitted.
+	must(f.client.Submit(ctx, refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: urls(4, "http://a.com/x%d")}))
+	reqs := f.emu.Stats().Requests
+	if q, _ = f.client.Remaining(ctx, refresh.CDN); q.URL != 43 || f.emu.Stats().Requests != reqs {
+		t.Errorf("Remaining after 4 more URLs = %d with %d new requests, want 43 from the cache", q.URL, f.emu.Stats().Requests-reqs)
 	}
 }
 
@@ -556,11 +566,11 @@ func TestTasks(t *testing.T) {
 	f.emu.FailTask(failed, "OriginTimeout")
 	clk.Advance(2 * time.Minute)
 
-	page, err := f.client.Tasks(ctx, refresh.CDN, alicdn.TaskQuery{ObjectType: "Directory", Status: "Failed"})
+	page, err := f.client.Tasks(ctx, refresh.CDN, refresh.TaskQuery{ObjectType: "Directory", Status: "Failed"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := alicdn.TaskPage{Total: 1, Page: 1, PageSize: 20, Tasks: []alicdn.Task{{
+	want := refresh.TaskPage{Total: 1, Page: 1, PageSize: 20, Tasks: []refresh.Task{{
 		ID: failed, ObjectPath: "http://a.com/d/", ObjectType: "directory", Status: "Failed", Process: "0%",
 		Description: "OriginTimeout", Created: time.Date(2025, 3, 1, 7, 0, 0, 0, time.UTC),
 	}}}
@@ -568,14 +578,14 @@ func TestTasks(t *testing.T) {
 		t.Errorf("Tasks(failed directories) mismatch (-want +got):\n%s", diff)
 	}
 
-	page, err = f.client.Tasks(ctx, refresh.CDN, alicdn.TaskQuery{Page: 2, PageSize: 1, Start: clk.Now().Add(-10 * time.Minute)})
+	page, err = f.client.Tasks(ctx, refresh.CDN, refresh.TaskQuery{Page: 2, PageSize: 1, Start: clk.Now().Add(-10 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if page.Total != 2 || page.Page != 2 || len(page.Tasks) != 1 || page.Tasks[0].Status != "Complete" || page.Tasks[0].ID != id {
 		t.Errorf("Tasks(page 2 of 1) = %+v", page)
 	}
-	if _, err := f.client.Tasks(ctx, refresh.CDN, alicdn.TaskQuery{Status: "Failed"}); err == nil {
+	if _, err := f.client.Tasks(ctx, refresh.CDN, refresh.TaskQuery{Status: "Failed"}); err == nil {
 		t.Error("Tasks(status without object type) = nil error, want one")
 	}
 
@@ -605,7 +615,7 @@ func TestTasks(t *testing.T) {
 	if err != nil || len(dt) != 1 || dt[0].ObjectType != "preload" || dt[0].Status != "Pending" {
 		t.Errorf("TasksByID(DCDN) = %+v, %v", dt, err)
 	}
-	dp, err := f.client.Tasks(ctx, refresh.DCDN, alicdn.TaskQuery{ObjectType: "preload", Domain: "a.com"})
+	dp, err := f.client.Tasks(ctx, refresh.DCDN, refresh.TaskQuery{ObjectType: "preload", Domain: "a.com"})
 	if err != nil || dp.Total != 1 || dp.Tasks[0].ID != did {
 		t.Errorf("Tasks(DCDN preload) = %+v, %v", dp, err)
 	}
@@ -624,10 +634,10 @@ func TestPreloadDetail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := alicdn.PreloadDetail{Total: 2, Domains: []alicdn.PreloadDomain{{
+	want := refresh.PreloadDetail{Total: 2, Domains: []refresh.PreloadDomain{{
 		TaskID: id, Domain: "a.com", Status: "Complete", Process: "100%", RetCode: "0",
 		Created: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC), Ended: time.Date(2025, 3, 1, 8, 1, 0, 0, time.UTC),
-		URLs: []alicdn.PreloadURL{{URL: "/x.jpg", Success: "100%", Description: "Successfully preloaded"}, {URL: "/y.jpg", Success: "100%", Description: "Successfully preloaded"}},
+		URLs: []refresh.PreloadURL{{URL: "/x.jpg", Success: "100%", Description: "Successfully preloaded"}, {URL: "/y.jpg", Success: "100%", Description: "Successfully preloaded"}},
 	}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("PreloadDetail mismatch (-want +got):\n%s", diff)
@@ -636,7 +646,7 @@ func TestPreloadDetail(t *testing.T) {
 	off := setup(t, cdnemu.Options{}, nil)
 	_, err = off.client.PreloadDetail(ctx, "123")
 	var ae *alicdn.APIError
-	if !errors.As(err, &ae) || ae.Status != 403 || !ae.Refused() {
+	if !errors.As(err, &ae) || ae.Status != 403 || verdict(err) != refresh.Keep {
 		t.Errorf("PreloadDetail off the allow-list = %v, want a refused 403", err)
 	}
 }
@@ -657,7 +667,7 @@ func TestTransportErrors(t *testing.T) {
 	}
 	_, err = c.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
 	var te *alicdn.TransportError
-	if !errors.As(err, &te) || te.ErrorCode() != "NetworkError" || !te.Retryable() || te.Rejected() {
+	if !errors.As(err, &te) || te.Code != "NetworkError" || verdict(err) != refresh.Retry {
 		t.Fatalf("Submit to a closed port = %v, want a retryable NetworkError", err)
 	}
 	if n := len(s.got()); n != 3 {
@@ -675,7 +685,7 @@ func TestTransportErrors(t *testing.T) {
 	})
 	f.emu.Inject(cdnemu.Faults{Delay: 5 * time.Second})
 	_, err = f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
-	if !errors.As(err, &te) || te.ErrorCode() != "Timeout" || !te.Retryable() {
+	if !errors.As(err, &te) || te.Code != "Timeout" || verdict(err) != refresh.Retry {
 		t.Errorf("Submit to a slow server = %v, want a retryable Timeout", err)
 	}
 }
@@ -729,4 +739,10 @@ func TestEndpointErrors(t *testing.T) {
 	if _, err := alicdn.New(alicdn.Config{Region: "cn hangzhou"}); err == nil {
 		t.Error("New(Region with a space) = nil error, want one")
 	}
+}
+
+// verdict is the verdict err carries.
+func verdict(err error) refresh.Verdict {
+	v, _ := refresh.FailureOf(err)
+	return v
 }

@@ -15,150 +15,106 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// Class is what cdnrefresh does about an error code.
-type Class int
-
-// Classes of error codes.
-const (
-	// Other errors are neither retried nor taken as a verdict on the URLs:
-	// the caller keeps the work (spills it) and reports the error.
-	Other Class = iota
-	// Rejected errors mean the request can never succeed as sent: invalid
-	// paths, domains that are not the account's, a malformed call. Never
-	// retried; the URLs are rejected with the code.
-	Rejected
-	// Refused errors are about the account, not the URLs: a refused
-	// signature or key, a missing permission, CDN not opened. Never retried
-	// now, but the work is kept (spilled) so that it goes through once the
-	// operator fixes the key or the policy — rejecting it would lose every
-	// change made while a key was wrong.
-	Refused
-	// Retryable errors are transient: throttling, a full queue, a server
-	// fault. Retried with backoff.
-	Retryable
-	// QuotaExhausted errors mean the daily quota is used up. Not retried
-	// today; the work waits for the daily reset.
-	QuotaExhausted
-)
-
-func (c Class) String() string {
-	switch c {
-	case Rejected:
-		return "rejected"
-	case Refused:
-		return "refused"
-	case Retryable:
-		return "retryable"
-	case QuotaExhausted:
-		return "quota-exhausted"
-	}
-	return "other"
-}
-
-// codeClasses is the one table of every documented error code the client
-// acts on. Sources:
+// codeVerdicts is the one table of every documented error code the client
+// acts on, with what becomes of a call answered with it (refresh.Verdict).
+// Sources:
 //   - [api] the CDN 2018-05-10 and DCDN 2018-01-15 API pages for
 //     RefreshObjectCaches, PushObjectCache, RefreshObjectCacheByCacheTag,
-//     RefreshDcdnObjectCaches and PreloadDcdnObjectCaches (error code tables;
-//     platform.md §6.1, §6.2, §6.8, §6.9), e.g.
+//     RefreshDcdnObjectCaches, RefreshErObjectCaches and
+//     PreloadDcdnObjectCaches (their "Error codes" tables), e.g.
 //     https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
-//   - [pop] the OpenAPI gateway's common errors, shared by every product
-//     (platform.md §6.9 last paragraph, §7.1.5), e.g.
+//   - [pop] the OpenAPI gateway's common errors, shared by every product,
 //     https://www.alibabacloud.com/help/en/openapi/support/common-error-codes
 //
-// Codes not listed fall back on classPrefixes, then on the HTTP status:
-// 429 and 5xx are Retryable, anything else Other.
-var codeClasses = map[string]Class{
-	// [api] quotas, per-day: wait for the daily reset (00:00 UTC+8).
-	"QuotaExceeded.Refresh": QuotaExhausted, // 400
-	"QuotaExceeded.Preload": QuotaExhausted, // 400
+// Codes not listed fall back on verdictPrefixes, then on the HTTP status:
+// 429 and 5xx are Retry, anything else Keep.
+var codeVerdicts = map[string]refresh.Verdict{
+	// [api] quotas, per day: wait for the daily reset (00:00 UTC+8).
+	"QuotaExceeded.Refresh": refresh.QuotaSpent, // 400
+	"QuotaExceeded.Preload": refresh.QuotaSpent, // 400
 
 	// [api] rates and queues: back off and retry.
-	"QuotaPerMinuteExceeded.Refresh": Retryable, // 400, per domain per minute
-	"TooMany.Refresh":                Retryable, // 400, the domain's refresh queue is full
-	"PreloadQueueFull":               Retryable, // 400, 50,000 URLs waiting
-	"Throttling":                     Retryable, // 503, older CDN docs
-	"TooManyRequests":                Retryable, // 429, DCDN
-	"ServiceBusy":                    Retryable, // 403, the domain is being configured
+	"QuotaPerMinuteExceeded.Refresh": refresh.Retry, // 400, per domain per minute
+	"TooMany.Refresh":                refresh.Retry, // 400, the domain's refresh queue is full
+	"PreloadQueueFull":               refresh.Retry, // 400, 50,000 URLs waiting
+	"Throttling":                     refresh.Retry, // 503, older CDN pages
+	"TooManyRequests":                refresh.Retry, // 429
+	"ServiceBusy":                    refresh.Retry, // 403, the domain is being configured
+
+	// [api] some paths or domains of the call are wrong: split to save
+	// the others.
+	"SingleRequest.OverLimit":                  refresh.SplitURLs,    // 400, too many paths in one call
+	"InvalidObjectPath.Malformed":              refresh.SplitURLs,    // 400
+	"ObjectPath.Malformed":                     refresh.SplitURLs,    // 400
+	"InvalidObjectPath.Size.Malformed":         refresh.SplitURLs,    // 400
+	"InvalidExtensiveDomain.ValueNotSupported": refresh.SplitDomains, // 400, wildcard domain
+	"IllegalOperation":                         refresh.SplitDomains, // 403, illegal domain
+	"InvalidDomain.NotFound":                   refresh.SplitDomains, // 404, not the account's domain
+	"InvalidDomain.Offline":                    refresh.SplitDomains, // 404
+	"InvalidDomain.Configure_failed":           refresh.SplitDomains, // 500, but retrying does not help
 
 	// [api] the request itself is wrong: never retry.
-	"SingleRequest.OverLimit":                  Rejected, // 400, too many paths in one call
-	"InvalidObjectPath.Malformed":              Rejected, // 400
-	"ObjectPath.Malformed":                     Rejected, // 400
-	"InvalidObjectPath.Size.Malformed":         Rejected, // 400
-	"InvalidObjectType.Malformed":              Rejected, // 400
-	"InvalidObjectType.ValueNotSupported":      Rejected, // 400
-	"InvalidExtensiveDomain.ValueNotSupported": Rejected, // 400, wildcard domain
-	"MissingParameter":                         Rejected, // 400
-	"IllegalOperation":                         Rejected, // 403, illegal domain
-	"OperationDenied":                          Refused,  // 403, CDN not opened or suspended
-	"InvalidDomain.NotFound":                   Rejected, // 404, not the account's domain
-	"InvalidDomain.Offline":                    Rejected, // 404
-	"InvalidDomain.Configure_failed":           Rejected, // 500, but retrying does not help
+	"InvalidObjectType.Malformed":         refresh.Reject, // 400
+	"InvalidObjectType.ValueNotSupported": refresh.Reject, // 400
+	"MissingParameter":                    refresh.Reject, // 400
 
-	// [pop] authentication and permission: never retry now; keep the work.
-	"SignatureDoesNotMatch":       Refused, // 400
-	"IncompleteSignature":         Refused, // 400
-	"InvalidAccessKeyId.NotFound": Refused, // 404
-	"InvalidAccessKeyId.Inactive": Refused, // 403
-	"Forbidden.RAM":               Refused, // 403
-	"Forbidden.NoPermission":      Refused, // 403
-	"Forbidden":                   Refused, // 403, e.g. an allow-list API
+	// [api] CDN not opened or suspended; [pop] authentication and
+	// permission: never retry now, keep the work for when it is fixed.
+	"OperationDenied":             refresh.Keep, // 403
+	"SignatureDoesNotMatch":       refresh.Keep, // 400
+	"IncompleteSignature":         refresh.Keep, // 400
+	"InvalidAccessKeyId.NotFound": refresh.Keep, // 404
+	"InvalidAccessKeyId.Inactive": refresh.Keep, // 403
+	"Forbidden.RAM":               refresh.Keep, // 403
+	"Forbidden.NoPermission":      refresh.Keep, // 403
+	"Forbidden":                   refresh.Keep, // 403, e.g. an allow-listed API
 
 	// [pop] transient gateway conditions.
-	"Throttling.User":    Retryable, // flow control per user
-	"Throttling.Api":     Retryable, // flow control per API
-	"InternalError":      Retryable, // 500
-	"ServiceUnavailable": Retryable, // 503
-	"SignatureNonceUsed": Retryable, // 400; a retry signs with a fresh nonce
+	"Throttling.User":    refresh.Retry, // flow control per user
+	"Throttling.Api":     refresh.Retry, // flow control per API
+	"InternalError":      refresh.Retry, // 500
+	"ServiceUnavailable": refresh.Retry, // 503
+	"SignatureNonceUsed": refresh.Retry, // 400; a retry signs with a fresh nonce
 
 	// [pop] clock skew: retrying with the same clock does not help, but
 	// the URLs are fine.
-	"InvalidTimeStamp.Expired": Other,
-	"InvalidTimeStamp.Format":  Other,
+	"InvalidTimeStamp.Expired": refresh.Keep,
+	"InvalidTimeStamp.Format":  refresh.Keep,
 }
 
-// classPrefixes classify families of codes ("InvalidDomain.*").
-var classPrefixes = []struct {
-	prefix string
-	class  Class
+// verdictPrefixes classify families of codes ("InvalidDomain.*").
+var verdictPrefixes = []struct {
+	prefix  string
+	verdict refresh.Verdict
 }{
-	{"InvalidObjectPath.", Rejected},
-	{"InvalidDomain.", Rejected},
-	{"InvalidExtensiveDomain.", Rejected},
-	{"InvalidObjectType.", Rejected},
-	{"InvalidAccessKeyId.", Refused},
-	{"Forbidden", Refused},
-	{"Throttling", Retryable},
+	{"InvalidObjectPath.", refresh.SplitURLs},
+	{"InvalidDomain.", refresh.SplitDomains},
+	{"InvalidExtensiveDomain.", refresh.SplitDomains},
+	{"InvalidObjectType.", refresh.Reject},
+	{"InvalidAccessKeyId.", refresh.Keep},
+	{"Forbidden", refresh.Keep},
+	{"Throttling", refresh.Retry},
 }
 
-// throttleCodes are the Retryable codes that mean "too fast", as opposed
-// to a server fault.
-var throttleCodes = map[string]bool{
-	"QuotaPerMinuteExceeded.Refresh": true,
-	"TooMany.Refresh":                true,
-	"PreloadQueueFull":               true,
-	"TooManyRequests":                true,
-}
-
-// ClassOf classifies an API error code answered with HTTP status.
-func ClassOf(code string, status int) Class {
-	if c, ok := codeClasses[code]; ok {
-		return c
+// VerdictOf returns what becomes of a call answered with an error code and
+// HTTP status.
+func VerdictOf(code string, status int) refresh.Verdict {
+	if v, ok := codeVerdicts[code]; ok {
+		return v
 	}
-	for _, p := range classPrefixes {
+	for _, p := range verdictPrefixes {
 		if strings.HasPrefix(code, p.prefix) {
-			return p.class
+			return p.verdict
 		}
 	}
 	if status == http.StatusTooManyRequests || status >= 500 {
-		return Retryable
+		return refresh.Retry
 	}
-	return Other
+	return refresh.Keep
 }
 
 // APIError is an error reply from the CDN or DCDN API. Quote RequestID in
-// support tickets.
+// support tickets. The client returns it inside a *refresh.Failure.
 type APIError struct {
 	API       string // the action called, e.g. RefreshObjectCaches
 	Status    int    // HTTP status
@@ -175,64 +131,12 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("alicdn: %s: %s (HTTP %d, request %s)%s", e.API, e.Code, e.Status, e.RequestID, msg)
 }
 
-// ErrorCode returns the API's error code.
-func (e *APIError) ErrorCode() string { return e.Code }
-
-// Class classifies the error.
-func (e *APIError) Class() Class { return ClassOf(e.Code, e.Status) }
-
-// Rejected reports whether the request can never succeed as sent (bad
-// paths, foreign domain, malformed call).
-func (e *APIError) Rejected() bool { return e.Class() == Rejected }
-
-// Refused reports whether the account was refused (signature, key,
-// permission): never retried now, but the work is worth keeping.
-func (e *APIError) Refused() bool { return e.Class() == Refused }
-
-// PerURL reports whether the refusal concerns some of the URLs sent (a
-// malformed path, a foreign or wildcard domain, too many paths), so that
-// sending them in smaller groups can save the valid ones.
-func (e *APIError) PerURL() bool {
-	return e.Class() == Rejected && (perURLCodes[e.Code] ||
-		strings.HasPrefix(e.Code, "InvalidObjectPath.") || strings.HasPrefix(e.Code, "InvalidDomain.") ||
-		strings.HasPrefix(e.Code, "InvalidExtensiveDomain."))
-}
-
-// PerDomain reports whether the refusal concerns a domain of the call (not
-// the account's, offline, a wildcard): every URL of that domain is refused.
-func (e *APIError) PerDomain() bool {
-	return e.Class() == Rejected && (e.Code == "IllegalOperation" ||
-		strings.HasPrefix(e.Code, "InvalidDomain.") || strings.HasPrefix(e.Code, "InvalidExtensiveDomain."))
-}
-
-// perURLCodes are the Rejected codes, besides the InvalidObjectPath.*,
-// InvalidDomain.* and InvalidExtensiveDomain.* families, that some URLs of a
-// call cause.
-var perURLCodes = map[string]bool{
-	"ObjectPath.Malformed":    true,
-	"SingleRequest.OverLimit": true,
-	"IllegalOperation":        true,
-}
-
-// Retryable reports whether a later retry may succeed (throttling, full
-// queue, server fault).
-func (e *APIError) Retryable() bool { return e.Class() == Retryable }
-
-// QuotaExhausted reports whether the daily refresh or prefetch quota is
-// used up.
-func (e *APIError) QuotaExhausted() bool { return e.Class() == QuotaExhausted }
-
-// Throttled reports whether the API refused the call for rate or quota
-// reasons: a per-second or per-minute limit, a full queue, or the daily
-// quota.
-func (e *APIError) Throttled() bool {
-	return e.Status == http.StatusTooManyRequests || throttleCodes[e.Code] ||
-		strings.HasPrefix(e.Code, "Throttling") || e.QuotaExhausted()
-}
+// Verdict says what becomes of a call answered with e.
+func (e *APIError) Verdict() refresh.Verdict { return VerdictOf(e.Code, e.Status) }
 
 // TransportError is a failure to get an answer from the API at all: a
 // connection refused or reset, a timeout, an answer the SDK could not
-// decode. It is always Retryable.
+// decode. Its verdict is always refresh.Retry.
 type TransportError struct {
 	API  string
 	Code string // "Timeout", "NetworkError", or the SDK's code, e.g. SDK.JsonUnmarshalError
@@ -245,18 +149,6 @@ func (e *TransportError) Error() string {
 
 // Unwrap returns the cause.
 func (e *TransportError) Unwrap() error { return e.Err }
-
-// ErrorCode returns "Timeout", "NetworkError" or the SDK's error code.
-func (e *TransportError) ErrorCode() string { return e.Code }
-
-// Rejected is false: the request never reached a verdict.
-func (e *TransportError) Rejected() bool { return false }
-
-// Retryable is true.
-func (e *TransportError) Retryable() bool { return true }
-
-// QuotaExhausted is false.
-func (e *TransportError) QuotaExhausted() bool { return false }
 
 // redactor removes secrets from text the SDK or the server produced.
 type redactor refresh.Credentials
@@ -285,9 +177,9 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-// classify turns an error from the SDK into an *APIError, a
-// *TransportError, or a plain wrapped error, none of which carries the
-// signed URL or a secret.
+// classify turns an error from the SDK into a *refresh.Failure wrapping an
+// *APIError or a *TransportError, or a plain wrapped error, none of which
+// carries the signed URL or a secret.
 func classify(api string, err error, r redactor) error {
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
@@ -299,7 +191,8 @@ func classify(api string, err error, r redactor) error {
 				msg = msg[:200] + "…"
 			}
 		}
-		return &APIError{API: api, Status: se.HttpStatus(), Code: code, Message: r.clean(msg), RequestID: se.RequestId()}
+		e := &APIError{API: api, Status: se.HttpStatus(), Code: code, Message: r.clean(msg), RequestID: se.RequestId()}
+		return &refresh.Failure{Verdict: e.Verdict(), Code: code, Err: e}
 	}
 	var ce *sdkerrors.ClientError
 	if errors.As(err, &ce) {
@@ -307,7 +200,7 @@ func classify(api string, err error, r redactor) error {
 		if cause == nil {
 			cause = errors.New(ce.Message())
 		}
-		return &TransportError{API: api, Code: ce.ErrorCode(), Err: scrub(cause, r)}
+		return transportFailure(&TransportError{API: api, Code: ce.ErrorCode(), Err: scrub(cause, r)})
 	}
 	var ue *url.Error
 	var ne net.Error
@@ -317,7 +210,7 @@ func classify(api string, err error, r redactor) error {
 		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 			code = "Timeout"
 		}
-		return &TransportError{API: api, Code: code, Err: scrub(err, r)}
+		return transportFailure(&TransportError{API: api, Code: code, Err: scrub(err, r)})
 	}
 	return fmt.Errorf("alicdn: %s: %w", api, scrub(err, r))
 }
@@ -331,4 +224,8 @@ func scrub(err error, r redactor) error {
 		return &scrubbedError{msg: r.clean(ue.Op + ": " + ue.Err.Error()), err: ue.Err}
 	}
 	return &scrubbedError{msg: r.clean(err.Error()), err: err}
+}
+
+func transportFailure(e *TransportError) error {
+	return &refresh.Failure{Verdict: refresh.Retry, Code: e.Code, Err: e}
 }

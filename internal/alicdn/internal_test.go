@@ -34,48 +34,48 @@ func TestParseEndpoint(t *testing.T) {
 	}
 }
 
-func TestClassOf(t *testing.T) {
+func TestVerdictOf(t *testing.T) {
 	tests := []struct {
 		code   string
 		status int
-		want   Class
+		want   refresh.Verdict
 	}{
-		{"QuotaExceeded.Refresh", 400, QuotaExhausted},
-		{"QuotaExceeded.Preload", 400, QuotaExhausted},
-		{"QuotaPerMinuteExceeded.Refresh", 400, Retryable},
-		{"TooMany.Refresh", 400, Retryable},
-		{"PreloadQueueFull", 400, Retryable},
-		{"ServiceBusy", 403, Retryable},
-		{"Throttling", 503, Retryable},
-		{"Throttling.User", 400, Retryable},
-		{"Throttling.Whatever", 400, Retryable},
-		{"TooManyRequests", 429, Retryable},
-		{"InternalError", 500, Retryable},
-		{"ServiceUnavailable", 503, Retryable},
-		{"SomethingNew", 502, Retryable},
-		{"SomethingNew", 429, Retryable},
-		{"InvalidObjectPath.Malformed", 400, Rejected},
-		{"InvalidObjectPath.Anything", 400, Rejected},
-		{"ObjectPath.Malformed", 400, Rejected},
-		{"SingleRequest.OverLimit", 400, Rejected},
-		{"InvalidDomain.NotFound", 404, Rejected},
-		{"InvalidDomain.Configure_failed", 500, Rejected},
-		{"InvalidExtensiveDomain.ValueNotSupported", 400, Rejected},
-		{"InvalidObjectType.ValueNotSupported", 400, Rejected},
-		{"Forbidden.RAM", 403, Refused},
-		{"Forbidden", 403, Refused},
-		{"SignatureDoesNotMatch", 400, Refused},
-		{"IncompleteSignature", 400, Refused},
-		{"InvalidAccessKeyId.NotFound", 404, Refused},
-		{"MissingParameter", 400, Rejected},
-		{"IllegalOperation", 403, Rejected},
-		{"OperationDenied", 403, Refused},
-		{"InvalidTimeStamp.Expired", 400, Other},
-		{"SomethingNew", 400, Other},
+		{"QuotaExceeded.Refresh", 400, refresh.QuotaSpent},
+		{"QuotaExceeded.Preload", 400, refresh.QuotaSpent},
+		{"QuotaPerMinuteExceeded.Refresh", 400, refresh.Retry},
+		{"TooMany.Refresh", 400, refresh.Retry},
+		{"PreloadQueueFull", 400, refresh.Retry},
+		{"ServiceBusy", 403, refresh.Retry},
+		{"Throttling", 503, refresh.Retry},
+		{"Throttling.User", 400, refresh.Retry},
+		{"Throttling.Whatever", 400, refresh.Retry},
+		{"TooManyRequests", 429, refresh.Retry},
+		{"InternalError", 500, refresh.Retry},
+		{"ServiceUnavailable", 503, refresh.Retry},
+		{"SomethingNew", 502, refresh.Retry},
+		{"SomethingNew", 429, refresh.Retry},
+		{"InvalidObjectPath.Malformed", 400, refresh.SplitURLs},
+		{"InvalidObjectPath.Anything", 400, refresh.SplitURLs},
+		{"ObjectPath.Malformed", 400, refresh.SplitURLs},
+		{"SingleRequest.OverLimit", 400, refresh.SplitURLs},
+		{"InvalidDomain.NotFound", 404, refresh.SplitDomains},
+		{"InvalidDomain.Configure_failed", 500, refresh.SplitDomains},
+		{"InvalidExtensiveDomain.ValueNotSupported", 400, refresh.SplitDomains},
+		{"InvalidObjectType.ValueNotSupported", 400, refresh.Reject},
+		{"Forbidden.RAM", 403, refresh.Keep},
+		{"Forbidden", 403, refresh.Keep},
+		{"SignatureDoesNotMatch", 400, refresh.Keep},
+		{"IncompleteSignature", 400, refresh.Keep},
+		{"InvalidAccessKeyId.NotFound", 404, refresh.Keep},
+		{"MissingParameter", 400, refresh.Reject},
+		{"IllegalOperation", 403, refresh.SplitDomains},
+		{"OperationDenied", 403, refresh.Keep},
+		{"InvalidTimeStamp.Expired", 400, refresh.Keep},
+		{"SomethingNew", 400, refresh.Keep},
 	}
 	for _, tt := range tests {
-		if got := ClassOf(tt.code, tt.status); got != tt.want {
-			t.Errorf("ClassOf(%q, %d) = %v, want %v", tt.code, tt.status, got, tt.want)
+		if got := VerdictOf(tt.code, tt.status); got != tt.want {
+			t.Errorf("VerdictOf(%q, %d) = %v, want %v", tt.code, tt.status, got, tt.want)
 		}
 	}
 }
@@ -113,12 +113,12 @@ func TestClassifyScrubs(t *testing.T) {
 	}
 
 	ce := sdkerrors.NewClientError("SDK.JsonUnmarshalError", "Failed to unmarshal response", errors.New("bad json"))
-	if err := classify("DescribeRefreshTasks", ce, creds); !errors.As(err, &te) || te.ErrorCode() != "SDK.JsonUnmarshalError" || !te.Retryable() {
+	if err := classify("DescribeRefreshTasks", ce, creds); !errors.As(err, &te) || te.Code != "SDK.JsonUnmarshalError" || verdict(err) != refresh.Retry {
 		t.Errorf("classify(client error) = %#v, want a retryable TransportError", err)
 	}
 
 	html := sdkerrors.NewServerError(502, "<html>bad gateway</html>", "")
-	if err := classify("RefreshObjectCaches", html, creds); !errors.As(err, &ae) || ae.Code != "HTTP502" || !ae.Retryable() {
+	if err := classify("RefreshObjectCaches", html, creds); !errors.As(err, &ae) || ae.Code != "HTTP502" || verdict(err) != refresh.Retry {
 		t.Errorf("classify(502 html) = %#v, want a retryable HTTP502", err)
 	}
 }
@@ -135,4 +135,10 @@ func TestRetryCeiling(t *testing.T) {
 			t.Errorf("ceiling(%d) = %v, want %v", i+1, got[i], want[i])
 		}
 	}
+}
+
+// verdict is the verdict err carries.
+func verdict(err error) refresh.Verdict {
+	v, _ := refresh.FailureOf(err)
+	return v
 }

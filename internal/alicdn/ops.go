@@ -16,56 +16,26 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// API versions and action names.
+// API versions; the action names are refresh's API constants.
 const (
-	CDNVersion  = "2018-05-10"
-	DCDNVersion = "2018-01-15"
-
-	APIRefresh        = "RefreshObjectCaches"
-	APIPush           = "PushObjectCache"
-	APIRefreshDCDN    = "RefreshDcdnObjectCaches"
-	APIPreloadDCDN    = "PreloadDcdnObjectCaches"
-	APICacheTag       = "RefreshObjectCacheByCacheTag"
-	APICacheTagDCDN   = "RefreshDcdnObjectCacheByCacheTag"
-	APIQuota          = "DescribeRefreshQuota"
-	APIQuotaDCDN      = "DescribeDcdnRefreshQuota"
-	APITasks          = "DescribeRefreshTasks"
-	APITasksDCDN      = "DescribeDcdnRefreshTasks"
-	APITaskByID       = "DescribeRefreshTaskById"
-	APITaskByIDDCDN   = "DescribeDcdnRefreshTaskById"
-	APIPreloadDetail  = "DescribePreloadDetailById"
+	CDNVersion        = "2018-05-10"
+	DCDNVersion       = "2018-01-15"
 	maxTaskIDsPerCall = 10
 	timeFormat        = "2006-01-02T15:04:05Z"
 )
 
-// API returns the action that carries out action for provider:
-// RefreshObjectCaches, PushObjectCache, RefreshDcdnObjectCaches or
-// PreloadDcdnObjectCaches. An empty provider means CDN.
-func API(p refresh.Provider, a refresh.Action) (string, error) {
-	switch {
-	case (p == refresh.CDN || p == "") && a == refresh.ActionRefresh:
-		return APIRefresh, nil
-	case (p == refresh.CDN || p == "") && a == refresh.ActionPrefetch:
-		return APIPush, nil
-	case p == refresh.DCDN && a == refresh.ActionRefresh:
-		return APIRefreshDCDN, nil
-	case p == refresh.DCDN && a == refresh.ActionPrefetch:
-		return APIPreloadDCDN, nil
-	}
-	return "", fmt.Errorf("alicdn: no API for provider %q action %q", p, a)
-}
-
-// apiOf returns the action for call, checking call.API when set.
+// apiOf returns the action that carries out call, checking call.API when
+// set.
 func apiOf(call refresh.Call) (string, error) {
 	if call.Action == "" {
 		switch call.API {
-		case APIRefresh, APIPush, APIRefreshDCDN, APIPreloadDCDN:
+		case refresh.APIRefresh, refresh.APIPush, refresh.APIRefreshDCDN, refresh.APIPreloadDCDN:
 			return call.API, nil
 		}
 	}
-	api, err := API(call.Provider, call.Action)
-	if err != nil {
-		return "", err
+	api := refresh.APIFor(call.Provider, call.Action)
+	if api == "" {
+		return "", fmt.Errorf("alicdn: no API for provider %q action %q", call.Provider, call.Action)
 	}
 	if call.API != "" && call.API != api {
 		return "", fmt.Errorf("alicdn: call names API %s but provider %q action %q need %s", call.API, call.Provider, call.Action, api)
@@ -73,33 +43,14 @@ func apiOf(call refresh.Call) (string, error) {
 	return api, nil
 }
 
-// URLsPerDomain counts urls by lower-case host name, as the per-domain
-// per-minute limit counts them.
+// URLsPerDomain counts urls by domain (refresh.Hostname: lower case, no
+// port), as the per-domain per-minute limit counts them.
 func URLsPerDomain(urls []string) map[string]int {
 	m := map[string]int{}
 	for _, u := range urls {
-		m[hostOf(u)]++
+		m[refresh.Hostname(u)]++
 	}
 	return m
-}
-
-// hostOf returns the lower-case host of an absolute URL (or regex path)
-// without its port.
-func hostOf(u string) string {
-	_, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		rest = u
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "]") {
-		rest = rest[:i]
-	}
-	return strings.ToLower(rest)
 }
 
 // Submit sends one refresh or prefetch call and returns the task id the
@@ -130,7 +81,7 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 	var id string
 	err = c.do(ctx, api, URLsPerDomain(call.URLs), func(e sdkEnv) error {
 		switch api {
-		case APIRefresh:
+		case refresh.APIRefresh:
 			cl, err := e.cdn()
 			if err != nil {
 				return err
@@ -145,7 +96,7 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 				return err
 			}
 			id = resp.RefreshTaskId
-		case APIPush:
+		case refresh.APIPush:
 			cl, err := e.cdn()
 			if err != nil {
 				return err
@@ -160,7 +111,7 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 				return err
 			}
 			id = resp.PushTaskId
-		case APIRefreshDCDN:
+		case refresh.APIRefreshDCDN:
 			cl, err := e.dcdn()
 			if err != nil {
 				return err
@@ -175,7 +126,7 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 				return err
 			}
 			id = resp.RefreshTaskId
-		case APIPreloadDCDN:
+		case refresh.APIPreloadDCDN:
 			cl, err := e.dcdn()
 			if err != nil {
 				return err
@@ -193,6 +144,9 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 		}
 		return nil
 	})
+	if v, _ := refresh.FailureOf(err); err == nil || v == refresh.QuotaSpent {
+		c.quotas.spend(call, err != nil)
+	}
 	if err != nil {
 		return "", fmt.Errorf("submit %d URLs: %w", len(call.URLs), err)
 	}
@@ -203,9 +157,9 @@ func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) 
 // and returns the task id. CDN has no typed SDK request for it, so it goes
 // as a CommonRequest (POST).
 func (c *Client) RefreshByCacheTag(ctx context.Context, provider refresh.Provider, domain string, tags []string, force bool) (string, error) {
-	api := APICacheTag
+	api := refresh.APICacheTag
 	if provider == refresh.DCDN {
-		api = APICacheTagDCDN
+		api = refresh.APICacheTagDCDN
 	} else if provider != refresh.CDN && provider != "" {
 		return "", fmt.Errorf("alicdn: unknown provider %q", provider)
 	}
@@ -247,7 +201,7 @@ func (c *Client) RefreshByCacheTag(ctx context.Context, provider refresh.Provide
 		}
 		req := requests.NewCommonRequest()
 		req.Method = requests.POST // CommonRequest defaults to GET
-		req.Product, req.Version, req.ApiName = "Cdn", CDNVersion, APICacheTag
+		req.Product, req.Version, req.ApiName = "Cdn", CDNVersion, refresh.APICacheTag
 		req.QueryParams["DomainName"] = domain
 		req.QueryParams["CacheTag"] = joined
 		if force {
@@ -259,7 +213,7 @@ func (c *Client) RefreshByCacheTag(ctx context.Context, provider refresh.Provide
 		}
 		var body struct{ RefreshTaskId string }
 		if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
-			return fmt.Errorf("decode %s answer: %w", APICacheTag, err)
+			return fmt.Errorf("decode %s answer: %w", refresh.APICacheTag, err)
 		}
 		id = body.RefreshTaskId
 		return nil
@@ -270,32 +224,31 @@ func (c *Client) RefreshByCacheTag(ctx context.Context, provider refresh.Provide
 	return id, nil
 }
 
-// Quota is the account's daily refresh and prefetch quota and what
-// remains of it today. DCDN has no PreloadEdge values (they stay 0).
-type Quota struct {
-	URL, URLRemain                   int
-	Dir, DirRemain                   int
-	Regex, RegexRemain               int
-	IgnoreParams, IgnoreParamsRemain int
-	Preload, PreloadRemain           int
-	PreloadEdge, PreloadEdgeRemain   int
-	Block, BlockRemain               int
+// quotaFields are the fields of a DescribeRefreshQuota answer, by kind:
+// total and remaining.
+var quotaFields = []struct {
+	kind          refresh.QuotaKind
+	total, remain string
+}{
+	{refresh.QuotaURL, "UrlQuota", "UrlRemain"},
+	{refresh.QuotaDir, "DirQuota", "DirRemain"},
+	{refresh.QuotaRegex, "RegexQuota", "RegexRemain"},
+	{refresh.QuotaIgnoreParams, "IgnoreParamsQuota", "IgnoreParamsRemain"},
+	{refresh.QuotaPreload, "PreloadQuota", "PreloadRemain"},
+	{refresh.QuotaPreloadEdge, "PreloadEdgeQuota", "PreloadEdgeRemain"}, // CDN only
+	{refresh.QuotaBlock, "BlockQuota", "BlockRemain"},
 }
 
-// Remaining returns what remains, in the planner's terms.
-func (q Quota) Remaining() refresh.Quota {
-	return refresh.Quota{URL: q.URLRemain, Dir: q.DirRemain, Regex: q.RegexRemain, IgnoreParams: q.IgnoreParamsRemain, Preload: q.PreloadRemain}
-}
-
-// Quota returns the daily quotas of provider (DescribeRefreshQuota or
-// DescribeDcdnRefreshQuota).
-func (c *Client) Quota(ctx context.Context, provider refresh.Provider) (Quota, error) {
+// Quota reads the daily quotas of provider (DescribeRefreshQuota or
+// DescribeDcdnRefreshQuota): every kind the answer reports. It always asks
+// the API; Remaining answers from a cache.
+func (c *Client) Quota(ctx context.Context, provider refresh.Provider) (refresh.DailyQuota, error) {
 	var fields map[string]string
 	var api string
 	var err error
-	switch provider {
-	case refresh.CDN, "":
-		api = APIQuota
+	switch provider.OrDefault() {
+	case refresh.CDN:
+		api = refresh.APIQuota
 		err = c.do(ctx, api, nil, func(e sdkEnv) error {
 			cl, err := e.cdn()
 			if err != nil {
@@ -316,7 +269,7 @@ func (c *Client) Quota(ctx context.Context, provider refresh.Provider) (Quota, e
 			return nil
 		})
 	case refresh.DCDN:
-		api = APIQuotaDCDN
+		api = refresh.APIQuotaDCDN
 		err = c.do(ctx, api, nil, func(e sdkEnv) error {
 			cl, err := e.dcdn()
 			if err != nil {
@@ -336,84 +289,51 @@ func (c *Client) Quota(ctx context.Context, provider refresh.Provider) (Quota, e
 			return nil
 		})
 	default:
-		return Quota{}, fmt.Errorf("alicdn: unknown provider %q", provider)
+		return nil, fmt.Errorf("alicdn: unknown provider %q", provider)
 	}
 	if err != nil {
-		return Quota{}, fmt.Errorf("read quota: %w", err)
+		return nil, fmt.Errorf("read quota: %w", err)
 	}
-	var q Quota
+	q := refresh.DailyQuota{}
 	var errs []error
-	num := func(name string) int {
+	num := func(name string) (int, bool) {
 		v := strings.TrimSpace(fields[name])
 		if v == "" {
-			return 0
+			return 0, false
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s = %q is not a whole number", name, v))
 		}
-		return n
+		return n, true
 	}
-	q.URL, q.URLRemain = num("UrlQuota"), num("UrlRemain")
-	q.Dir, q.DirRemain = num("DirQuota"), num("DirRemain")
-	q.Regex, q.RegexRemain = num("RegexQuota"), num("RegexRemain")
-	q.IgnoreParams, q.IgnoreParamsRemain = num("IgnoreParamsQuota"), num("IgnoreParamsRemain")
-	q.Preload, q.PreloadRemain = num("PreloadQuota"), num("PreloadRemain")
-	q.PreloadEdge, q.PreloadEdgeRemain = num("PreloadEdgeQuota"), num("PreloadEdgeRemain")
-	q.Block, q.BlockRemain = num("BlockQuota"), num("BlockRemain")
+	for _, f := range quotaFields {
+		total, ok1 := num(f.total)
+		remain, ok2 := num(f.remain)
+		if ok1 || ok2 {
+			q[f.kind] = refresh.Allowance{Total: total, Remain: remain}
+		}
+	}
 	if len(errs) > 0 {
-		return Quota{}, fmt.Errorf("alicdn: %s answer: %w", api, errors.Join(errs...))
+		return nil, fmt.Errorf("alicdn: %s answer: %w", api, errors.Join(errs...))
 	}
 	return q, nil
 }
 
-// TaskQuery selects refresh and prefetch tasks. Every field is optional;
-// ObjectType (file, directory, regex or preload; any case) is required
-// when Domain or Status is set. Only the last three days are kept.
-type TaskQuery struct {
-	TaskID     string
-	ObjectPath string // exact match
-	ObjectType string
-	Domain     string
-	Status     string // Complete, Refreshing or Failed
-	Start, End time.Time
-	Page       int // from 1; 0 = 1
-	PageSize   int // 0 = 20; at most 100 (CDN) or 50 (DCDN)
-}
-
-// TaskPage is one page of tasks.
-type TaskPage struct {
-	Tasks    []Task
-	Total    int
-	Page     int
-	PageSize int
-}
-
-// Task is one refresh or prefetch task record: one object path.
-type Task struct {
-	ID          string
-	ObjectPath  string
-	ObjectType  string // file, directory, regex, preload
-	Status      string // Complete, Refreshing, Failed (ById also Pending)
-	Process     string // "100%"
-	Description string // failure reason, e.g. OriginTimeout
-	Created     time.Time
-}
-
-func newTask(id, path, objectType, status, process, desc, created string) Task {
+func newTask(id, path, objectType, status, process, desc, created string) refresh.Task {
 	t, _ := time.Parse(timeFormat, created) // zero when the API sends none
-	return Task{ID: id, ObjectPath: path, ObjectType: objectType, Status: status, Process: process, Description: desc, Created: t}
+	return refresh.Task{ID: id, ObjectPath: path, ObjectType: objectType, Status: status, Process: process, Description: desc, Created: t}
 }
 
 // Tasks lists tasks of provider (DescribeRefreshTasks or
 // DescribeDcdnRefreshTasks), newest first.
-func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q TaskQuery) (TaskPage, error) {
+func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q refresh.TaskQuery) (refresh.TaskPage, error) {
 	q.ObjectType = strings.ToLower(q.ObjectType)
 	if q.ObjectType == "" && (q.Domain != "" || q.Status != "") {
-		return TaskPage{}, errors.New("alicdn: task query by domain or status needs an object type (file, directory, regex or preload)")
+		return refresh.TaskPage{}, errors.New("alicdn: task query by domain or status needs an object type (file, directory, regex or preload)")
 	}
 	if q.Page < 0 || q.PageSize < 0 {
-		return TaskPage{}, fmt.Errorf("alicdn: task query page %d size %d: want positive numbers", q.Page, q.PageSize)
+		return refresh.TaskPage{}, fmt.Errorf("alicdn: task query page %d size %d: want positive numbers", q.Page, q.PageSize)
 	}
 	str := func(t time.Time) string {
 		if t.IsZero() {
@@ -427,12 +347,12 @@ func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q TaskQue
 		}
 		return requests.NewInteger(n)
 	}
-	var page TaskPage
+	var page refresh.TaskPage
 	var api string
 	var err error
 	switch provider {
 	case refresh.CDN, "":
-		api = APITasks
+		api = refresh.APITasks
 		err = c.do(ctx, api, nil, func(e sdkEnv) error {
 			cl, err := e.cdn()
 			if err != nil {
@@ -445,14 +365,14 @@ func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q TaskQue
 			if err != nil {
 				return err
 			}
-			page = TaskPage{Total: int(r.TotalCount), Page: int(r.PageNumber), PageSize: int(r.PageSize)}
+			page = refresh.TaskPage{Total: int(r.TotalCount), Page: int(r.PageNumber), PageSize: int(r.PageSize)}
 			for _, t := range r.Tasks.CDNTask {
 				page.Tasks = append(page.Tasks, newTask(t.TaskId, t.ObjectPath, t.ObjectType, t.Status, t.Process, t.Description, t.CreationTime))
 			}
 			return nil
 		})
 	case refresh.DCDN:
-		api = APITasksDCDN
+		api = refresh.APITasksDCDN
 		err = c.do(ctx, api, nil, func(e sdkEnv) error {
 			cl, err := e.dcdn()
 			if err != nil {
@@ -465,17 +385,17 @@ func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q TaskQue
 			if err != nil {
 				return err
 			}
-			page = TaskPage{Total: int(r.TotalCount), Page: int(r.PageNumber), PageSize: int(r.PageSize)}
+			page = refresh.TaskPage{Total: int(r.TotalCount), Page: int(r.PageNumber), PageSize: int(r.PageSize)}
 			for _, t := range r.Tasks.Task {
 				page.Tasks = append(page.Tasks, newTask(t.TaskId, t.ObjectPath, t.ObjectType, t.Status, t.Process, t.Description, t.CreationTime))
 			}
 			return nil
 		})
 	default:
-		return TaskPage{}, fmt.Errorf("alicdn: unknown provider %q", provider)
+		return refresh.TaskPage{}, fmt.Errorf("alicdn: unknown provider %q", provider)
 	}
 	if err != nil {
-		return TaskPage{}, fmt.Errorf("list tasks: %w", err)
+		return refresh.TaskPage{}, fmt.Errorf("list tasks: %w", err)
 	}
 	return page, nil
 }
@@ -483,7 +403,7 @@ func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q TaskQue
 // TasksByID returns the task records of ids (DescribeRefreshTaskById or
 // DescribeDcdnRefreshTaskById), asking at most ten ids per call. A comma
 // list, as Submit returns, counts as several ids.
-func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids []string) ([]Task, error) {
+func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids []string) ([]refresh.Task, error) {
 	var all []string
 	for _, id := range ids {
 		for _, part := range strings.Split(id, ",") {
@@ -495,12 +415,12 @@ func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids [
 	if provider != refresh.CDN && provider != refresh.DCDN && provider != "" {
 		return nil, fmt.Errorf("alicdn: unknown provider %q", provider)
 	}
-	var out []Task
+	var out []refresh.Task
 	for i := 0; i < len(all); i += maxTaskIDsPerCall {
 		chunk := strings.Join(all[i:min(i+maxTaskIDsPerCall, len(all))], ",")
 		var err error
 		if provider == refresh.DCDN {
-			err = c.do(ctx, APITaskByIDDCDN, nil, func(e sdkEnv) error {
+			err = c.do(ctx, refresh.APITaskByIDDCDN, nil, func(e sdkEnv) error {
 				cl, err := e.dcdn()
 				if err != nil {
 					return err
@@ -517,7 +437,7 @@ func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids [
 				return nil
 			})
 		} else {
-			err = c.do(ctx, APITaskByID, nil, func(e sdkEnv) error {
+			err = c.do(ctx, refresh.APITaskByID, nil, func(e sdkEnv) error {
 				cl, err := e.cdn()
 				if err != nil {
 					return err
@@ -541,35 +461,15 @@ func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids [
 	return out, nil
 }
 
-// PreloadDetail is the per-URL outcome of one prefetch task.
-type PreloadDetail struct {
-	Total   int
-	Domains []PreloadDomain
-}
-
-// PreloadDomain is a prefetch task's part for one domain.
-type PreloadDomain struct {
-	TaskID, Domain, Status, Process, RetCode string
-	Created, Ended                           time.Time
-	URLs                                     []PreloadURL
-}
-
-// PreloadURL is one URL's prefetch outcome.
-type PreloadURL struct {
-	URL         string // path, e.g. /abc.jpg
-	Success     string // e.g. "100%"
-	Description string // "Successfully preloaded" or reasons joined by |
-}
-
-// PreloadDetail returns the per-URL outcome of a CDN prefetch task
+// refresh.PreloadDetail returns the per-URL outcome of a CDN prefetch task
 // (DescribePreloadDetailById). The API is open only to accounts on an
 // allow-list; others get a Rejected *APIError.
-func (c *Client) PreloadDetail(ctx context.Context, taskID string) (PreloadDetail, error) {
+func (c *Client) PreloadDetail(ctx context.Context, taskID string) (refresh.PreloadDetail, error) {
 	if _, err := strconv.ParseUint(taskID, 10, 64); err != nil {
-		return PreloadDetail{}, fmt.Errorf("alicdn: preload task id %q is not a number", taskID)
+		return refresh.PreloadDetail{}, fmt.Errorf("alicdn: preload task id %q is not a number", taskID)
 	}
-	var d PreloadDetail
-	err := c.do(ctx, APIPreloadDetail, nil, func(e sdkEnv) error {
+	var d refresh.PreloadDetail
+	err := c.do(ctx, refresh.APIPreloadDetail, nil, func(e sdkEnv) error {
 		cl, err := e.cdn()
 		if err != nil {
 			return err
@@ -580,20 +480,20 @@ func (c *Client) PreloadDetail(ctx context.Context, taskID string) (PreloadDetai
 		if err != nil {
 			return err
 		}
-		d = PreloadDetail{Total: int(r.TotalCount)}
+		d = refresh.PreloadDetail{Total: int(r.TotalCount)}
 		for _, u := range r.UrlDetails {
 			created, _ := time.Parse(timeFormat, u.CreationTime)
 			ended, _ := time.Parse(timeFormat, u.EndTime)
-			pd := PreloadDomain{TaskID: u.TaskId, Domain: u.Domain, Status: u.Status, Process: u.Process, RetCode: u.RetCode, Created: created, Ended: ended}
+			pd := refresh.PreloadDomain{TaskID: u.TaskId, Domain: u.Domain, Status: u.Status, Process: u.Process, RetCode: u.RetCode, Created: created, Ended: ended}
 			for _, x := range u.Urls {
-				pd.URLs = append(pd.URLs, PreloadURL{URL: x.Url, Success: x.Success, Description: x.Description})
+				pd.URLs = append(pd.URLs, refresh.PreloadURL{URL: x.Url, Success: x.Success, Description: x.Description})
 			}
 			d.Domains = append(d.Domains, pd)
 		}
 		return nil
 	})
 	if err != nil {
-		return PreloadDetail{}, fmt.Errorf("read preload detail of task %s: %w", taskID, err)
+		return refresh.PreloadDetail{}, fmt.Errorf("read preload detail of task %s: %w", taskID, err)
 	}
 	return d, nil
 }

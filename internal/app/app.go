@@ -6,13 +6,18 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
+	"github.com/cdnrefresh/cdnrefresh/internal/notify"
 	"github.com/cdnrefresh/cdnrefresh/internal/plan"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/report"
 	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 	"github.com/cdnrefresh/cdnrefresh/internal/urlmap"
 	"github.com/cdnrefresh/cdnrefresh/internal/window"
@@ -40,9 +45,8 @@ type App struct {
 	Pipeline *refresh.Pipeline
 	Logger   *slog.Logger
 
-	now    func() time.Time
-	quotas *quotaCache
-	redis  *redis.Client
+	now   func() time.Time
+	redis *redis.Client
 }
 
 // New assembles an App from cfg.
@@ -76,6 +80,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	zone, err := cfg.Limits.Location()
+	if err != nil {
+		return nil, err
+	}
 	if a.CDN, err = alicdn.New(alicdn.Config{
 		Endpoint:    cfg.Endpoints.CDN,
 		Region:      cfg.CDN.Region,
@@ -83,24 +91,20 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Limiter:     limiter,
 		Sleep:       o.Sleep,
 		Now:         o.Now,
+		QuotaZone:   zone,
 	}); err != nil {
 		return nil, err
 	}
-	zone, err := cfg.Limits.Location()
-	if err != nil {
-		return nil, err
-	}
-	a.quotas = &quotaCache{read: a.CDN.Quota, now: o.Now, zone: zone}
 	if a.Spill, err = newSpill(cfg); err != nil {
 		return nil, err
 	}
 	a.Planner = NewPlanner(cfg)
 	a.Pipeline, err = refresh.NewPipeline(refresh.Options{
-		Mapper:    newMapper(cfg, a.Rules),
+		Mapper:    NewMapper(cfg, a.Rules),
 		Planner:   a.Planner,
-		Submitter: spendingSubmitter{a.CDN, a.quotas},
+		Submitter: a.CDN,
 		Spiller:   a.Spill,
-		Quota:     a.remaining,
+		Quota:     a.CDN.Remaining,
 		Now:       o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
 			if a.redis != nil {
@@ -108,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 				if err == nil {
 					return w
 				}
-				o.Logger.Warn("shared window unavailable; coalescing in-process only", "err", err)
+				o.Logger.Warn("shared window unavailable; coalescing in-process only", "error", err)
 			}
 			return window.NewLocal(wopts, flush)
 		},
@@ -136,19 +140,21 @@ func NewPlanner(cfg *config.Config) plan.Planner {
 	}
 }
 
-func newMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
+// NewMapper returns the mapper of cfg: its compiled rules, which never act
+// on the functions' own spill objects.
+func NewMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
 	return spillGuard{rules: rules, spill: cfg.Spill.OSS}
 }
 
 func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter, error) {
 	l := window.Limits{
 		QPS: map[string]float64{
-			plan.APIRefresh:               cfg.Limits.RefreshQPS,
-			plan.APIPush:                  cfg.Limits.PushQPS,
-			"DescribeRefreshTasks":        cfg.Limits.DescribeTasksQPS,
-			"DescribeDcdnRefreshTasks":    cfg.Limits.DescribeTasksQPS,
-			"DescribeRefreshTaskById":     cfg.Limits.TaskByIDQPS,
-			"DescribeDcdnRefreshTaskById": cfg.Limits.TaskByIDQPS,
+			refresh.APIRefresh:      cfg.Limits.RefreshQPS,
+			refresh.APIPush:         cfg.Limits.PushQPS,
+			refresh.APITasks:        cfg.Limits.DescribeTasksQPS,
+			refresh.APITasksDCDN:    cfg.Limits.DescribeTasksQPS,
+			refresh.APITaskByID:     cfg.Limits.TaskByIDQPS,
+			refresh.APITaskByIDDCDN: cfg.Limits.TaskByIDQPS,
 		},
 		URLsPerMinute: cfg.Limits.DomainURLsPerMinute,
 	}
@@ -190,4 +196,108 @@ func (g spillGuard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, str
 		return nil, nil, ReasonOwnSpill
 	}
 	return g.rules.Map(c)
+}
+
+// Drain replays spilled work (refresh.Pipeline.Drain) within today's
+// quota less limits.quota_reserve: at most limit jobs, 0 meaning
+// refresh.DefaultDrainLimit.
+func (a *App) Drain(ctx context.Context, limit int) (refresh.Drained, error) {
+	return a.Pipeline.Drain(ctx, backlog{a.Spill}, limit, a.Config.Limits.QuotaReserve)
+}
+
+// Reporter returns the report function's runner: drain, gather, send.
+func (a *App) Reporter() report.Runner {
+	loc, err := a.Config.Limits.Location()
+	if err != nil {
+		loc = time.UTC
+	}
+	return report.Runner{
+		Gatherer: report.Gatherer{
+			API:       a.CDN,
+			Providers: a.Config.Providers(),
+			Backlog: func(ctx context.Context) (report.SpillStats, error) {
+				st, err := a.Spill.Stats(ctx)
+				return report.SpillStats(st), err
+			},
+			Policy: a.Policy(),
+			Now:    a.now,
+			Zone:   loc,
+		},
+		Drain: a.Drain,
+		Marks: a.Spill,
+	}
+}
+
+// Policy is the report policy of the config: report.when, and
+// report.quota_threshold for the URL, directory and prefetch quotas.
+func (a *App) Policy() report.Policy {
+	t := a.Config.Report.QuotaThreshold
+	var th report.Threshold
+	if t.Percent {
+		th.Percent = t.Value
+	} else {
+		th.Absolute = int(math.Ceil(t.Value))
+	}
+	return report.Policy{
+		When: a.Config.Report.When,
+		Thresholds: map[string]report.Threshold{
+			report.KindURL: th, report.KindDir: th, report.KindPreload: th,
+		},
+	}
+}
+
+// Channels builds the notification channels of the config. Functions call
+// it at cold start, so that a bad channel fails there.
+func (a *App) Channels() ([]report.Sender, error) {
+	if err := a.Config.Notify.Check(); err != nil {
+		return nil, err
+	}
+	cfg := make([]notify.ChannelConfig, len(a.Config.Notify.Channels))
+	for i, c := range a.Config.Notify.Channels {
+		cfg[i] = notify.ChannelConfig{Type: string(c.Type), URL: c.URL, Secret: c.Secret, Name: c.Name}
+	}
+	chans, err := notify.New(cfg, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]report.Sender, len(chans))
+	for i, c := range chans {
+		out[i] = c
+	}
+	return out, nil
+}
+
+// ReplayCache is where the webhook remembers the signatures it accepted:
+// Redis when the window is shared (so that a request replayed to another
+// instance is refused too), else nil, which means the webhook's in-memory
+// cache.
+func (a *App) ReplayCache() *window.Replay {
+	if a.redis == nil {
+		return nil
+	}
+	return window.NewReplay(a.redis)
+}
+
+// backlog adapts the spill store to refresh.Backlog.
+type backlog struct{ s spill.Store }
+
+func (b backlog) Load(ctx context.Context) ([]refresh.Stored, error) {
+	entries, err := b.s.Load(ctx)
+	out := make([]refresh.Stored, len(entries))
+	for i, e := range entries {
+		out[i] = refresh.Stored{Pending: e.Pending, Ref: e}
+	}
+	var re *spill.ReadError
+	if errors.As(err, &re) {
+		err = fmt.Errorf("%w: %w", refresh.ErrUnreadable, err)
+	}
+	return out, err
+}
+
+func (b backlog) Remove(ctx context.Context, s []refresh.Stored) error {
+	entries := make([]spill.Entry, len(s))
+	for i, e := range s {
+		entries[i] = e.Ref.(spill.Entry)
+	}
+	return b.s.Remove(ctx, entries)
 }

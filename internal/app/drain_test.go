@@ -22,7 +22,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	cdnemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/report"
 )
 
 // request is one request the CDN emulator received, as the test saw it.
@@ -162,6 +161,7 @@ func (w *world) submitted() []string {
 }
 
 func TestDrainAcrossQuotaResets(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{URLQuota: 1000}, "")
 	w.spillJobs(t, 2500, fileJob)
 	ctx := context.Background()
@@ -169,14 +169,14 @@ func TestDrainAcrossQuotaResets(t *testing.T) {
 	steps := []struct {
 		name       string
 		resetQuota bool
-		want       app.Drained
+		want       refresh.Drained
 		wantLeft   int // entries left, the newest
 	}{
 		{"first drain spends the quota on the oldest", false,
-			app.Drained{ReplayResult: report.ReplayResult{Submitted: 1000}, Kept: 1500}, 1500},
-		{"no quota left: nothing touched", false, app.Drained{Kept: 1500}, 1500},
-		{"after a reset", true, app.Drained{ReplayResult: report.ReplayResult{Submitted: 1000}, Kept: 500}, 500},
-		{"after another reset the rest", true, app.Drained{ReplayResult: report.ReplayResult{Submitted: 500}}, 0},
+			refresh.Drained{Replayed: refresh.Replayed{Submitted: 1000}, Kept: 1500}, 1500},
+		{"no quota left: nothing touched", false, refresh.Drained{Kept: 1500}, 1500},
+		{"after a reset", true, refresh.Drained{Replayed: refresh.Replayed{Submitted: 1000}, Kept: 500}, 500},
+		{"after another reset the rest", true, refresh.Drained{Replayed: refresh.Replayed{Submitted: 500}}, 0},
 	}
 	for _, s := range steps {
 		if s.resetQuota {
@@ -224,6 +224,7 @@ type spillerFunc func(context.Context, []refresh.Pending) error
 func (f spillerFunc) Spill(ctx context.Context, p []refresh.Pending) error { return f(ctx, p) }
 
 func TestDrainKeepsEntriesWhenTheSpillFails(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "")
 	w.spillJobs(t, 5, fileJob)
 	// The replay cannot spill again what fails: the old entries must stay.
@@ -244,7 +245,7 @@ func TestDrainKeepsEntriesWhenTheSpillFails(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Drain = %+v, nil error; want the spill's error", got)
 	}
-	if want := (app.Drained{Kept: 5}); !cmp.Equal(want, got, cmpopts.IgnoreFields(app.Drained{}, "Notes")) {
+	if want := (refresh.Drained{Kept: 5}); !cmp.Equal(want, got, cmpopts.IgnoreFields(refresh.Drained{}, "Notes")) {
 		t.Errorf("Drain = %+v, want %+v", got, want)
 	}
 	var want []left
@@ -257,6 +258,7 @@ func TestDrainKeepsEntriesWhenTheSpillFails(t *testing.T) {
 }
 
 func TestDrain(t *testing.T) {
+	t.Parallel()
 	prefetch := func(i int) refresh.Job {
 		j := fileJob(i)
 		j.Action = refresh.ActionPrefetch
@@ -271,28 +273,28 @@ func TestDrain(t *testing.T) {
 		job       func(i int) refresh.Job
 		limit     int
 		timeout   time.Duration // of the drain's context; 0: none
-		want      app.Drained
+		want      refresh.Drained
 		wantNotes int
 		wantLeft  []left
 	}{
 		{
 			name: "limit takes the oldest",
 			n:    5, job: fileJob, limit: 2,
-			want:     app.Drained{ReplayResult: report.ReplayResult{Submitted: 2}, Kept: 3},
+			want:     refresh.Drained{Replayed: refresh.Replayed{Submitted: 2}, Kept: 3},
 			wantLeft: []left{{jobURL("static.example.com", 2), 0}, {jobURL("static.example.com", 3), 0}, {jobURL("static.example.com", 4), 0}},
 		},
 		{
 			name: "URL reserve is kept",
 			emu:  cdnemu.Options{URLQuota: 12}, extra: "limits: {quota_reserve: 10}",
 			n: 3, job: fileJob,
-			want:     app.Drained{ReplayResult: report.ReplayResult{Submitted: 2}, Kept: 1},
+			want:     refresh.Drained{Replayed: refresh.Replayed{Submitted: 2}, Kept: 1},
 			wantLeft: []left{{jobURL("static.example.com", 2), 0}},
 		},
 		{
 			name: "prefetch quota",
 			emu:  cdnemu.Options{PreloadQuota: 1},
 			n:    3, job: prefetch,
-			want:     app.Drained{ReplayResult: report.ReplayResult{Submitted: 1}, Kept: 2},
+			want:     refresh.Drained{Replayed: refresh.Replayed{Submitted: 1}, Kept: 2},
 			wantLeft: []left{{jobURL("static.example.com", 1), 0}, {jobURL("static.example.com", 2), 0}},
 		},
 		{
@@ -306,7 +308,7 @@ func TestDrain(t *testing.T) {
 				}
 				return j
 			},
-			want: app.Drained{ReplayResult: report.ReplayResult{
+			want: refresh.Drained{Replayed: refresh.Replayed{
 				Submitted: 2, Rejected: 1, ByReason: map[string]int{"InvalidDomain.NotFound": 1},
 			}},
 			wantLeft: []left{},
@@ -315,7 +317,7 @@ func TestDrain(t *testing.T) {
 			name:   "throttled: spilled again with one more attempt",
 			faults: cdnemu.Faults{Throttle: 1},
 			n:      2, job: fileJob,
-			want: app.Drained{ReplayResult: report.ReplayResult{
+			want: refresh.Drained{Replayed: refresh.Replayed{
 				Spilled: 2, ByReason: map[string]int{"TooManyRequests": 2},
 			}},
 			wantNotes: 1, // the quota could not be read either
@@ -324,12 +326,12 @@ func TestDrain(t *testing.T) {
 		{
 			name: "no time left: nothing touched",
 			n:    2, job: fileJob, timeout: 2 * time.Second,
-			want:     app.Drained{Kept: 2},
+			want:     refresh.Drained{Kept: 2},
 			wantLeft: []left{{jobURL("static.example.com", 0), 0}, {jobURL("static.example.com", 1), 0}},
 		},
 		{
 			name:     "empty spill",
-			want:     app.Drained{},
+			want:     refresh.Drained{},
 			wantLeft: []left{},
 		},
 	}
@@ -350,7 +352,7 @@ func TestDrain(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Drain: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(app.Drained{}, "Notes")); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(refresh.Drained{}, "Notes")); diff != "" {
 				t.Errorf("Drain mismatch (-want +got):\n%s", diff)
 			}
 			if len(got.Notes) != tt.wantNotes {
@@ -377,6 +379,7 @@ func TestDrain(t *testing.T) {
 }
 
 func TestDrainReportsUnreadableSpill(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "")
 	w.spillJobs(t, 2, fileJob)
 	dir := w.app.Config.Spill.Dir
@@ -397,6 +400,7 @@ func TestDrainReportsUnreadableSpill(t *testing.T) {
 // API's 1,000 URLs a call, calls are planned within it, so the limiter
 // never refuses one outright and the work goes through.
 func TestSmallDomainBudget(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "limits: {domain_urls_per_minute: 500}")
 	var work []refresh.Pending
 	for i := range 600 {

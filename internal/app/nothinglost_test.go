@@ -163,6 +163,7 @@ func countsOf(r refresh.Report) counts {
 // The App runs on a fake clock shared with the emulator: backoff, rate
 // limiter and window waits move it forward instead of sleeping.
 func TestNothingLostUnderFaults(t *testing.T) {
+	t.Parallel()
 	const events, keys, quota = 2000, 10, 12000
 	clock := apptest.NewClock(time.Date(2025, 6, 1, 1, 0, 0, 0, time.UTC)) // 09:00 UTC+8: the quota day lasts
 	emu, endpoint := apptest.Emulator(t, cdn.Options{Now: clock.Now, URLQuota: quota, TaskDuration: -1, Seed: 4})
@@ -234,8 +235,8 @@ func TestNothingLostUnderFaults(t *testing.T) {
 }
 
 // drained describes what a drain did.
-func drained(d app.Drained) string {
-	return fmt.Sprintf("%s, %d kept (by reason %v; notes %q)", d.ReplayResult, d.Kept, d.ByReason, d.Notes)
+func drained(d refresh.Drained) string {
+	return fmt.Sprintf("%s, %d kept (by reason %v; notes %q)", d.Replayed, d.Kept, d.ByReason, d.Notes)
 }
 
 // checkEach checks that every URL of urls was accepted exactly once or
@@ -282,6 +283,7 @@ limits: {domain_urls_per_minute: 100000, refresh_qps: 1000}
 // report run drains the spill. Every URL must end accepted; only URLs of
 // calls cut off in flight may be accepted twice.
 func TestDeadlineMidFlightThenRedelivered(t *testing.T) {
+	t.Parallel()
 	const n = 2500 // the plan: calls of 1,000, 1,000 and 500 URLs
 	env := apptest.Start(t, deadlineConfig, apptest.Options{
 		CDN: cdn.Options{DomainURLsPerMinute: -1, TaskDuration: -1},
@@ -397,6 +399,7 @@ func TestDeadlineMidFlightThenRedelivered(t *testing.T) {
 // changes arrive as 61 concurrent FC invocations of 5 objects each; the
 // window closes when the last of them has joined (max_batch).
 func TestDirectoryCollapse(t *testing.T) {
+	t.Parallel()
 	const cfg = `
 rules:
   - {bucket: site, domains: [d]}

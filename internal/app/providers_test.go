@@ -11,6 +11,7 @@ import (
 // TestQuotaPerProvider: CDN and DCDN quotas count apart, so a spent DCDN
 // quota does not hold back CDN refreshes.
 func TestQuotaPerProvider(t *testing.T) {
+	t.Parallel()
 	w := newWorldRules(t, cdnemu.Options{URLQuota: 5}, dcdnRule, "")
 	ctx := context.Background()
 	spill := func(p refresh.Provider, host string, n int) {

@@ -12,12 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	cdnemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/notify"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
-	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
 // dcdnRule adds a DCDN rule to a world's config.
@@ -67,6 +65,7 @@ func pages(rs []request) []page {
 }
 
 func TestGatherReadsEverything(t *testing.T) {
+	t.Parallel()
 	for _, allowed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("DescribePreloadDetailById allowed=%v", allowed), func(t *testing.T) {
 			w := newWorldRules(t, cdnemu.Options{URLQuota: 1000, PreloadDetailAllowed: allowed}, dcdnRule, "")
@@ -74,8 +73,8 @@ func TestGatherReadsEverything(t *testing.T) {
 			preloadIDs := failedTasks(w.emu, now, 250, 60)
 			w.spillJobs(t, 2, fileJob)
 
-			replay := report.ReplayResult{Submitted: 3}
-			r, err := w.app.Gather(context.Background(), time.Time{}, replay)
+			replay := refresh.Replayed{Submitted: 3}
+			r, err := w.app.Reporter().Gather(context.Background(), time.Time{}, replay)
 			if err != nil {
 				t.Fatalf("Gather: %v", err)
 			}
@@ -175,15 +174,16 @@ func TestGatherReadsEverything(t *testing.T) {
 }
 
 func TestGatherSince(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		since     time.Duration // before now; 0: the default
 		wantTotal int
 		wantStart time.Duration // StartTime asked for, before now
 	}{
-		{"default lookback", 0, 255, app.DefaultLookback},
+		{"default lookback", 0, 255, report.DefaultLookback},
 		{"two days includes the old task", 48 * time.Hour, 256, 48 * time.Hour},
-		{"ten days is cut to three", 240 * time.Hour, 256, app.TaskRetention - time.Minute},
+		{"ten days is cut to three", 240 * time.Hour, 256, report.TaskRetention - time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,7 +194,7 @@ func TestGatherSince(t *testing.T) {
 			if tt.since > 0 {
 				since = now.Add(-tt.since)
 			}
-			r, err := w.app.Gather(context.Background(), since, report.ReplayResult{})
+			r, err := w.app.Reporter().Gather(context.Background(), since, refresh.Replayed{})
 			if err != nil {
 				t.Fatalf("Gather: %v", err)
 			}
@@ -213,9 +213,10 @@ func TestGatherSince(t *testing.T) {
 }
 
 func TestGatherNamesWhatItCouldNotRead(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, cdnemu.Options{}, "")
 	w.emu.Inject(cdnemu.Faults{Next: []string{"Forbidden.RAM", "Forbidden.RAM"}}) // quota, then file tasks
-	r, err := w.app.Gather(context.Background(), time.Time{}, report.ReplayResult{})
+	r, err := w.app.Reporter().Gather(context.Background(), time.Time{}, refresh.Replayed{})
 	if err == nil {
 		t.Fatal("Gather: nil error, want one naming the quota and the file tasks")
 	}
@@ -231,6 +232,7 @@ func TestGatherNamesWhatItCouldNotRead(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		extra string
@@ -257,35 +259,35 @@ func thresholds(t report.Threshold) map[string]report.Threshold {
 }
 
 func TestRunReportTasks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
-		tasks       []string
-		wantDrain   bool
-		wantReport  bool
+		drain       bool
+		report      bool
 		wantRefresh int // RefreshObjectCaches calls
 	}{
-		{"both by default", nil, true, true, 1},
-		{"drain only", []string{trigger.TaskDrain}, true, false, 1},
-		{"report only", []string{trigger.TaskReport}, false, true, 0},
+		{"both", true, true, 1},
+		{"drain only", true, false, 1},
+		{"report only", false, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, cdnemu.Options{}, "")
 			w.spillJobs(t, 3, fileJob)
-			res, err := w.app.RunReport(context.Background(), app.RunOptions{Tasks: tt.tasks})
+			res, err := w.app.Reporter().Run(context.Background(), report.RunOptions{Drain: tt.drain, Report: tt.report})
 			if err != nil {
-				t.Fatalf("RunReport: %v", err)
+				t.Fatalf("Run: %v", err)
 			}
-			if got := res.Replay != nil; got != tt.wantDrain {
-				t.Errorf("drained = %v, want %v", got, tt.wantDrain)
+			if got := res.Replay != nil; got != tt.drain {
+				t.Errorf("drained = %v, want %v", got, tt.drain)
 			}
-			if got := res.Report != nil; got != tt.wantReport {
-				t.Errorf("reported = %v, want %v", got, tt.wantReport)
+			if got := res.Report != nil; got != tt.report {
+				t.Errorf("reported = %v, want %v", got, tt.report)
 			}
 			if n := len(w.seen("RefreshObjectCaches")); n != tt.wantRefresh {
 				t.Errorf("RefreshObjectCaches calls = %d, want %d", n, tt.wantRefresh)
 			}
-			if tt.wantDrain && tt.wantReport && (res.Backlog.Count != 0 || res.Report.Replay.Submitted != 3) {
+			if tt.drain && tt.report && (res.Backlog.Count != 0 || res.Report.Replay.Submitted != 3) {
 				t.Errorf("backlog %+v, replay %+v: want the report to follow the drain", res.Backlog, res.Report.Replay)
 			}
 			if len(res.Sent) != 0 {
@@ -298,6 +300,7 @@ func TestRunReportTasks(t *testing.T) {
 // TestReportStartsWhereThePreviousEnded: the second report asks for failed
 // tasks since the first report was made, not a fixed lookback.
 func TestReportStartsWhereThePreviousEnded(t *testing.T) {
+	t.Parallel()
 	got := 0
 	robot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got++ }))
 	defer robot.Close()
@@ -308,8 +311,8 @@ func TestReportStartsWhereThePreviousEnded(t *testing.T) {
 	}
 	run := func() time.Time {
 		before := len(w.seen("DescribeRefreshTasks"))
-		if _, err := w.app.RunReport(context.Background(), app.RunOptions{Tasks: []string{"report"}, Channels: chans}); err != nil {
-			t.Fatalf("RunReport: %v", err)
+		if _, err := w.app.Reporter().Run(context.Background(), report.RunOptions{Report: true, Channels: senders(chans)}); err != nil {
+			t.Fatalf("Run: %v", err)
 		}
 		start, err := time.Parse("2006-01-02T15:04:05Z", w.seen("DescribeRefreshTasks")[before].Start)
 		if err != nil {
@@ -318,8 +321,8 @@ func TestReportStartsWhereThePreviousEnded(t *testing.T) {
 		return start
 	}
 	first := w.clock.Now()
-	if start := run(); !start.Equal(first.Add(-app.DefaultLookback).Truncate(time.Second)) {
-		t.Errorf("first report starts at %v, want %v (the default lookback)", start, first.Add(-app.DefaultLookback))
+	if start := run(); !start.Equal(first.Add(-report.DefaultLookback).Truncate(time.Second)) {
+		t.Errorf("first report starts at %v, want %v (the default lookback)", start, first.Add(-report.DefaultLookback))
 	}
 	w.clock.Advance(6 * time.Hour)
 	if start := run(); !start.Equal(first.Truncate(time.Second)) {
@@ -328,4 +331,13 @@ func TestReportStartsWhereThePreviousEnded(t *testing.T) {
 	if got != 2 {
 		t.Errorf("robot got %d reports, want 2 (report.when: always)", got)
 	}
+}
+
+// senders returns chans as report senders.
+func senders(chans []notify.Channel) []report.Sender {
+	out := make([]report.Sender, len(chans))
+	for i, c := range chans {
+		out[i] = c
+	}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 // OSS event its own spill write causes is ignored, and the failed work
 // really is spilled there through the real OSS SDK.
 func TestSpillToOSSNeverRetriggers(t *testing.T) {
+	t.Parallel()
 	oss := ossemu.New(ossemu.Options{Keys: map[string]string{cdnemu.AccessKeyID: cdnemu.AccessKeySecret}, Buckets: []string{"my-site"}})
 	ossSrv := httptest.NewServer(oss)
 	defer ossSrv.Close()

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -77,9 +76,11 @@ func (c *Config) check() []error {
 		add("webhook.auth", "%q is not one of hmac, none", wh.Auth)
 	}
 	if wh.Domain != "" {
-		if err := checkHost(wh.Domain); err != nil {
+		if err := refresh.CheckHost(wh.Domain); err != nil {
 			add("webhook.domain", "%v", err)
-		} else if !slices.ContainsFunc(c.Rules, func(r Rule) bool { return slices.Contains(r.Domains, strings.ToLower(wh.Domain)) }) {
+		} else if h := refresh.Host("https://" + wh.Domain); !slices.ContainsFunc(c.Rules, func(r Rule) bool {
+			return slices.ContainsFunc(r.Domains, func(d string) bool { return refresh.Host(r.Scheme+"://"+d) == h })
+		}) {
 			add("webhook.domain", "%q is in no rule's domains, so its URLs would be refused", wh.Domain)
 		}
 	}
@@ -89,7 +90,7 @@ func (c *Config) check() []error {
 			add(place, "a template needs a content type and a URL template")
 		}
 		if v.Domain != "" {
-			if err := checkHost(v.Domain); err != nil {
+			if err := refresh.CheckHost(v.Domain); err != nil {
 				add(place+".domain", "%v", err)
 			}
 		}
@@ -168,7 +169,7 @@ func checkEndpoint(e string) error {
 		}
 		host = u.Host
 	}
-	if err := checkHost(host); err != nil {
+	if err := refresh.CheckHost(host); err != nil {
 		return err
 	}
 	return nil
@@ -281,7 +282,7 @@ func (r Rule) problems() []error {
 		addf("domains", "missing: list the CDN host names that serve the bucket")
 	}
 	for i, d := range r.Domains {
-		add(fmt.Sprintf("domains[%d]", i), checkHost(d))
+		add(fmt.Sprintf("domains[%d]", i), refresh.CheckHost(d))
 		if j := slices.Index(r.Domains, d); j < i {
 			addf(fmt.Sprintf("domains[%d]", i), "%q is listed twice", d)
 		}
@@ -340,52 +341,6 @@ func (r Rule) problems() []error {
 		}
 	}
 	return errs
-}
-
-// checkHost accepts a host name or IP address, optionally with a port:
-// what a domain of the CDN console is.
-func checkHost(h string) error {
-	switch {
-	case h == "":
-		return errors.New("empty host name")
-	case strings.Contains(h, "://"):
-		return fmt.Errorf("%q has a scheme: give the host name only (the scheme is its own field)", h)
-	case strings.ContainsAny(h, "/?#"):
-		return fmt.Errorf("%q has a path: give the host name only (use add_prefix for a path)", h)
-	case strings.Contains(h, "*"):
-		return fmt.Errorf("%q is a wildcard: list the host names readers use", h)
-	}
-	host := h
-	if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
-		hp, port, err := net.SplitHostPort(h)
-		if err != nil {
-			return fmt.Errorf("%q is not host or host:port", h)
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%q has a bad port %q", h, port)
-		}
-		host = hp
-	}
-	if net.ParseIP(host) != nil {
-		return nil
-	}
-	if len(host) > 253 {
-		return fmt.Errorf("%q is longer than 253 characters", h)
-	}
-	for label := range strings.SplitSeq(host, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("%q is not a host name", h)
-		}
-		for _, c := range []byte(label) {
-			if c >= 0x80 {
-				return fmt.Errorf("%q is not ASCII: give the punycode (xn--) form", h)
-			}
-			if !(c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-				return fmt.Errorf("%q is not a host name", h)
-			}
-		}
-	}
-	return nil
 }
 
 // isToken reports whether s is an HTTP header name (RFC 9110 token).

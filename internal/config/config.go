@@ -641,3 +641,23 @@ func (c *Config) SetDefaults() {
 		c.Rules[i] = c.Rules[i].WithDefaults()
 	}
 }
+
+// Providers lists the providers the rules use, CDN before DCDN.
+func (c *Config) Providers() []refresh.Provider {
+	var cdn, dcdn bool
+	for _, r := range c.Rules {
+		if r.Provider.OrDefault() == refresh.DCDN {
+			dcdn = true
+		} else {
+			cdn = true
+		}
+	}
+	var out []refresh.Provider
+	if cdn {
+		out = append(out, refresh.CDN)
+	}
+	if dcdn {
+		out = append(out, refresh.DCDN)
+	}
+	return out
+}

@@ -286,6 +286,10 @@ func TestParseErrors(t *testing.T) {
 		{"domain with path", "rules: [{bucket: b, domains: [d.example.com/img]}]\n", nil, []string{`domains[0]: "d.example.com/img" has a path`}},
 		{"wildcard domain", "rules: [{bucket: b, domains: [\"*.example.com\"]}]\n", nil, []string{`domains[0]: "*.example.com" is a wildcard`}},
 		{"bad port", "rules: [{bucket: b, domains: [\"d.example.com:99999\"]}]\n", nil, []string{`domains[0]: "d.example.com:99999" has a bad port`}},
+		{"internationalised domain", "rules: [{bucket: b, domains: [例子.测试]}]\n", nil,
+			[]string{`domains[0]: "例子.测试" is not ASCII: give the punycode (xn--) form`}},
+		{"IPv6 domain without brackets", "rules: [{bucket: b, domains: [\"2001:db8::1\"]}]\n", nil,
+			[]string{`domains[0]: "2001:db8::1" has more than one colon: write an IPv6 address in brackets`}},
 		{"duplicate domain", "rules: [{bucket: b, domains: [d.example.com, D.example.com]}]\n", nil,
 			[]string{`domains[1]: "d.example.com" is listed twice`}},
 		{"second rule named", "rules:\n  - {bucket: b, domains: [d.example.com]}\n  - {bucket: c, domains: [e.example.com], scheme: gopher}\n", nil,
@@ -339,6 +343,27 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWebhookDomainInRules checks that webhook.domain is found among the
+// rules' domains by the one rule about ports (refresh.Host).
+func TestWebhookDomainInRules(t *testing.T) {
+	tests := []struct {
+		domain string
+		ok     bool
+	}{
+		{"d.example.com", true},
+		{"D.Example.com", true},
+		{"d.example.com:443", true},
+		{"d.example.com:8443", false},
+		{"e.example.com", false},
+	}
+	for _, tt := range tests {
+		_, err := config.Parse([]byte(minimal+"webhook: {domain: \""+tt.domain+"\"}\n"), env(nil))
+		if (err == nil) != tt.ok {
+			t.Errorf("Parse(webhook.domain %q) error = %v, want ok %v", tt.domain, err, tt.ok)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ func fixture() report.Report {
 		Notes: []string{"DescribePreloadDetailById not allowed for this account: DCDN prefetch details missing"},
 		Spill: report.SpillStats{Count: 12, Oldest: time.Date(2025, 5, 31, 22, 10, 0, 0, cst),
 			ByReason: map[string]int{"QuotaExceeded.Refresh": 10, "Throttling": 2}},
-		Replay: report.ReplayResult{Submitted: 30, Spilled: 2, Rejected: 1,
+		Replay: refresh.Replayed{Submitted: 30, Spilled: 2, Rejected: 1,
 			ByReason: map[string]int{"QuotaExceeded.Refresh": 2, "InvalidObjectPath.Malformed": 1}},
 	}
 	reasons := []string{"OriginTimeout", "InternalError", "OriginReturnStatusCode 5XX"}

@@ -7,14 +7,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// API names of the calls the planner forms.
-const (
-	APIRefresh     = "RefreshObjectCaches"     // CDN refresh (2018-05-10)
-	APIPush        = "PushObjectCache"         // CDN prefetch (2018-05-10)
-	APIDCDNRefresh = "RefreshDcdnObjectCaches" // DCDN refresh (2018-01-15)
-	APIDCDNPreload = "PreloadDcdnObjectCaches" // DCDN prefetch (2018-01-15)
-)
-
 // Per-call limits of CDN RefreshObjectCaches ("each request can contain up to
 // 1,000 URLs, or 100 directories, or 1 regular expression; at most 10
 // domain names"); see
@@ -150,22 +142,6 @@ func (l Limits) domains(p refresh.Provider) int {
 	return l.Domains
 }
 
-// API returns the name of the API that carries out action a at provider p,
-// or "" if either is unknown.
-func API(p refresh.Provider, a refresh.Action) string {
-	switch {
-	case p == refresh.CDN && a == refresh.ActionRefresh:
-		return APIRefresh
-	case p == refresh.CDN && a == refresh.ActionPrefetch:
-		return APIPush
-	case p == refresh.DCDN && a == refresh.ActionRefresh:
-		return APIDCDNRefresh
-	case p == refresh.DCDN && a == refresh.ActionPrefetch:
-		return APIDCDNPreload
-	}
-	return ""
-}
-
 // Validate reports whether c is a call the API accepts under limits l: a
 // known API matching its provider and action, an object type the action
 // takes, 1 to the per-call limit of paths, each non-empty, at most
@@ -174,7 +150,7 @@ func API(p refresh.Provider, a refresh.Action) string {
 // field of l means its default. The error names the first problem found.
 func Validate(c refresh.Call, l Limits) error {
 	l = l.withDefaults()
-	want := API(c.Provider, c.Action)
+	want := refresh.APIFor(c.Provider, c.Action)
 	if want == "" {
 		return fmt.Errorf("call %q: unknown provider %q or action %q", c.API, c.Provider, c.Action)
 	}
@@ -214,7 +190,7 @@ func Validate(c refresh.Call, l Limits) error {
 			return fmt.Errorf("%s call: directory %q does not end with /", c.API, u)
 		}
 		seen[u] = true
-		h := hostOf(u)
+		h := refresh.Hostname(u)
 		if h == "" {
 			return fmt.Errorf("%s call: path %q names no domain", c.API, u)
 		}

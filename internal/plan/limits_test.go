@@ -20,32 +20,12 @@ func TestDefaultLimits(t *testing.T) {
 	}
 }
 
-func TestAPI(t *testing.T) {
-	tests := []struct {
-		p    refresh.Provider
-		a    refresh.Action
-		want string
-	}{
-		{refresh.CDN, refresh.ActionRefresh, "RefreshObjectCaches"},
-		{refresh.CDN, refresh.ActionPrefetch, "PushObjectCache"},
-		{refresh.DCDN, refresh.ActionRefresh, "RefreshDcdnObjectCaches"},
-		{refresh.DCDN, refresh.ActionPrefetch, "PreloadDcdnObjectCaches"},
-		{"", refresh.ActionRefresh, ""},
-		{refresh.CDN, "purge", ""},
-	}
-	for _, tt := range tests {
-		if got := plan.API(tt.p, tt.a); got != tt.want {
-			t.Errorf("API(%q, %q) = %q, want %q", tt.p, tt.a, got, tt.want)
-		}
-	}
-}
-
 func TestValidate(t *testing.T) {
 	call := func(api string, p refresh.Provider, a refresh.Action, ot refresh.ObjectType, urls ...string) refresh.Call {
 		return refresh.Call{API: api, Provider: p, Action: a, ObjectType: ot, URLs: urls}
 	}
 	refreshFile := func(urls ...string) refresh.Call {
-		return call(plan.APIRefresh, refresh.CDN, refresh.ActionRefresh, refresh.File, urls...)
+		return call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, refresh.File, urls...)
 	}
 	hosts := func(n int) []string {
 		return urlList(n, "https://h%02d.example/x")
@@ -70,17 +50,17 @@ func TestValidate(t *testing.T) {
 		{"repeated", refreshFile("https://d/a", "https://d/a"), plan.Limits{}, "appears twice"},
 		{"too long", refreshFile("https://d/" + strings.Repeat("x", 1015)), plan.Limits{}, "1025 bytes long"},
 		{"1024 bytes", refreshFile("https://d/" + strings.Repeat("x", 1014)), plan.Limits{}, ""},
-		{"101 directories", call(plan.APIRefresh, refresh.CDN, refresh.ActionRefresh, refresh.Directory, urlList(101, "https://d/%d/")...), plan.Limits{}, "101 Directory paths"},
-		{"directory without slash", call(plan.APIRefresh, refresh.CDN, refresh.ActionRefresh, refresh.Directory, "https://d/a"), plan.Limits{}, "does not end with /"},
-		{"2 regexes", call(plan.APIDCDNRefresh, refresh.DCDN, refresh.ActionRefresh, refresh.Regex, "https://d/a.*", "https://d/b.*"), plan.Limits{}, "2 Regex paths, over the per-call limit of 1"},
-		{"101 pushes", call(plan.APIPush, refresh.CDN, refresh.ActionPrefetch, "", urlList(101, "https://d/%d")...), plan.Limits{}, "101 prefetch paths, over the per-call limit of 100"},
-		{"100 preloads", call(plan.APIDCDNPreload, refresh.DCDN, refresh.ActionPrefetch, "", urlList(100, "https://d/%d")...), plan.Limits{}, ""},
-		{"prefetch with object type", call(plan.APIPush, refresh.CDN, refresh.ActionPrefetch, refresh.File, "https://d/a"), plan.Limits{}, "want none for prefetch"},
-		{"unknown object type", call(plan.APIRefresh, refresh.CDN, refresh.ActionRefresh, "Tag", "https://d/a"), plan.Limits{}, `unknown object type "Tag"`},
-		{"refresh without object type", call(plan.APIRefresh, refresh.CDN, refresh.ActionRefresh, "", "https://d/a"), plan.Limits{}, "unknown object type"},
-		{"wrong API", call(plan.APIRefresh, refresh.DCDN, refresh.ActionRefresh, refresh.File, "https://d/a"), plan.Limits{}, `needs API "RefreshDcdnObjectCaches"`},
+		{"101 directories", call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, refresh.Directory, urlList(101, "https://d/%d/")...), plan.Limits{}, "101 Directory paths"},
+		{"directory without slash", call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, refresh.Directory, "https://d/a"), plan.Limits{}, "does not end with /"},
+		{"2 regexes", call(refresh.APIRefreshDCDN, refresh.DCDN, refresh.ActionRefresh, refresh.Regex, "https://d/a.*", "https://d/b.*"), plan.Limits{}, "2 Regex paths, over the per-call limit of 1"},
+		{"101 pushes", call(refresh.APIPush, refresh.CDN, refresh.ActionPrefetch, "", urlList(101, "https://d/%d")...), plan.Limits{}, "101 prefetch paths, over the per-call limit of 100"},
+		{"100 preloads", call(refresh.APIPreloadDCDN, refresh.DCDN, refresh.ActionPrefetch, "", urlList(100, "https://d/%d")...), plan.Limits{}, ""},
+		{"prefetch with object type", call(refresh.APIPush, refresh.CDN, refresh.ActionPrefetch, refresh.File, "https://d/a"), plan.Limits{}, "want none for prefetch"},
+		{"unknown object type", call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, "Tag", "https://d/a"), plan.Limits{}, `unknown object type "Tag"`},
+		{"refresh without object type", call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, "", "https://d/a"), plan.Limits{}, "unknown object type"},
+		{"wrong API", call(refresh.APIRefresh, refresh.DCDN, refresh.ActionRefresh, refresh.File, "https://d/a"), plan.Limits{}, `needs API "RefreshDcdnObjectCaches"`},
 		{"unknown provider", call("", "akamai", refresh.ActionRefresh, refresh.File, "https://d/a"), plan.Limits{}, "unknown provider"},
-		{"bad area", refresh.Call{API: plan.APIPush, Provider: refresh.CDN, Action: refresh.ActionPrefetch, Area: "mars", URLs: []string{"https://d/a"}}, plan.Limits{}, `unknown area "mars"`},
+		{"bad area", refresh.Call{API: refresh.APIPush, Provider: refresh.CDN, Action: refresh.ActionPrefetch, Area: "mars", URLs: []string{"https://d/a"}}, plan.Limits{}, `unknown area "mars"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -80,16 +80,13 @@ type groupKey struct {
 
 func keyOf(j refresh.Job) groupKey {
 	k := groupKey{
-		provider:   j.Provider,
+		provider:   j.Provider.OrDefault(),
 		action:     j.Action,
 		objectType: j.ObjectType,
 		force:      j.Force,
 		area:       j.Area,
 		l2:         j.L2Preload,
 		withHeader: j.WithHeader,
-	}
-	if k.provider == "" {
-		k.provider = refresh.CDN // the config's default provider
 	}
 	switch k.action {
 	case refresh.ActionPrefetch:
@@ -145,7 +142,7 @@ func (p Planner) Plan(jobs []refresh.Job, q refresh.Quota) (calls []refresh.Call
 
 	var dirs, files []*item
 	for _, it := range items {
-		if it.key.action != refresh.ActionRefresh || API(it.key.provider, it.key.action) == "" {
+		if it.key.action != refresh.ActionRefresh || refresh.APIFor(it.key.provider, it.key.action) == "" {
 			continue
 		}
 		switch it.key.objectType {
@@ -215,7 +212,7 @@ func remaining(q, r refresh.Quota) refresh.Quota {
 // pool returns the quota an item of group k draws on, or nil if it draws on
 // none.
 func pool(q *refresh.Quota, k groupKey) *int {
-	if API(k.provider, k.action) == "" {
+	if refresh.APIFor(k.provider, k.action) == "" {
 		return nil
 	}
 	if k.action == refresh.ActionPrefetch {

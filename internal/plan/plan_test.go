@@ -125,7 +125,7 @@ func TestPlanCalls(t *testing.T) {
 				keyed(file("https://d/a.txt"), "a"), file("https://d/b.txt"),
 				keyed(file("https://d/a.txt"), "a"), keyed(file("https://d/a.txt"), "other-key"),
 			},
-			want: []sent{{plan.APIRefresh, refresh.File, false,
+			want: []sent{{refresh.APIRefresh, refresh.File, false,
 				[]string{"https://d/a.txt", "https://d/b.txt"},
 				[]string{"https://d/a.txt", "https://d/a.txt", "https://d/a.txt", "https://d/b.txt"}}},
 		},
@@ -138,38 +138,38 @@ func TestPlanCalls(t *testing.T) {
 				file("https://d/a/"),
 			},
 			want: []sent{
-				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{
+				{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{
 					"https://d/a/", "https://d/a/", "https://d/a/b/y.png?v=2", "https://d/a/q.js", "https://d/a/x.png"}},
-				{plan.APIRefresh, refresh.File, false, []string{"http://d/a/x.png", "https://d/ab/z.png", "https://e/a/x.png"},
+				{refresh.APIRefresh, refresh.File, false, []string{"http://d/a/x.png", "https://d/ab/z.png", "https://e/a/x.png"},
 					[]string{"http://d/a/x.png", "https://d/ab/z.png", "https://e/a/x.png"}},
-				{plan.APIDCDNRefresh, refresh.File, false, []string{"https://d/a/x.png"}, []string{"https://d/a/x.png"}},
-				{plan.APIPush, "", false, []string{"https://d/a/x.png"}, []string{"https://d/a/x.png"}},
+				{refresh.APIRefreshDCDN, refresh.File, false, []string{"https://d/a/x.png"}, []string{"https://d/a/x.png"}},
+				{refresh.APIPush, "", false, []string{"https://d/a/x.png"}, []string{"https://d/a/x.png"}},
 			},
 		},
 		{
 			name: "host case does not matter for cover",
 			jobs: []refresh.Job{dir("HTTPS://D.example/a/"), file("https://d.EXAMPLE/a/x")},
-			want: []sent{{plan.APIRefresh, refresh.Directory, false, []string{"HTTPS://D.example/a/"},
+			want: []sent{{refresh.APIRefresh, refresh.Directory, false, []string{"HTTPS://D.example/a/"},
 				[]string{"HTTPS://D.example/a/", "https://d.EXAMPLE/a/x"}}},
 		},
 		{
 			name: "unforced directory does not cover a forced file",
 			jobs: []refresh.Job{dir("https://d/a/"), forced(file("https://d/a/x")), file("https://d/a/y")},
 			want: []sent{
-				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{"https://d/a/", "https://d/a/y"}},
-				{plan.APIRefresh, refresh.File, true, []string{"https://d/a/x"}, []string{"https://d/a/x"}},
+				{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{"https://d/a/", "https://d/a/y"}},
+				{refresh.APIRefresh, refresh.File, true, []string{"https://d/a/x"}, []string{"https://d/a/x"}},
 			},
 		},
 		{
 			name: "forced directory covers forced and unforced",
 			jobs: []refresh.Job{forced(dir("https://d/a/")), forced(file("https://d/a/x")), file("https://d/a/y"), dir("https://d/a/")},
-			want: []sent{{plan.APIRefresh, refresh.Directory, true, []string{"https://d/a/"},
+			want: []sent{{refresh.APIRefresh, refresh.Directory, true, []string{"https://d/a/"},
 				[]string{"https://d/a/", "https://d/a/", "https://d/a/x", "https://d/a/y"}}},
 		},
 		{
 			name: "nested directories become one",
 			jobs: []refresh.Job{dir("https://d/a/b/"), dir("https://d/a/"), dir("https://d/c/"), file("https://d/a/b/x")},
-			want: []sent{{plan.APIRefresh, refresh.Directory, false, []string{"https://d/a/", "https://d/c/"},
+			want: []sent{{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/a/", "https://d/c/"},
 				[]string{"https://d/a/", "https://d/a/b/", "https://d/a/b/x", "https://d/c/"}}},
 		},
 		{
@@ -180,14 +180,14 @@ func TestPlanCalls(t *testing.T) {
 				dcdn(forced(dir("https://d/7/"))),
 			},
 			want: []sent{
-				{plan.APIRefresh, refresh.File, false, []string{"https://d/1"}, []string{"https://d/1"}},
-				{plan.APIRefresh, refresh.File, true, []string{"https://d/2"}, []string{"https://d/2"}},
-				{plan.APIRefresh, refresh.IgnoreParams, false, []string{"https://d/6"}, []string{"https://d/6"}},
-				{plan.APIRefresh, refresh.Regex, false, []string{"https://d/r.*"}, []string{"https://d/r.*"}},
-				{plan.APIDCDNRefresh, refresh.Directory, true, []string{"https://d/7/"}, []string{"https://d/7/"}},
-				{plan.APIDCDNRefresh, refresh.File, false, []string{"https://d/3"}, []string{"https://d/3"}},
-				{plan.APIPush, "", false, []string{"https://d/4"}, []string{"https://d/4"}},
-				{plan.APIDCDNPreload, "", false, []string{"https://d/5"}, []string{"https://d/5"}},
+				{refresh.APIRefresh, refresh.File, false, []string{"https://d/1"}, []string{"https://d/1"}},
+				{refresh.APIRefresh, refresh.File, true, []string{"https://d/2"}, []string{"https://d/2"}},
+				{refresh.APIRefresh, refresh.IgnoreParams, false, []string{"https://d/6"}, []string{"https://d/6"}},
+				{refresh.APIRefresh, refresh.Regex, false, []string{"https://d/r.*"}, []string{"https://d/r.*"}},
+				{refresh.APIRefreshDCDN, refresh.Directory, true, []string{"https://d/7/"}, []string{"https://d/7/"}},
+				{refresh.APIRefreshDCDN, refresh.File, false, []string{"https://d/3"}, []string{"https://d/3"}},
+				{refresh.APIPush, "", false, []string{"https://d/4"}, []string{"https://d/4"}},
+				{refresh.APIPreloadDCDN, "", false, []string{"https://d/5"}, []string{"https://d/5"}},
 			},
 		},
 		{
@@ -198,8 +198,8 @@ func TestPlanCalls(t *testing.T) {
 				push("https://d/2"),
 			},
 			want: []sent{
-				{plan.APIRefresh, refresh.File, false, []string{"https://d/1"}, []string{"https://d/1"}},
-				{plan.APIPush, "", false, []string{"https://d/2"}, []string{"https://d/2", "https://d/2"}},
+				{refresh.APIRefresh, refresh.File, false, []string{"https://d/1"}, []string{"https://d/1"}},
+				{refresh.APIPush, "", false, []string{"https://d/2"}, []string{"https://d/2", "https://d/2"}},
 			},
 		},
 	}
@@ -218,7 +218,7 @@ func TestPlanCalls(t *testing.T) {
 }
 
 func TestPlanSplit(t *testing.T) {
-	refreshFile := func(n, jobs int) shape { return shape{plan.APIRefresh, refresh.File, false, n, 1, jobs} }
+	refreshFile := func(n, jobs int) shape { return shape{refresh.APIRefresh, refresh.File, false, n, 1, jobs} }
 	tests := []struct {
 		name string
 		jobs []refresh.Job
@@ -227,27 +227,27 @@ func TestPlanSplit(t *testing.T) {
 		{"1000 URLs in one call", many(1000, "https://d/%04d", file), []shape{refreshFile(1000, 1000)}},
 		{"1001 URLs in two calls", many(1001, "https://d/%04d", file), []shape{refreshFile(1000, 1000), refreshFile(1, 1)}},
 		{"100 directories in one call", many(100, "https://d/%03d/", dir),
-			[]shape{{plan.APIRefresh, refresh.Directory, false, 100, 1, 100}}},
+			[]shape{{refresh.APIRefresh, refresh.Directory, false, 100, 1, 100}}},
 		{"101 directories in two calls", many(101, "https://d/%03d/", dir), []shape{
-			{plan.APIRefresh, refresh.Directory, false, 100, 1, 100},
-			{plan.APIRefresh, refresh.Directory, false, 1, 1, 1}}},
+			{refresh.APIRefresh, refresh.Directory, false, 100, 1, 100},
+			{refresh.APIRefresh, refresh.Directory, false, 1, 1, 1}}},
 		{"2 regexes in two calls", many(2, "https://d/%d/.*", regex), []shape{
-			{plan.APIRefresh, refresh.Regex, false, 1, 1, 1},
-			{plan.APIRefresh, refresh.Regex, false, 1, 1, 1}}},
+			{refresh.APIRefresh, refresh.Regex, false, 1, 1, 1},
+			{refresh.APIRefresh, refresh.Regex, false, 1, 1, 1}}},
 		{"101 pushes in two calls", many(101, "https://d/%03d", push), []shape{
-			{plan.APIPush, "", false, 100, 1, 100},
-			{plan.APIPush, "", false, 1, 1, 1}}},
+			{refresh.APIPush, "", false, 100, 1, 100},
+			{refresh.APIPush, "", false, 1, 1, 1}}},
 		{"101 DCDN preloads in two calls", many(101, "https://d/%03d", func(u string) refresh.Job { return dcdn(push(u)) }), []shape{
-			{plan.APIDCDNPreload, "", false, 100, 1, 100},
-			{plan.APIDCDNPreload, "", false, 1, 1, 1}}},
-		{"10 domains in one call", many(10, "https://d%d/x", file), []shape{{plan.APIRefresh, refresh.File, false, 10, 10, 10}}},
+			{refresh.APIPreloadDCDN, "", false, 100, 1, 100},
+			{refresh.APIPreloadDCDN, "", false, 1, 1, 1}}},
+		{"10 domains in one call", many(10, "https://d%d/x", file), []shape{{refresh.APIRefresh, refresh.File, false, 10, 10, 10}}},
 		{"11 domains in two calls", many(11, "https://d%02d/x", file), []shape{
-			{plan.APIRefresh, refresh.File, false, 10, 10, 10},
-			{plan.APIRefresh, refresh.File, false, 1, 1, 1}}},
+			{refresh.APIRefresh, refresh.File, false, 10, 10, 10},
+			{refresh.APIRefresh, refresh.File, false, 1, 1, 1}}},
 		{"a big domain spans calls and shares the last", cat(many(1500, "https://a/%04d", file), many(10, "https://b%d/x", file)), []shape{
-			{plan.APIRefresh, refresh.File, false, 1000, 1, 1000},
-			{plan.APIRefresh, refresh.File, false, 509, 10, 509},
-			{plan.APIRefresh, refresh.File, false, 1, 1, 1}}},
+			{refresh.APIRefresh, refresh.File, false, 1000, 1, 1000},
+			{refresh.APIRefresh, refresh.File, false, 509, 10, 509},
+			{refresh.APIRefresh, refresh.File, false, 1, 1, 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,9 +267,9 @@ func TestPlanSmallerLimits(t *testing.T) {
 	p := plan.Planner{Limits: plan.Limits{RefreshURLs: 3, Domains: 2}}
 	calls, _ := p.Plan(cat(many(4, "https://a/%d", file), many(2, "https://b%d/x", file)), refresh.NoQuotaLimit)
 	want := []sent{
-		{plan.APIRefresh, refresh.File, false, []string{"https://a/0", "https://a/1", "https://a/2"}, []string{"https://a/0", "https://a/1", "https://a/2"}},
-		{plan.APIRefresh, refresh.File, false, []string{"https://a/3", "https://b0/x"}, []string{"https://a/3", "https://b0/x"}},
-		{plan.APIRefresh, refresh.File, false, []string{"https://b1/x"}, []string{"https://b1/x"}},
+		{refresh.APIRefresh, refresh.File, false, []string{"https://a/0", "https://a/1", "https://a/2"}, []string{"https://a/0", "https://a/1", "https://a/2"}},
+		{refresh.APIRefresh, refresh.File, false, []string{"https://a/3", "https://b0/x"}, []string{"https://a/3", "https://b0/x"}},
+		{refresh.APIRefresh, refresh.File, false, []string{"https://b1/x"}, []string{"https://b1/x"}},
 	}
 	if diff := cmp.Diff(want, sents(calls)); diff != "" {
 		t.Errorf("Plan with limits %+v mismatch (-want +got):\n%s", p.Limits, diff)
@@ -417,8 +417,8 @@ func TestPlanCollapse(t *testing.T) {
 			quota:     refresh.NoQuotaLimit,
 			jobs:      cat(img300, []refresh.Job{file("https://d/css/a.css")}),
 			want: []sent{
-				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/img/"}, urlList(300, "https://d/img/%03d.jpg")},
-				{plan.APIRefresh, refresh.File, false, []string{"https://d/css/a.css"}, []string{"https://d/css/a.css"}},
+				{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/img/"}, urlList(300, "https://d/img/%03d.jpg")},
+				{refresh.APIRefresh, refresh.File, false, []string{"https://d/css/a.css"}, []string{"https://d/css/a.css"}},
 			},
 		},
 		{
@@ -427,8 +427,8 @@ func TestPlanCollapse(t *testing.T) {
 			quota:     refresh.NoQuotaLimit,
 			jobs:      cat(many(3, "https://d/img/a/b/%d", file), many(2, "https://d/img/c/%d", file)),
 			want: []sent{
-				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/img/a/b/"}, urlList(3, "https://d/img/a/b/%d")},
-				{plan.APIRefresh, refresh.File, false, urlList(2, "https://d/img/c/%d"), urlList(2, "https://d/img/c/%d")},
+				{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/img/a/b/"}, urlList(3, "https://d/img/a/b/%d")},
+				{refresh.APIRefresh, refresh.File, false, urlList(2, "https://d/img/c/%d"), urlList(2, "https://d/img/c/%d")},
 			},
 		},
 		{
@@ -436,7 +436,7 @@ func TestPlanCollapse(t *testing.T) {
 			threshold: 3,
 			quota:     refresh.NoQuotaLimit,
 			jobs:      cat(many(3, "https://d/img/a/%d", file), many(4, "https://d/img/b/%d", file)),
-			want: []sent{{plan.APIRefresh, refresh.Directory, false, []string{"https://d/img/a/", "https://d/img/b/"},
+			want: []sent{{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/img/a/", "https://d/img/b/"},
 				cat2(urlList(3, "https://d/img/a/%d"), urlList(4, "https://d/img/b/%d"))}},
 		},
 		{
@@ -444,7 +444,7 @@ func TestPlanCollapse(t *testing.T) {
 			threshold: 3,
 			quota:     refresh.NoQuotaLimit,
 			jobs:      cat(many(3, "https://d/img/a/%d", file), many(2, "https://d/img/b/%d", file), many(1, "https://d/img/%d", file)),
-			want: []sent{{plan.APIRefresh, refresh.Directory, false, []string{"https://d/img/"},
+			want: []sent{{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/img/"},
 				[]string{"https://d/img/0", "https://d/img/a/0", "https://d/img/a/1", "https://d/img/a/2", "https://d/img/b/0", "https://d/img/b/1"}}},
 		},
 		{
@@ -453,10 +453,10 @@ func TestPlanCollapse(t *testing.T) {
 			quota:     refresh.NoQuotaLimit,
 			jobs:      []refresh.Job{file("https://d/a/1"), forced(file("https://d/a/2")), file("https://e/a/3"), file("https://D/a/4"), push("https://d/a/5"), push("https://d/a/6")},
 			want: []sent{
-				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{"https://D/a/4", "https://d/a/1"}},
-				{plan.APIRefresh, refresh.File, true, []string{"https://d/a/2"}, []string{"https://d/a/2"}},
-				{plan.APIRefresh, refresh.File, false, []string{"https://e/a/3"}, []string{"https://e/a/3"}},
-				{plan.APIPush, "", false, []string{"https://d/a/5", "https://d/a/6"}, []string{"https://d/a/5", "https://d/a/6"}},
+				{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/a/"}, []string{"https://D/a/4", "https://d/a/1"}},
+				{refresh.APIRefresh, refresh.File, true, []string{"https://d/a/2"}, []string{"https://d/a/2"}},
+				{refresh.APIRefresh, refresh.File, false, []string{"https://e/a/3"}, []string{"https://e/a/3"}},
+				{refresh.APIPush, "", false, []string{"https://d/a/5", "https://d/a/6"}, []string{"https://d/a/5", "https://d/a/6"}},
 			},
 		},
 		{
@@ -465,8 +465,8 @@ func TestPlanCollapse(t *testing.T) {
 			quota:     refresh.Quota{URL: 100, Dir: 1},
 			jobs:      cat(many(2, "https://d/a/%d", file), many(3, "https://d/b/%d", file)),
 			want: []sent{
-				{plan.APIRefresh, refresh.Directory, false, []string{"https://d/b/"}, urlList(3, "https://d/b/%d")},
-				{plan.APIRefresh, refresh.File, false, urlList(2, "https://d/a/%d"), urlList(2, "https://d/a/%d")},
+				{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/b/"}, urlList(3, "https://d/b/%d")},
+				{refresh.APIRefresh, refresh.File, false, urlList(2, "https://d/a/%d"), urlList(2, "https://d/a/%d")},
 			},
 		},
 		{
@@ -474,21 +474,21 @@ func TestPlanCollapse(t *testing.T) {
 			threshold: 0,
 			quota:     refresh.NoQuotaLimit,
 			jobs:      img300,
-			want:      []sent{{plan.APIRefresh, refresh.File, false, urlList(300, "https://d/img/%03d.jpg"), urlList(300, "https://d/img/%03d.jpg")}},
+			want:      []sent{{refresh.APIRefresh, refresh.File, false, urlList(300, "https://d/img/%03d.jpg"), urlList(300, "https://d/img/%03d.jpg")}},
 		},
 		{
 			name:      "not done when directory quota is 0",
 			threshold: 100,
 			quota:     refresh.Quota{URL: 1000, Dir: 0},
 			jobs:      img300,
-			want:      []sent{{plan.APIRefresh, refresh.File, false, urlList(300, "https://d/img/%03d.jpg"), urlList(300, "https://d/img/%03d.jpg")}},
+			want:      []sent{{refresh.APIRefresh, refresh.File, false, urlList(300, "https://d/img/%03d.jpg"), urlList(300, "https://d/img/%03d.jpg")}},
 		},
 		{
 			name:      "files covered by a directory job are not counted",
 			threshold: 3,
 			quota:     refresh.NoQuotaLimit,
 			jobs:      cat(many(3, "https://d/a/%d", file), []refresh.Job{dir("https://d/a/")}),
-			want: []sent{{plan.APIRefresh, refresh.Directory, false, []string{"https://d/a/"},
+			want: []sent{{refresh.APIRefresh, refresh.Directory, false, []string{"https://d/a/"},
 				[]string{"https://d/a/", "https://d/a/0", "https://d/a/1", "https://d/a/2"}}},
 		},
 	}

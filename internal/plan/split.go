@@ -14,7 +14,7 @@ func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
 	groups := make(map[groupKey][]*item)
 	for _, it := range items {
 		if it.state == stateAdmitted {
-			it.host = hostOf(it.url)
+			it.host = refresh.Hostname(it.url)
 			groups[it.key] = append(groups[it.key], it)
 		}
 	}
@@ -65,7 +65,7 @@ func actionRank(a refresh.Action) int {
 // makeCall forms the call of group k sending the URLs of items.
 func makeCall(jobs []refresh.Job, k groupKey, items []*item) refresh.Call {
 	c := refresh.Call{
-		API:        API(k.provider, k.action),
+		API:        refresh.APIFor(k.provider, k.action),
 		Provider:   k.provider,
 		Action:     k.action,
 		ObjectType: k.objectType,

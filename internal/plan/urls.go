@@ -20,24 +20,6 @@ func bounds(u string) (hostStart, pathStart, pathEnd int) {
 	return hostStart, pathStart, pathEnd
 }
 
-// hostOf returns the lower-case domain name of u, without user info or
-// port, or "" if u names none.
-func hostOf(u string) string {
-	hs, ps, _ := bounds(u)
-	h := u[hs:ps]
-	if i := strings.LastIndexByte(h, '@'); i >= 0 {
-		h = h[i+1:]
-	}
-	if strings.HasPrefix(h, "[") { // IPv6 literal
-		if i := strings.IndexByte(h, ']'); i >= 0 {
-			h = h[:i+1]
-		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	return strings.ToLower(h)
-}
-
 // canonical returns u with its scheme and host in lower case and without its
 // query or fragment, and the length of that origin part. Directory prefixes
 // are compared in this form.

@@ -8,24 +8,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-func TestHostOf(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"https://Img.Example.com/a/b.png", "img.example.com"},
-		{"img.example.com/a.png", "img.example.com"},
-		{"http://user:pw@d.example:8080/x", "d.example"},
-		{"https://[::1]:8443/x", "[::1]"},
-		{"https://d.example?x=1", "d.example"},
-		{"d.example/a?u=http://e.example/", "d.example"},
-		{"/only/a/path", ""},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := hostOf(tt.in); got != tt.want {
-			t.Errorf("hostOf(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestCanonicalDirs(t *testing.T) {
 	tests := []struct {
 		in        string

@@ -210,16 +210,32 @@ func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
 }
 
 // Replay submits spilled work again, oldest first as given, within the
-// quota and limits. What still cannot be done is spilled anew with its
+// quota and limits. Each URL is put in canonical spelling first
+// (CanonicalFor: work spilled before it was applied, or by hand, is
+// spelled as a new job would be); a URL that has none is rejected with
+// the reason. What still cannot be done is spilled anew with its
 // first-seen time kept and one more attempt counted; the caller removes
 // the old entries once Replay returns without error.
 func (p *Pipeline) Replay(ctx context.Context, work []Pending) ([]Outcome, error) {
-	again := make([]Pending, len(work))
+	outs := make([]Outcome, len(work))
+	again := make([]Pending, 0, len(work))
+	at := make([]int, 0, len(work)) // at[k] is the index in work of again[k]
 	for i, w := range work {
 		w.Attempts++
-		again[i] = w
+		u, err := CanonicalFor(w.Job.ObjectType, w.Job.URL)
+		if err != nil {
+			outs[i] = Outcome{Job: w.Job, Status: Rejected, Reason: err.Error()}
+			continue
+		}
+		w.Job.URL = u
+		again = append(again, w)
+		at = append(at, i)
 	}
-	return p.carryOut(ctx, again)
+	done, err := p.carryOut(ctx, again)
+	for k, o := range done {
+		outs[at[k]] = o
+	}
+	return outs, err
 }
 
 // carryOut plans and submits the jobs of work and records an outcome for
@@ -265,7 +281,7 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 			}
 			continue
 		}
-		if code, ok := exhausted[quotaKind(c)]; ok {
+		if code, ok := exhausted[quotaKey(c)]; ok {
 			for _, j := range c.Jobs {
 				spill(j, code)
 			}
@@ -297,10 +313,7 @@ func (p *Pipeline) plan(ctx context.Context, jobs []Job) (calls []Call, over []J
 	var order []Provider
 	byProvider := map[Provider][]Job{}
 	for _, j := range jobs {
-		pr := j.Provider
-		if pr == "" {
-			pr = CDN
-		}
+		pr := j.Provider.OrDefault()
 		if _, ok := byProvider[pr]; !ok {
 			order = append(order, pr)
 		}
@@ -355,10 +368,11 @@ func (p *Pipeline) stopReason(ctx context.Context) string {
 	return ""
 }
 
-// submit sends c and records an outcome for each of its jobs. When the API
-// rejects a call of several URLs because of some of them, the call is
-// halved until the invalid URLs are alone, so that one bad URL never costs
-// the valid ones; splits bounds the extra calls that costs.
+// submit sends c and records an outcome for each of its jobs, as the
+// verdict of a failure says (see Verdict). When the API refuses a call of
+// several URLs because of some of them, the call is split until the bad
+// URLs or domains are alone, so that one bad URL never costs the valid
+// ones; splits bounds the extra calls that costs.
 func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome), exhausted map[string]string, splits *int) {
 	task, err := p.o.Submitter.Submit(ctx, c)
 	if err == nil {
@@ -367,20 +381,22 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 		}
 		return
 	}
-	code := errorCode(err)
-	switch {
-	case isRejected(err) && perURL(err) && len(c.URLs) > 1 && perDomain(err) && len(hosts(c.URLs)) == 1:
-		// The one domain of the call is refused: every URL of it is.
+	verdict, code := FailureOf(err)
+	all := func(s Status) {
 		for _, j := range c.Jobs {
-			record(j, Outcome{Status: Rejected, Reason: code})
+			record(j, Outcome{Status: s, Reason: code})
 		}
-	case isRejected(err) && perURL(err) && len(c.URLs) > 1:
+	}
+	switch {
+	case verdict == Reject,
+		verdict == SplitURLs && len(c.URLs) == 1,
+		verdict == SplitDomains && len(hosts(c.URLs)) == 1:
+		all(Rejected)
+	case verdict == SplitURLs || verdict == SplitDomains:
 		if ctx.Err() != nil || *splits <= 0 {
 			// Out of time or halvings: the valid URLs among these must
 			// not be rejected along with the bad ones. Keep them all.
-			for _, j := range c.Jobs {
-				record(j, Outcome{Status: Spilled, Reason: code})
-			}
+			all(Spilled)
 			return
 		}
 		parts := split(c)
@@ -388,20 +404,14 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 		for _, part := range parts {
 			p.submit(ctx, part, record, exhausted, splits)
 		}
-	case isRejected(err):
-		for _, j := range c.Jobs {
-			record(j, Outcome{Status: Rejected, Reason: code})
-		}
 	default:
-		if isQuotaExhausted(err) {
-			exhausted[quotaKind(c)] = code
+		if verdict == QuotaSpent {
+			exhausted[quotaKey(c)] = code
 		}
 		if ctx.Err() != nil && code == "error" {
 			code = ReasonDeadline
 		}
-		for _, j := range c.Jobs {
-			record(j, Outcome{Status: Spilled, Reason: code})
-		}
+		all(Spilled)
 	}
 }
 
@@ -422,36 +432,28 @@ func split(c Call) []Call {
 		at[h] = i
 	}
 	for _, u := range c.URLs {
-		i := at[host(u)]
+		i := at[Hostname(u)]
 		parts[i].URLs = append(parts[i].URLs, u)
 	}
 	for _, j := range c.Jobs {
-		i := at[host(carrier(j.URL, c.URLs))]
+		i := at[Hostname(carrier(j.URL, c.URLs))]
 		parts[i].Jobs = append(parts[i].Jobs, j)
 	}
 	return parts
 }
 
-// hosts lists the distinct hosts of urls in first-seen order.
+// hosts lists the distinct domains of urls (Hostname: the API refuses a
+// domain whatever the port) in first-seen order.
 func hosts(urls []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, u := range urls {
-		if h := host(u); !seen[h] {
+		if h := Hostname(u); !seen[h] {
 			seen[h] = true
 			out = append(out, h)
 		}
 	}
 	return out
-}
-
-// host returns the host[:port] of a URL, lower-cased.
-func host(u string) string {
-	_, rest, _ := strings.Cut(u, "://")
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	return strings.ToLower(rest)
 }
 
 // halve splits a call's URLs in two, each half carrying the jobs whose URL
@@ -490,44 +492,9 @@ func carrier(u string, urls []string) string {
 	return best
 }
 
-// quotaKind names the daily quota a call draws on.
-func quotaKind(c Call) string {
-	if c.Action == ActionPrefetch {
-		return string(c.Provider) + "/preload"
-	}
-	return string(c.Provider) + "/" + string(c.ObjectType)
-}
-
-func errorCode(err error) string {
-	var e interface{ ErrorCode() string }
-	if errors.As(err, &e) && e.ErrorCode() != "" {
-		return e.ErrorCode()
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return ReasonDeadline
-	}
-	return "error"
-}
-
-func isRejected(err error) bool {
-	var e interface{ Rejected() bool }
-	return errors.As(err, &e) && e.Rejected()
-}
-
-func perURL(err error) bool {
-	var e interface{ PerURL() bool }
-	return errors.As(err, &e) && e.PerURL()
-}
-
-func perDomain(err error) bool {
-	var e interface{ PerDomain() bool }
-	return errors.As(err, &e) && e.PerDomain()
-}
-
-func isQuotaExhausted(err error) bool {
-	var e interface{ QuotaExhausted() bool }
-	return errors.As(err, &e) && e.QuotaExhausted()
-}
+// quotaKey names the daily quota a call draws on: provider and kind (CDN
+// and DCDN count apart).
+func quotaKey(c Call) string { return quotaKeyOf(c.Provider, c.QuotaKind()) }
 
 // direct is the window of a pipeline built without one: each invocation
 // flushes its own jobs at once, with duplicates inside it folded.

@@ -47,16 +47,10 @@ func (p chunkPlanner) Plan(jobs []refresh.Job, q refresh.Quota) ([]refresh.Call,
 	return calls, jobs[n:]
 }
 
-type apiErr struct {
-	code                    string
-	rejected, perURL, quota bool
+// apiErr is a failure with verdict v and code.
+func apiErr(v refresh.Verdict, code string) error {
+	return fmt.Errorf("submit: %w", &refresh.Failure{Verdict: v, Code: code, Err: errors.New("api: " + code)})
 }
-
-func (e apiErr) Error() string        { return "api: " + e.code }
-func (e apiErr) ErrorCode() string    { return e.code }
-func (e apiErr) Rejected() bool       { return e.rejected }
-func (e apiErr) PerURL() bool         { return e.perURL }
-func (e apiErr) QuotaExhausted() bool { return e.quota }
 
 type submitFunc func(ctx context.Context, c refresh.Call) (string, error)
 
@@ -130,7 +124,7 @@ func TestPipelineRun(t *testing.T) {
 			submit: func(_ context.Context, c refresh.Call) (string, error) {
 				for _, u := range c.URLs {
 					if strings.HasSuffix(u, "/bad") {
-						return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true, perURL: true}
+						return "", apiErr(refresh.SplitURLs, "InvalidObjectPath.Malformed")
 					}
 				}
 				return "T", nil
@@ -147,7 +141,7 @@ func TestPipelineRun(t *testing.T) {
 			name:  "a call-level rejection rejects the call's jobs without halving",
 			event: changes("a", "b"),
 			submit: func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "InvalidObjectType.ValueNotSupported", rejected: true}
+				return "", apiErr(refresh.Reject, "InvalidObjectType.ValueNotSupported")
 			},
 			want:      [6]int{2, 0, 0, 0, 0, 2},
 			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
@@ -156,7 +150,7 @@ func TestPipelineRun(t *testing.T) {
 			name:  "exhausted quota spills the call and skips later calls of that kind",
 			event: changes("a", "b", "c", "d"),
 			submit: func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "QuotaExceeded.Refresh", quota: true}
+				return "", apiErr(refresh.QuotaSpent, "QuotaExceeded.Refresh")
 			},
 			want:      [6]int{4, 0, 0, 0, 4, 0},
 			wantCalls: [][]string{{"https://d/a", "https://d/b", "https://d/c"}},
@@ -176,7 +170,7 @@ func TestPipelineRun(t *testing.T) {
 			name:  "retryable errors spill with their code",
 			event: changes("a"),
 			submit: func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "Throttling"}
+				return "", apiErr(refresh.Retry, "Throttling")
 			},
 			want:      [6]int{1, 0, 0, 0, 1, 0},
 			wantCalls: [][]string{{"https://d/a"}},
@@ -320,7 +314,7 @@ func TestPipelineReplay(t *testing.T) {
 		Planner: chunkPlanner{size: 1},
 		Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
 			if c.URLs[0] == "https://d/b" {
-				return "", apiErr{code: "QuotaExceeded.Refresh", quota: true}
+				return "", apiErr(refresh.QuotaSpent, "QuotaExceeded.Refresh")
 			}
 			return "T1", nil
 		}),
@@ -354,6 +348,47 @@ func TestPipelineReplay(t *testing.T) {
 	}
 }
 
+// TestPipelineReplayCanonical checks that replayed work is submitted in
+// canonical spelling, whatever spelling it was spilled in.
+func TestPipelineReplayCanonical(t *testing.T) {
+	var sent []string
+	p, err := refresh.NewPipeline(refresh.Options{
+		Mapper:  mapKeys{},
+		Planner: chunkPlanner{size: 10},
+		Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
+			sent = append(sent, c.URLs...)
+			return "T1", nil
+		}),
+		Spiller: &memSpill{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := func(t refresh.ObjectType, u string) refresh.Job {
+		return refresh.Job{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: t, URL: u}
+	}
+	work := []refresh.Pending{
+		{Job: job(refresh.File, "https://WWW.Example.com:443/a/./b%7e.html"), Reason: "quota"},
+		{Job: job(refresh.File, "https://www.example.com/../x"), Reason: "quota"},
+		{Job: job(refresh.Regex, `HTTPS://WWW.Example.com/img/./.*\.png`), Reason: "quota"},
+	}
+	outs, err := p.Replay(context.Background(), work)
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	want := []refresh.Outcome{
+		{Job: job(refresh.File, "https://www.example.com/a/b~.html"), Status: refresh.Submitted, TaskID: "T1"},
+		{Job: job(refresh.File, "https://www.example.com/../x"), Status: refresh.Rejected, Reason: "a .. segment climbs above the root"},
+		{Job: job(refresh.Regex, `https://www.example.com/img/./.*\.png`), Status: refresh.Submitted, TaskID: "T1"},
+	}
+	if diff := cmp.Diff(want, outs); diff != "" {
+		t.Errorf("Replay(%v) outcomes mismatch (-want +got):\n%s", work, diff)
+	}
+	if diff := cmp.Diff([]string{"https://www.example.com/a/b~.html", `https://www.example.com/img/./.*\.png`}, sent); diff != "" {
+		t.Errorf("Replay(%v) submitted URLs mismatch (-want +got):\n%s", work, diff)
+	}
+}
+
 func TestReportMerge(t *testing.T) {
 	a := refresh.Report{Changes: 2, Submitted: 1, Spilled: 1, Tasks: []string{"2"}, SpilledBy: map[string]int{"quota": 1}}
 	b := refresh.Report{Changes: 3, Ignored: 1, Duplicate: 1, Spilled: 2, Rejected: 1, Tasks: []string{"1", "2"},
@@ -365,10 +400,6 @@ func TestReportMerge(t *testing.T) {
 		t.Errorf("Merge (-want +got):\n%s", diff)
 	}
 }
-
-type domainErr struct{ apiErr }
-
-func (domainErr) PerDomain() bool { return true }
 
 // TestPipelineSplitsRefusedCalls: a call refused for some of its domains is
 // split by domain, so every URL of a good domain goes through; when
@@ -385,7 +416,7 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 				calls++
 				for _, u := range c.URLs {
 					if strings.Contains(u, "://off") {
-						return "", domainErr{apiErr{code: "InvalidDomain.Offline", rejected: true, perURL: true}}
+						return "", apiErr(refresh.SplitDomains, "InvalidDomain.Offline")
 					}
 				}
 				return "T", nil
@@ -414,7 +445,7 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 			Mapper:  mapKeys{},
 			Planner: chunkPlanner{size: 1000},
 			Submitter: submitFunc(func(context.Context, refresh.Call) (string, error) {
-				return "", apiErr{code: "InvalidObjectPath.Malformed", rejected: true, perURL: true}
+				return "", apiErr(refresh.SplitURLs, "InvalidObjectPath.Malformed")
 			}),
 			Spiller: sp,
 		})

@@ -25,14 +25,9 @@ type Planner interface {
 type Submitter interface {
 	// Submit sends c and returns the task id the API assigned (the API may
 	// answer a comma-separated list). It retries what is worth retrying
-	// within ctx. An error that has a method Rejected() bool returning true
-	// means the call can never succeed as sent: its jobs are rejected; if
-	// it also has PerURL() bool returning true, some of the URLs caused it
-	// and the pipeline splits the call (by domain, else in halves) to save
-	// the others; PerDomain() bool says a whole domain was refused, so that
-	// a call of one domain is not split in vain. QuotaExhausted()
-	// bool marks a spent daily quota. Any other error spills the jobs. An
-	// error with a method ErrorCode() string names the API's error code.
+	// within ctx. A failure wraps a *Failure whose Verdict says what
+	// becomes of the call's jobs and whose Code is recorded as their
+	// reason; any other error keeps (spills) them.
 	Submit(ctx context.Context, c Call) (taskID string, err error)
 }
 

@@ -103,12 +103,12 @@ func TestPolicyProblems(t *testing.T) {
 		},
 		{
 			name: "replay rejected",
-			r:    report.Report{Replay: report.ReplayResult{Submitted: 3, Rejected: 1}},
+			r:    report.Report{Replay: refresh.Replayed{Submitted: 3, Rejected: 1}},
 			want: []string{"1 spilled change rejected on replay"},
 		},
 		{
 			name: "replay submitted only is no problem",
-			r:    report.Report{Replay: report.ReplayResult{Submitted: 3}},
+			r:    report.Report{Replay: refresh.Replayed{Submitted: 3}},
 		},
 	}
 	for _, tt := range tests {

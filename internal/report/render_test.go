@@ -36,7 +36,7 @@ func sample() report.Report {
 		Notes:       []string{"DescribePreloadDetailById not allowed for this account"},
 		Spill: report.SpillStats{Count: 12, Oldest: time.Date(2025, 5, 31, 22, 10, 0, 0, cst),
 			ByReason: map[string]int{"Throttling": 2, "QuotaExceeded.Refresh": 10}},
-		Replay: report.ReplayResult{Submitted: 30, Spilled: 2, Rejected: 1, ByReason: map[string]int{"InvalidObjectPath.Malformed": 1}},
+		Replay: refresh.Replayed{Submitted: 30, Spilled: 2, Rejected: 1, ByReason: map[string]int{"InvalidObjectPath.Malformed": 1}},
 	}
 	r.Problems = report.Policy{}.Problems(r)
 	return r

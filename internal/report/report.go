@@ -29,13 +29,13 @@ const TimeLayout = "2006-01-02 15:04 MST"
 // (UrlRemain, DirRemain, RegexRemain, IgnoreParamsRemain, PreloadRemain,
 // PreloadEdgeRemain, BlockRemain).
 const (
-	KindURL          = "url"
-	KindDir          = "dir"
-	KindRegex        = "regex"
-	KindIgnoreParams = "ignore_params"
-	KindPreload      = "preload"
-	KindPreloadEdge  = "preload_edge"
-	KindBlock        = "block"
+	KindURL          = string(refresh.QuotaURL)
+	KindDir          = string(refresh.QuotaDir)
+	KindRegex        = string(refresh.QuotaRegex)
+	KindIgnoreParams = string(refresh.QuotaIgnoreParams)
+	KindPreload      = string(refresh.QuotaPreload)
+	KindPreloadEdge  = string(refresh.QuotaPreloadEdge)
+	KindBlock        = string(refresh.QuotaBlock)
 )
 
 // kindNames are the kinds in report order, with the words a person reads.
@@ -84,11 +84,11 @@ type Report struct {
 	Quotas   []Quota  `json:"quotas,omitempty"`
 	// Failed are the failed tasks that were read; FailedTotal is how many
 	// the API said there are, which may be more (reading stops early).
-	Failed      []Task       `json:"failed,omitempty"`
-	FailedTotal int          `json:"failed_total"`
-	Notes       []string     `json:"notes,omitempty"` // e.g. "DescribePreloadDetailById not allowed for this account"
-	Spill       SpillStats   `json:"spill"`
-	Replay      ReplayResult `json:"replay"`
+	Failed      []Task           `json:"failed,omitempty"`
+	FailedTotal int              `json:"failed_total"`
+	Notes       []string         `json:"notes,omitempty"` // e.g. "DescribePreloadDetailById not allowed for this account"
+	Spill       SpillStats       `json:"spill"`
+	Replay      refresh.Replayed `json:"replay"`
 }
 
 // FailedCount is the number of failed tasks: FailedTotal, or the number
@@ -168,22 +168,6 @@ func (s SpillStats) String() string {
 		msg += " since " + s.Oldest.Format(TimeLayout)
 	}
 	return msg
-}
-
-// ReplayResult is what replaying the spill store did this run.
-type ReplayResult struct {
-	Submitted int            `json:"submitted"`
-	Spilled   int            `json:"spilled"`  // stored again (quota or rate limits still in the way)
-	Rejected  int            `json:"rejected"` // will never be sent
-	ByReason  map[string]int `json:"by_reason,omitempty"`
-}
-
-// Empty reports whether the replay had nothing to do.
-func (p ReplayResult) Empty() bool { return p.Submitted == 0 && p.Spilled == 0 && p.Rejected == 0 }
-
-// String counts the outcomes: "30 submitted, 2 spilled again, 1 rejected".
-func (p ReplayResult) String() string {
-	return fmt.Sprintf("%d submitted, %d spilled again, %d rejected", p.Submitted, p.Spilled, p.Rejected)
 }
 
 // Count is one reason and how often it occurred.

@@ -34,8 +34,17 @@
 // because the CDN caches differently spelled URLs under different keys:
 // this is the spelling a browser sends for a link written the usual way
 // (a browser sends [ ] | raw, so a key holding them would need its page
-// links written %5B %5D %7C). A URL a webhook caller gives is taken as
-// already encoded: only bytes a browser would not send raw are encoded.
+// links written %5B %5D %7C). The key's . and .. segments are resolved
+// as a browser resolves them (a/./b and a/x/../b are a/b); a key whose ..
+// climbs above the root is rejected. refresh.KeyURL does all this.
+//
+// A URL a change names (webhook, CLI) takes the same spelling,
+// refresh.Canonical: scheme and host in lower case, default port dropped,
+// dot segments resolved, escapes of unreserved characters decoded (%7e is
+// ~), other escapes kept in upper case, raw bytes encoded once, the
+// fragment dropped; one it refuses (user information, a control
+// character, …) is rejected with its reason. A regex refresh keeps its
+// pattern: only its scheme and host are canonical.
 //
 // A URL longer than MaxURLLength characters cannot be submitted; its jobs
 // come back rejected.
@@ -73,7 +82,7 @@ type Rules struct {
 type rule struct {
 	config.Rule
 	objectType refresh.ObjectType
-	hosts      []string // lower case, default port dropped
+	origins    []string // scheme://host, as refresh.Host spells the host
 	withHeader string   // prefetch.headers as the API's JSON
 
 	// Reasons, made once.
@@ -110,8 +119,8 @@ func Compile(rules []config.Rule) (*Rules, error) {
 			ru.withHeader = string(b)
 		}
 		for _, d := range r.Domains {
-			h := dropDefaultPort(r.Scheme, d)
-			ru.hosts = append(ru.hosts, h)
+			h := refresh.Host(r.Scheme + "://" + d)
+			ru.origins = append(ru.origins, r.Scheme+"://"+h)
 			if _, ok := out.byHost[h]; !ok {
 				out.byHost[h] = ru
 			}
@@ -119,14 +128,6 @@ func Compile(rules []config.Rule) (*Rules, error) {
 		out.byBucket[r.Bucket] = append(out.byBucket[r.Bucket], ru)
 	}
 	return out, nil
-}
-
-// dropDefaultPort turns host:443 (https) or host:80 (http) into host.
-func dropDefaultPort(scheme, host string) string {
-	if scheme == "https" {
-		return strings.TrimSuffix(host, ":443")
-	}
-	return strings.TrimSuffix(host, ":80")
 }
 
 func (r *rule) matches(key string) bool {
@@ -219,11 +220,13 @@ func (r *rule) job(c refresh.Change, a refresh.Action, t refresh.ObjectType, url
 }
 
 // add appends the jobs for url, or the rejected outcomes when url can
-// never be sent.
-func (r *rule) add(jobs []refresh.Job, rejected []refresh.Outcome, c refresh.Change, acts []refresh.Action, t refresh.ObjectType, url string) ([]refresh.Job, []refresh.Outcome) {
+// never be sent: err says why it has no canonical spelling.
+func (r *rule) add(jobs []refresh.Job, rejected []refresh.Outcome, c refresh.Change, acts []refresh.Action, t refresh.ObjectType, url string, err error) ([]refresh.Job, []refresh.Outcome) {
 	for _, a := range acts {
 		j := r.job(c, a, t, url)
 		switch {
+		case err != nil:
+			rejected = append(rejected, refresh.Outcome{Job: j, Status: refresh.Rejected, Reason: err.Error()})
 		case len(url) > MaxURLLength && utf8.RuneCountInString(url) > MaxURLLength:
 			rejected = append(rejected, refresh.Outcome{Job: j, Status: refresh.Rejected, Reason: ReasonTooLong})
 		case a == refresh.ActionPrefetch && (t == refresh.Directory || t == refresh.Regex):
@@ -285,10 +288,11 @@ func (r *Rules) Map(c refresh.Change) (jobs []refresh.Job, rejected []refresh.Ou
 		}
 	}
 
-	jobs = make([]refresh.Job, 0, len(ru.hosts)*n*len(acts))
-	for _, h := range ru.hosts {
+	jobs = make([]refresh.Job, 0, len(ru.origins)*n*len(acts))
+	for _, o := range ru.origins {
 		for _, p := range paths[:n] {
-			jobs, rejected = ru.add(jobs, rejected, c, acts, t, buildURL(ru.Scheme, h, p))
+			u, err := keyURL(t, o, p)
+			jobs, rejected = ru.add(jobs, rejected, c, acts, t, u, err)
 		}
 	}
 	if len(jobs) == 0 {
@@ -297,21 +301,24 @@ func (r *Rules) Map(c refresh.Change) (jobs []refresh.Job, rejected []refresh.Ou
 	return jobs, rejected, ""
 }
 
-// buildURL returns scheme://host/ followed by path percent-encoded, in one
-// allocation.
-func buildURL(scheme, host, path string) string {
-	var b strings.Builder
-	b.Grow(len(scheme) + len("://") + len(host) + 1 + escapedLen(path))
-	b.WriteString(scheme)
-	b.WriteString("://")
-	b.WriteString(host)
-	b.WriteByte('/')
-	writeEscaped(&b, path)
-	return b.String()
+// keyURL returns the URL of path on origin in canonical spelling, or for
+// a regex refresh with the path escaped and otherwise as given (it is a
+// pattern: a . segment matches any one character). When the path has no
+// URL it returns the uncanonical one, to name in the rejection, and why.
+func keyURL(t refresh.ObjectType, origin, path string) (string, error) {
+	if t == refresh.Regex {
+		return origin + "/" + refresh.EscapePath(path), nil
+	}
+	u, err := refresh.KeyURL(origin, path)
+	if err != nil {
+		return origin + "/" + refresh.EscapePath(path), err
+	}
+	return u, nil
 }
 
 // mapURL handles a change that names a URL: its host must be one of some
 // rule's domains, and that rule (the first listing it) gives the defaults.
+// The URL takes the canonical spelling.
 func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
 	reject := func(reason string) ([]refresh.Job, []refresh.Outcome, string) {
 		j := refresh.Job{Action: c.Action, ObjectType: c.ObjectType, URL: c.URL, Force: c.Force, Key: c.Key}
@@ -320,20 +327,11 @@ func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, stri
 		}
 		return nil, []refresh.Outcome{{Job: j, Status: refresh.Rejected, Reason: reason}}, ""
 	}
-	scheme, rest, ok := strings.Cut(c.URL, "://")
-	scheme = strings.ToLower(scheme)
-	if !ok || (scheme != "http" && scheme != "https") {
-		return reject("not an http(s) URL")
+	origin, err := refresh.CanonicalPattern(c.URL) // checks all but the path
+	if err != nil {
+		return reject(err.Error())
 	}
-	host, tail := rest, ""
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host, tail = rest[:i], rest[i:]
-	}
-	host = dropDefaultPort(scheme, strings.ToLower(host))
-	if host == "" || strings.ContainsAny(host, "@ ") {
-		return reject("not an http(s) URL")
-	}
-	ru := r.byHost[host]
+	ru := r.byHost[refresh.Host(origin)]
 	if ru == nil {
 		return reject(ReasonDomainNotAllowed)
 	}
@@ -345,28 +343,26 @@ func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, stri
 	if why != "" {
 		return nil, nil, why
 	}
-	if t != refresh.Regex {
-		tail = normalizeTail(tail)
-		if tail == "" || tail[0] == '?' {
-			tail = "/" + tail
-		}
+	u, err := refresh.CanonicalFor(t, c.URL)
+	if err != nil {
+		return reject(err.Error())
 	}
-	if t == refresh.Directory && !strings.HasSuffix(tail, "/") {
-		if strings.Contains(tail, "?") {
+	if t == refresh.Directory && !strings.HasSuffix(u, "/") {
+		if strings.Contains(u, "?") {
 			return reject("a directory URL ends with / and has no query")
 		}
-		tail += "/"
+		u += "/"
 	}
-	jobs, rejected := ru.add(nil, nil, c, acts, t, scheme+"://"+host+tail)
+	jobs, rejected := ru.add(nil, nil, c, acts, t, u, nil)
 	return jobs, rejected, ""
 }
 
 // Allows reports whether some rule names host (a host name, or
 // host:port), so that a caller may have its URLs refreshed.
 func (r *Rules) Allows(host string) bool {
-	host = strings.ToLower(strings.TrimSpace(host))
+	host = strings.TrimSpace(host)
 	for _, scheme := range []string{"https", "http"} {
-		if r.byHost[dropDefaultPort(scheme, host)] != nil {
+		if r.byHost[refresh.Host(scheme+"://"+host)] != nil {
 			return true
 		}
 	}

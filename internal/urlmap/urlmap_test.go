@@ -15,41 +15,6 @@ import (
 
 var _ refresh.Mapper = (*urlmap.Rules)(nil)
 
-func TestEscapePath(t *testing.T) {
-	tests := []struct {
-		name, key, want string
-	}{
-		{"plain", "img/logo.png", "img/logo.png"},
-		{"space", "a b.txt", "a%20b.txt"},
-		{"plus stays", "c++/a+b.txt", "c++/a+b.txt"},
-		{"percent", "100%.html", "100%25.html"},
-		{"already encoded looking", "a%20b", "a%2520b"},
-		{"non-ASCII", "中文/é.png", "%E4%B8%AD%E6%96%87/%C3%A9.png"},
-		{"star", "a*b", "a*b"},
-		{"tilde", "~user/x", "~user/x"},
-		{"sub-delims", "!$&'()*,;=:@", "!$&'()*,;=:@"},
-		{"question mark", "a?b", "a%3Fb"},
-		{"hash", "a#b", "a%23b"},
-		{"quote and angle brackets", `"<x>"`, "%22%3Cx%3E%22"},
-		{"backslash caret backtick", "a\\b^c`d", "a%5Cb%5Ec%60d"},
-		{"braces and bar", "{a|b}", "%7Ba%7Cb%7D"},
-		{"square brackets", "[a]", "%5Ba%5D"},
-		{"control characters", "a\tb\nc\x7f", "a%09b%0Ac%7F"},
-		{"trailing slash", "a/b/", "a/b/"},
-		{"empty segments", "a//b", "a//b"},
-		{"leading slash", "/a", "/a"},
-		{"invalid UTF-8 bytes", "a\xffb", "a%FFb"},
-		{"empty", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := urlmap.EscapePath(tt.key); got != tt.want {
-				t.Errorf("EscapePath(%q) = %q, want %q", tt.key, got, tt.want)
-			}
-		})
-	}
-}
-
 func mustCompile(t testing.TB, rules []config.Rule) *urlmap.Rules {
 	t.Helper()
 	r, err := urlmap.Compile(rules)
@@ -160,6 +125,11 @@ func TestMap(t *testing.T) {
 				refreshJob("https://home.example.com/index.html", "index.html"),
 				refreshJob("https://home.example.com/", "index.html"),
 			}, nil, ""},
+		{"dot segments of a key resolved", create("home", "a/./b/../c~ d.html"),
+			[]refresh.Job{prefetchJob("https://home.example.com/a/c~%20d.html", "a/./b/../c~ d.html")}, nil, ""},
+		{"key above the root", create("home", "../x.png"), nil,
+			[]refresh.Outcome{{Job: prefetchJob("https://home.example.com/../x.png", "../x.png"), Status: refresh.Rejected,
+				Reason: "a .. segment climbs above the root"}}, ""},
 		{"file key with a trailing slash and empty segment", create("home", "a//b/"),
 			[]refresh.Job{prefetchJob("https://home.example.com/a//b/", "a//b/")}, nil, ""},
 		{"URL of exactly 1024 characters", create("home", atLimit),
@@ -193,7 +163,7 @@ func TestMap(t *testing.T) {
 
 func TestMapURL(t *testing.T) {
 	rules := mustCompile(t, []config.Rule{
-		{Bucket: "site", Domains: []string{"www.example.com", "img.example.com:8443"}, OnCreate: config.CreateBoth},
+		{Bucket: "site", Domains: []string{"www.example.com", "img.example.com:8443", "xn--fsqu00a.xn--0zwm56d"}, OnCreate: config.CreateBoth},
 		{Bucket: "other", Domains: []string{"www.example.com", "dcdn.example.com"}, Provider: refresh.DCDN},
 	})
 	web := func(url string) refresh.Change {
@@ -220,7 +190,7 @@ func TestMapURL(t *testing.T) {
 		{"disallowed domain", web("https://evil.example.net/a.html"), nil, rejected("https://evil.example.net/a.html", "domain not allowed"), ""},
 		{"disallowed port", web("https://img.example.com/x.png"), nil, rejected("https://img.example.com/x.png", "domain not allowed"), ""},
 		{"userinfo is not a host", web("https://www.example.com@evil.example.net/"), nil,
-			rejected("https://www.example.com@evil.example.net/", "not an http(s) URL"), ""},
+			rejected("https://www.example.com@evil.example.net/", "a URL with user information is not refreshed"), ""},
 		{"not http", web("ftp://www.example.com/a"), nil, rejected("ftp://www.example.com/a", "not an http(s) URL"), ""},
 		{"not a URL", web("www.example.com/a"), nil, rejected("www.example.com/a", "not an http(s) URL"), ""},
 		{"encoded once, kept", web("https://www.example.com/a%20b/%E4%B8%AD?x=1&y=%2F"),
@@ -228,11 +198,22 @@ func TestMapURL(t *testing.T) {
 		{"raw bytes encoded, fragment dropped", web("https://www.example.com/a b/中?q=a b#top"),
 			both("https://www.example.com/a%20b/%E4%B8%AD?q=a%20b"), nil, ""},
 		{"stray percent", web("https://www.example.com/100%"), both("https://www.example.com/100%25"), nil, ""},
+		{"canonical spelling", web("https://WWW.Example.com:443/a/./b%7e/../c%e4%b8%ad.html?x=%41#f"),
+			both("https://www.example.com/a/c%E4%B8%AD.html?x=A"), nil, ""},
+		{"IDNA host of a rule", web("https://例子.测试/a"), both("https://xn--fsqu00a.xn--0zwm56d/a"), nil, ""},
+		{"path above the root", web("https://www.example.com/../etc/passwd"), nil,
+			rejected("https://www.example.com/../etc/passwd", "a .. segment climbs above the root"), ""},
+		{"control character", web("https://www.example.com/a\nb"), nil,
+			rejected("https://www.example.com/a\nb", "contains a control character"), ""},
+		{"directory after dot segments", refresh.Change{URL: "https://www.example.com/docs/a/..", ObjectType: refresh.Directory, Action: refresh.ActionRefresh},
+			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.Directory, URL: "https://www.example.com/docs/"}}, nil, ""},
 		{"bare host gets a path", web("https://www.example.com"), both("https://www.example.com/"), nil, ""},
 		{"directory override adds the slash", refresh.Change{URL: "https://www.example.com/docs", ObjectType: refresh.Directory, Action: refresh.ActionRefresh},
 			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.Directory, URL: "https://www.example.com/docs/"}}, nil, ""},
 		{"regex kept as given", refresh.Change{URL: `https://www.example.com/img/.*\.png$`, ObjectType: refresh.Regex, Action: refresh.ActionRefresh},
 			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.Regex, URL: `https://www.example.com/img/.*\.png$`}}, nil, ""},
+		{"regex: only scheme and host canonical", refresh.Change{URL: `HTTPS://WWW.Example.com:443/a/./[0-9]+%7e\.png`, ObjectType: refresh.Regex, Action: refresh.ActionRefresh},
+			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.Regex, URL: `https://www.example.com/a/./[0-9]+%7e\.png`}}, nil, ""},
 		{"prefetch of a directory", refresh.Change{URL: "https://www.example.com/docs/", ObjectType: refresh.Directory, Action: refresh.ActionPrefetch}, nil,
 			[]refresh.Outcome{{Job: refresh.Job{Action: refresh.ActionPrefetch, Provider: refresh.CDN, ObjectType: refresh.File, URL: "https://www.example.com/docs/"},
 				Status: refresh.Rejected, Reason: "prefetch takes file URLs, not Directory"}}, ""},

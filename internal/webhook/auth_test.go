@@ -316,7 +316,7 @@ func TestNewNeedsSecret(t *testing.T) {
 			`webhook: template for "post": "/{slugg}/": unknown placeholder {slugg} (known: {slug}, {locale}, {id}, {type})`},
 		{"path template without a domain", Options{Secret: "x", Templates: map[string]Template{"post": {URLs: []string{"/{slug}/"}}}},
 			`webhook: template for "post": "/{slug}/" is a path, and no domain is set to put it on`},
-		{"bad domain", Options{Secret: "x", Domain: "https://www.example.com/"}, `webhook: domain "https://www.example.com/" is not a host name`},
+		{"bad domain", Options{Secret: "x", Domain: "https://www.example.com/"}, `webhook: domain: "https://www.example.com/" has a scheme: give the host name only`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -143,11 +143,24 @@ func (d *decoder) add(out *decoded, c refresh.Change, p params) {
 	}
 }
 
-// addURL checks a URL and adds it, or records why it is rejected; where
-// says which item of the request it came from.
+// Reasons an item of a request is rejected before it reaches the pipeline,
+// besides those refresh.Canonical gives for a URL.
+const (
+	reasonDomain   = "domain not allowed"
+	reasonNoString = "not a string"
+)
+
+// addURL checks a URL as refresh.Canonical does (a regex as
+// refresh.CanonicalPattern) and adds it, or records why it is rejected;
+// where says which item of the request it came from. The rules' mapper
+// puts the URL in canonical spelling, once they have said its type.
 func (d *decoder) addURL(out *decoded, raw string, op refresh.Op, p params, where Rejection) {
-	host, why := checkURL(raw)
-	if why == "" && d.allowed != nil && !d.allowed(host) {
+	why := ""
+	u, err := refresh.CanonicalFor(p.objectType, raw)
+	switch {
+	case err != nil:
+		why = err.Error()
+	case d.allowed != nil && !d.allowed(refresh.Host(u)):
 		why = reasonDomain
 	}
 	if why != "" {

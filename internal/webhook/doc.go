@@ -33,6 +33,13 @@
 // ignored. The hook routes take the same action, type and force as query
 // parameters: /hooks/strapi?action=both.
 //
+// Every URL, whether given, made of a path and a domain, of a pushed file or
+// of a template, is checked as refresh.Canonical checks it (a URL it
+// refuses is rejected with its reason) and refreshed in its one spelling:
+// HTTPS://WWW.Example.com:443/a/./b%7e.html is
+// https://www.example.com/a/b~.html, as the same object reached through
+// OSS is. A regex keeps its pattern.
+//
 // # Replies
 //
 // A request that was understood is answered 202 with an Answer: the

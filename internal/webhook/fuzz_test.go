@@ -100,8 +100,8 @@ func checkDecoded(t *testing.T, out decoded) {
 		}
 		switch {
 		case c.URL != "":
-			if _, why := checkURL(c.URL); why != "" {
-				t.Fatalf("change URL %q kept although %s", c.URL, why)
+			if _, err := refresh.CanonicalFor(c.ObjectType, c.URL); err != nil {
+				t.Fatalf("change URL %q kept although %v", c.URL, err)
 			}
 		case c.Bucket == "" || c.Key == "" || !utf8.ValidString(c.Key):
 			t.Fatalf("change %+v: neither a URL nor a bucket and a key", c)

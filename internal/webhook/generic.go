@@ -85,8 +85,8 @@ func (d *decoder) generic(body []byte, _ meta) (decoded, error) {
 		if domain == "" {
 			return out, badRequest("domain", "paths need a domain: give \"domain\", or set webhook.domain")
 		}
-		if strings.Contains(domain, "/") || checkHost(domain) != nil {
-			return out, badRequest("domain", "%q is not a host name", req.Domain)
+		if err := refresh.CheckHost(domain); err != nil {
+			return out, badRequest("domain", "%v", err)
 		}
 		for i, raw := range req.Paths {
 			where := Rejection{Field: fmt.Sprintf("paths[%d]", i)}

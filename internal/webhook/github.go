@@ -122,7 +122,7 @@ func (d *decoder) github(body []byte, m meta) (decoded, error) {
 		case gh.Bucket != "":
 			d.add(&out, refresh.Change{Bucket: gh.Bucket, Key: key, Op: last[f]}, p)
 		case d.domain != "":
-			d.addURL(&out, "https://"+d.domain+"/"+escapePath(strings.TrimPrefix(key, "/")), last[f], p, Rejection{Key: f})
+			d.addURL(&out, "https://"+d.domain+"/"+refresh.EscapePath(strings.TrimPrefix(key, "/")), last[f], p, Rejection{Key: f})
 		default:
 			out.ignored = append(out.ignored, refresh.Ignored{Key: f, Reason: "no bucket or domain is configured for GitHub pushes"})
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
 // Template says which URLs an entry of one content type lives at.
@@ -58,8 +60,8 @@ func compileTemplate(t Template, domain string) (*compiled, error) {
 			if t.Domain == "" {
 				return nil, fmt.Errorf("%q is a path, and no domain is set to put it on", u)
 			}
-			if err := checkHost(t.Domain); err != nil {
-				return nil, fmt.Errorf("domain %q: %w", t.Domain, err)
+			if err := refresh.CheckHost(t.Domain); err != nil {
+				return nil, fmt.Errorf("domain: %w", err)
 			}
 			u = "https://" + strings.ToLower(t.Domain) + u
 		case strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "http://"):
@@ -132,7 +134,7 @@ func (c *compiled) expand(v values) ([]string, string) {
 			var val string
 			switch name {
 			case "slug":
-				val = escapeValue(slug, true)
+				val = refresh.EscapePath(slug)
 			case "locale":
 				if hide {
 					if rest != "" && (rest[0] == '/' || rest[0] == '.') {
@@ -140,11 +142,11 @@ func (c *compiled) expand(v values) ([]string, string) {
 					}
 					continue
 				}
-				val = escapeValue(locale, false)
+				val = escapeSegment(locale)
 			case "id":
-				val = escapeValue(v.id, false)
+				val = escapeSegment(v.id)
 			case "type":
-				val = escapeValue(v.typ, false)
+				val = escapeSegment(v.typ)
 			}
 			if val == "" {
 				return nil, fmt.Sprintf("template %q needs {%s}, which the entry lacks", u, name)
@@ -156,31 +158,8 @@ func (c *compiled) expand(v values) ([]string, string) {
 	return out, ""
 }
 
-const upperHex = "0123456789ABCDEF"
-
-// escapeValue percent-encodes a placeholder value as RFC 3986 path text:
-// unreserved characters and sub-delims stay, / stays only when slash is
-// set, every other byte becomes %XX.
-func escapeValue(s string, slash bool) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if pathKeep(c) || (slash && c == '/') {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(upperHex[c>>4])
-		b.WriteByte(upperHex[c&15])
-	}
-	return b.String()
-}
-
-// pathKeep reports whether c may appear raw in a path segment.
-func pathKeep(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
+// escapeSegment percent-encodes a placeholder value that is one path
+// segment: as refresh.EscapePath, and / too.
+func escapeSegment(s string) string {
+	return strings.ReplaceAll(refresh.EscapePath(s), "/", "%2F")
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
 func TestTemplateExpand(t *testing.T) {
@@ -75,7 +77,7 @@ func TestCompileTemplateErrors(t *testing.T) {
 		{"stray brace", "d.example", Template{URLs: []string{"/slug}"}}, `"/slug}": } without {`},
 		{"relative", "d.example", Template{URLs: []string{"blog/{slug}"}}, `"blog/{slug}" is neither a path starting with / nor an http(s) URL`},
 		{"no domain", "", Template{URLs: []string{"/{slug}"}}, `"/{slug}" is a path, and no domain is set to put it on`},
-		{"bad domain", "", Template{URLs: []string{"/{slug}"}, Domain: "a b"}, `domain "a b": not a DNS name`},
+		{"bad domain", "", Template{URLs: []string{"/{slug}"}, Domain: "a b"}, `domain: "a b" is not a host name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,31 +89,60 @@ func TestCompileTemplateErrors(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
+// TestAddURL checks URLs as the decoders hand them on: checked as
+// refresh.Canonical checks them, allowed by the host refresh.Host gives.
+func TestAddURL(t *testing.T) {
+	var asked []string
+	d := &decoder{allowed: func(host string) bool {
+		asked = append(asked, host)
+		return host == "www.example.com" || host == "origin.example.com:8080" || host == "xn--fsqu00a.xn--0zwm56d"
+	}}
 	tests := []struct {
-		in, host, reason string
+		name, in string
+		typ      refresh.ObjectType
+		host     string // asked of allowed; "" when not asked
+		reason   string // rejected with; "" when kept
 	}{
-		{"https://www.example.com/a.html", "www.example.com", ""},
-		{"HTTP://WWW.Example.COM:8080/a?b=c#d", "www.example.com:8080", ""},
-		{"https://www.example.com/a b.html", "www.example.com", ""},
-		{"https://[2001:db8::1]/x", "2001:db8::1", ""},
-		{"", "", "empty URL"},
-		{"www.example.com/a", "", "not an http(s) URL"},
-		{"ftp://www.example.com/a", "", "not an http(s) URL"},
-		{"https:///a", "", "host: empty"},
-		{"https://exa mple.com/a", "", "malformed URL"},
-		{"https://exa_mple.com/a", "exa_mple.com", ""},
-		{"https://exa!mple.com/a", "", "host: not a DNS name"},
-		{"https://www.example.com:99999/", "", "host: bad port"},
-		{"https://user:pw@www.example.com/", "", "a URL with user information is not refreshed"},
-		{"https://www.example.com/\n", "", "contains a control character"},
-		{"https://www.example.com/\xff", "", "not valid UTF-8"},
-		{"https://www.exa%41mple.com/", "", "malformed URL"},
+		{"plain", "https://www.example.com/a.html", "", "www.example.com", ""},
+		{"case and default port", "HTTPS://WWW.Example.COM:443/a?b=c#d", "", "www.example.com", ""},
+		{"port kept", "http://origin.example.com:8080/a", "", "origin.example.com:8080", ""},
+		{"port must match", "https://origin.example.com/a", "", "origin.example.com", reasonDomain},
+		{"raw space", "https://www.example.com/a b.html", "", "www.example.com", ""},
+		{"IDNA host", "https://例子.测试/a", "", "xn--fsqu00a.xn--0zwm56d", ""},
+		{"underscore host", "https://exa_mple.com/a", "", "exa_mple.com", reasonDomain},
+		{"regex pattern", `https://www.example.com/img/.*\.png$`, refresh.Regex, "www.example.com", ""},
+		{"empty", "", "", "", "empty URL"},
+		{"no scheme", "www.example.com/a", "", "", "not an http(s) URL"},
+		{"ftp", "ftp://www.example.com/a", "", "", "not an http(s) URL"},
+		{"empty host", "https:///a", "", "", "empty host"},
+		{"bad host", "https://exa!mple.com/a", "", "", "host is not a host name"},
+		{"bad port", "https://www.example.com:99999/", "", "", "host has a bad port (1 to 65535)"},
+		{"user info", "https://user:pw@www.example.com/", "", "", "a URL with user information is not refreshed"},
+		{"control character", "https://www.example.com/\n", "", "", "contains a control character"},
+		{"invalid UTF-8", "https://www.example.com/\xff", "", "", "not valid UTF-8"},
+		{"above the root", "https://www.example.com/../a", "", "", "a .. segment climbs above the root"},
 	}
 	for _, tt := range tests {
-		host, reason := checkURL(tt.in)
-		if host != tt.host || reason != tt.reason {
-			t.Errorf("checkURL(%q) = %q, %q; want %q, %q", tt.in, host, reason, tt.host, tt.reason)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			asked = nil
+			var out decoded
+			d.addURL(&out, tt.in, refresh.OpCreate, params{objectType: tt.typ}, Rejection{Field: "urls[0]"})
+			var want decoded
+			if tt.reason == "" {
+				want.changes = []refresh.Change{{Source: "webhook", URL: tt.in, Op: refresh.OpCreate, ObjectType: tt.typ}}
+			} else {
+				want.rejected = []Rejection{{Field: "urls[0]", URL: tt.in, Reason: tt.reason}}
+			}
+			if diff := cmp.Diff(want, out, cmp.AllowUnexported(decoded{})); diff != "" {
+				t.Errorf("addURL(%q) mismatch (-want +got):\n%s", tt.in, diff)
+			}
+			var wantAsked []string
+			if tt.host != "" {
+				wantAsked = []string{tt.host}
+			}
+			if diff := cmp.Diff(wantAsked, asked); diff != "" {
+				t.Errorf("addURL(%q) asked allowed (-want +got):\n%s", tt.in, diff)
+			}
+		})
 	}
 }

@@ -190,8 +190,8 @@ func New(o Options, r Runner) (http.Handler, error) {
 	}
 	o.Domain = strings.ToLower(strings.TrimSpace(o.Domain))
 	if o.Domain != "" {
-		if err := checkHost(o.Domain); err != nil || strings.Contains(o.Domain, "/") {
-			return nil, fmt.Errorf("webhook: domain %q is not a host name", o.Domain)
+		if err := refresh.CheckHost(o.Domain); err != nil {
+			return nil, fmt.Errorf("webhook: domain: %w", err)
 		}
 	}
 	d := &decoder{domain: o.Domain, allowed: o.AllowedDomain, gh: o.GitHub, maxURLs: o.MaxURLs,

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 )
@@ -36,12 +37,14 @@ const (
 // DefaultQPS returns the default calls per second of each paced API.
 func DefaultQPS() map[string]float64 {
 	return map[string]float64{
-		"RefreshObjectCaches":     DefaultCDNQPS,
-		"PushObjectCache":         DefaultCDNQPS,
-		"RefreshDcdnObjectCaches": DefaultDCDNQPS,
-		"PreloadDcdnObjectCaches": DefaultDCDNQPS,
-		"DescribeRefreshTasks":    DefaultTasksQPS,
-		"DescribeRefreshTaskById": DefaultTaskByIDQPS,
+		refresh.APIRefresh:      DefaultCDNQPS,
+		refresh.APIPush:         DefaultCDNQPS,
+		refresh.APIRefreshDCDN:  DefaultDCDNQPS,
+		refresh.APIPreloadDCDN:  DefaultDCDNQPS,
+		refresh.APITasks:        DefaultTasksQPS,
+		refresh.APITasksDCDN:    DefaultTasksQPS,
+		refresh.APITaskByID:     DefaultTaskByIDQPS,
+		refresh.APITaskByIDDCDN: DefaultTaskByIDQPS,
 	}
 }
 

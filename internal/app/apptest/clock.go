@@ -76,3 +76,12 @@ func (c *Clock) Options() app.Options {
 // NoSleep is an app.Options.Sleep for tests on the real clock: the retry
 // backoff returns at once instead of sleeping.
 func NoSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+// Now is an app.Options.After for tests on the real clock that need no
+// coalescing: every wait ends at once, so a window closes as soon as it
+// opens.
+func Now(time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- time.Now()
+	return ch
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
@@ -78,7 +79,9 @@ func Emulator(t testing.TB, o cdn.Options) (*cdn.Server, string) {
 // NewApp assembles an App from configYAML, aimed at the CDN API at
 // endpoint, with the emulator's access key as the configured credentials
 // (so that Pipeline.Run works without FC's per-invocation ones) and a
-// spill directory in t.TempDir() unless the config names one. env adds to
+// spill directory in t.TempDir(): a relative spill.dir (the examples'
+// var/spill) is taken under it, so that no test writes into the source
+// tree. env adds to
 // the environment the config's ${NAME} references read. The App is
 // closed when the test ends.
 func NewApp(t testing.TB, configYAML, endpoint string, env map[string]string, o app.Options) *app.App {
@@ -95,6 +98,9 @@ func NewApp(t testing.TB, configYAML, endpoint string, env map[string]string, o 
 	cfg, err := config.Parse([]byte(configYAML), func(k string) string { return all[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
+	}
+	if cfg.Spill.OSS == nil && !filepath.IsAbs(cfg.Spill.Dir) {
+		cfg.Spill.Dir = filepath.Join(t.TempDir(), cfg.Spill.Dir)
 	}
 	a, err := app.New(context.Background(), cfg, o)
 	if err != nil {

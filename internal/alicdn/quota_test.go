@@ -1,4 +1,4 @@
-package app
+package alicdn
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
@@ -15,15 +14,15 @@ func TestQuotaCache(t *testing.T) {
 	now := time.Date(2026, 11, 22, 15, 59, 45, 0, time.UTC) // 23:59:45 in UTC+8
 	reads := 0
 	c := &quotaCache{
-		read: func(context.Context, refresh.Provider) (alicdn.Quota, error) {
+		read: func(context.Context, refresh.Provider) (refresh.DailyQuota, error) {
 			reads++
-			return alicdn.Quota{URLRemain: 100, DirRemain: 10, PreloadRemain: 50}, nil
+			return refresh.DailyQuota{refresh.QuotaURL: {Remain: 100}, refresh.QuotaDir: {Remain: 10}, refresh.QuotaPreload: {Remain: 50}}, nil
 		},
 		now:  func() time.Time { return now },
 		zone: shanghai,
 	}
-	get := func() alicdn.Quota {
-		q, err := c.Get(context.Background(), refresh.CDN)
+	get := func() refresh.Quota {
+		q, err := c.get(context.Background(), refresh.CDN)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +43,7 @@ func TestQuotaCache(t *testing.T) {
 		{name: "spending 2 directories", spend: &refresh.Call{Action: refresh.ActionRefresh, ObjectType: refresh.Directory, URLs: make([]string, 2)}, wantURL: 70, wantDir: 8, wantReads: 1},
 		{name: "QuotaExceeded empties the kind", spend: &refresh.Call{Action: refresh.ActionRefresh, ObjectType: refresh.File, URLs: make([]string, 1)}, exhausted: true, wantURL: 0, wantDir: 8, wantReads: 1},
 		{name: "midnight UTC+8 rolls over, inside the TTL", advance: 10 * time.Second, wantURL: 100, wantDir: 10, wantReads: 2},
-		{name: "the TTL expires", advance: quotaTTL, wantURL: 100, wantDir: 10, wantReads: 3},
+		{name: "the TTL expires", advance: QuotaTTL, wantURL: 100, wantDir: 10, wantReads: 3},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)
@@ -52,8 +51,8 @@ func TestQuotaCache(t *testing.T) {
 			c.spend(*s.spend, s.exhausted)
 		}
 		q := get()
-		if q.URLRemain != s.wantURL || q.DirRemain != s.wantDir || reads != s.wantReads {
-			t.Errorf("%s: URL %d, Dir %d after %d reads; want %d, %d after %d", s.name, q.URLRemain, q.DirRemain, reads, s.wantURL, s.wantDir, s.wantReads)
+		if q.URL != s.wantURL || q.Dir != s.wantDir || reads != s.wantReads {
+			t.Errorf("%s: URL %d, Dir %d after %d reads; want %d, %d after %d", s.name, q.URL, q.Dir, reads, s.wantURL, s.wantDir, s.wantReads)
 		}
 	}
 }
@@ -66,29 +65,29 @@ func TestQuotaCacheReadsOutsideTheLock(t *testing.T) {
 	var mu sync.Mutex
 	reads := map[refresh.Provider]int{}
 	c := &quotaCache{
-		read: func(ctx context.Context, p refresh.Provider) (alicdn.Quota, error) {
+		read: func(ctx context.Context, p refresh.Provider) (refresh.DailyQuota, error) {
 			mu.Lock()
 			reads[p]++
 			mu.Unlock()
 			if p == refresh.DCDN {
 				<-release
 			}
-			return alicdn.Quota{URLRemain: 10}, nil
+			return refresh.DailyQuota{refresh.QuotaURL: {Remain: 10}}, nil
 		},
 		now:  time.Now,
 		zone: time.UTC,
 	}
 	ctx := context.Background()
-	if _, err := c.Get(ctx, refresh.CDN); err != nil {
+	if _, err := c.get(ctx, refresh.CDN); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	for range 3 {
-		wg.Go(func() { c.Get(ctx, refresh.DCDN) })
+		wg.Go(func() { c.get(ctx, refresh.DCDN) })
 	}
 	done := make(chan struct{})
 	go func() {
-		c.Get(ctx, refresh.CDN)
+		c.get(ctx, refresh.CDN)
 		c.spend(refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.File, URLs: []string{"u"}}, false)
 		close(done)
 	}()
