@@ -21,12 +21,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 )
 
-var (
-	_ refresh.Spiller = (*spill.Files)(nil)
-	_ refresh.Spiller = (*spill.OSS)(nil)
-	_ spill.Store     = (*spill.Files)(nil)
-	_ spill.Store     = (*spill.OSS)(nil)
-)
+var _ refresh.Spiller = (*spill.Store)(nil)
 
 var base = time.Date(2026, 5, 10, 6, 0, 0, 0, time.UTC)
 
@@ -54,7 +49,7 @@ func pendings(entries []spill.Entry) []refresh.Pending {
 // world is one place spill objects live, with ways to open stores on it and
 // to plant a raw object there.
 type world struct {
-	open    func(t *testing.T) spill.Store
+	open    func(t *testing.T) *spill.Store
 	plant   func(t *testing.T, name string, data []byte) // an object named name
 	objects func(t *testing.T) int                       // how many spill objects exist
 	where   func(name string) string                     // how errors name an object
@@ -68,7 +63,7 @@ const (
 func filesWorld(t *testing.T) world {
 	dir := filepath.Join(t.TempDir(), "spill")
 	return world{
-		open: func(t *testing.T) spill.Store {
+		open: func(t *testing.T) *spill.Store {
 			s, err := spill.NewFiles(dir)
 			if err != nil {
 				t.Fatalf("NewFiles(%q) error: %v", dir, err)
@@ -110,7 +105,7 @@ func emulator(t *testing.T) (*ossemu.Server, *oss.Bucket) {
 func ossWorld(t *testing.T) world {
 	emu, b := emulator(t)
 	return world{
-		open: func(t *testing.T) spill.Store { return spill.NewOSS(b, prefix) },
+		open: func(t *testing.T) *spill.Store { return spill.NewOSS(b, prefix) },
 		plant: func(t *testing.T, name string, data []byte) {
 			emu.SetObject(bucketName, prefix+name, data)
 		},
@@ -133,14 +128,14 @@ func forEachBackend(t *testing.T, test func(t *testing.T, w world)) {
 	}
 }
 
-func mustSpill(t *testing.T, s spill.Store, p ...refresh.Pending) {
+func mustSpill(t *testing.T, s *spill.Store, p ...refresh.Pending) {
 	t.Helper()
 	if err := s.Spill(t.Context(), p); err != nil {
 		t.Fatalf("Spill(%d entries) error: %v", len(p), err)
 	}
 }
 
-func mustLoad(t *testing.T, s spill.Store) []spill.Entry {
+func mustLoad(t *testing.T, s *spill.Store) []spill.Entry {
 	t.Helper()
 	entries, err := s.Load(t.Context())
 	if err != nil {
@@ -344,7 +339,7 @@ func TestCorruptObject(t *testing.T) {
 func TestConcurrentWriters(t *testing.T) {
 	const perWriter = 100
 	forEachBackend(t, func(t *testing.T, w world) {
-		stores := []spill.Store{w.open(t), w.open(t)}
+		stores := []*spill.Store{w.open(t), w.open(t)}
 		var wg sync.WaitGroup
 		errs := make(chan error, 4*perWriter)
 		var want []string
