@@ -149,6 +149,12 @@ var credentialKeys = map[string]bool{
 	"accesskeysecret": true, "secretaccesskey": true, "secretkey": true, "securitytoken": true,
 }
 
+// replacedKeys maps keys that once named a setting to the one key that
+// names it now: each setting has one key.
+var replacedKeys = map[string]string{
+	"cdn.endpoint": "endpoints.cdn",
+}
+
 type field struct {
 	index int
 	opts  options
@@ -194,10 +200,16 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		norm := strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(k.Value))
+		child := k.Value
+		if path != "" {
+			child = path + "." + k.Value
+		}
 		switch _, known := fields[k.Value]; {
 		case credentialKeys[norm]:
 			d.errs = append(d.errs, fmt.Errorf("line %d: %q does not belong in the config file: credentials come from %s, %s and %s, or from the function's role",
 				k.Line, k.Value, EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken))
+		case replacedKeys[child] != "":
+			d.errs = append(d.errs, fmt.Errorf("line %d: %s is not a key: use %s", k.Line, child, replacedKeys[child]))
 		case !known:
 			where := path
 			if where == "" {
@@ -206,10 +218,6 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			d.errs = append(d.errs, fmt.Errorf("line %d: field %q not found in %s%s", k.Line, k.Value, where, suggest(k.Value, fields)))
 		default:
 			f := fields[k.Value]
-			child := k.Value
-			if path != "" {
-				child = path + "." + k.Value
-			}
 			d.set[child] = true
 			d.value(val, v.Field(f.index), child, f.opts)
 		}
