@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,8 +41,9 @@ type Timer struct {
 // input an EventBridge rule sends in place of its event.
 //
 // The payload (or bare input) selects the work: {"tasks":["drain","report"]},
-// {"task":"drain"}, ["drain"], or one of "drain", "report" and "both" — as
-// JSON, or as plain text, which may also list names separated by commas.
+// ["drain"], or one of "drain", "report" and "both" — as JSON, or as plain
+// text, which may also list names separated by commas. {"task":…} is
+// refused with a pointer to "tasks", the one key for it.
 // An FC payload may hold that JSON inside its string. An empty payload, an
 // empty object and the EventBridge scheduled event select both tasks.
 // Unknown task names and unknown selector fields are errors naming them.
@@ -156,7 +158,6 @@ func parseScheduledEvent(v []byte) (Timer, error) {
 // taskSelector is the JSON object form of a selector.
 type taskSelector struct {
 	Tasks []string `json:"tasks"`
-	Task  string   `json:"task"`
 }
 
 // selectTasks returns the tasks a selector names, in run order; depth
@@ -194,33 +195,30 @@ func selectTasks(sel []byte, depth int) ([]string, error) {
 		if err := json.Unmarshal([]byte(s), &fields); err != nil {
 			return nil, fmt.Errorf("selector: %s", describe(err))
 		}
+		if _, ok := fields["task"]; ok {
+			return nil, errors.New(`selector field "task" is not a key: use "tasks", e.g. {"tasks":["drain"]}`)
+		}
 		var unknown []string
 		for name := range fields {
-			if name != "tasks" && name != "task" {
+			if name != "tasks" {
 				unknown = append(unknown, clip(name))
 			}
 		}
 		if len(unknown) > 0 {
 			slices.Sort(unknown)
-			return nil, fmt.Errorf("selector has unknown field %s (want tasks or task)", strings.Join(unknown, ", "))
+			return nil, fmt.Errorf("selector has unknown field %s (want tasks)", strings.Join(unknown, ", "))
+		}
+		if _, ok := fields["tasks"]; !ok {
+			return slices.Clone(allTasks), nil
 		}
 		var ts taskSelector
 		if err := json.Unmarshal([]byte(s), &ts); err != nil {
 			return nil, fmt.Errorf("selector: %s", describe(err))
 		}
-		_, hasTasks := fields["tasks"]
-		_, hasTask := fields["task"]
-		switch {
-		case hasTasks && hasTask:
-			return nil, fmt.Errorf("selector has both tasks and task; give one")
-		case hasTasks && len(ts.Tasks) == 0:
-			return nil, fmt.Errorf("selector tasks is empty")
-		case hasTasks:
-			return taskNames(ts.Tasks)
-		case hasTask:
-			return taskNames([]string{ts.Task})
+		if len(ts.Tasks) == 0 {
+			return nil, errors.New("selector tasks is empty")
 		}
-		return slices.Clone(allTasks), nil
+		return taskNames(ts.Tasks)
 	default:
 		return nil, fmt.Errorf("selector is JSON %s, want object, array or string", k)
 	}

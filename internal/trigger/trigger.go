@@ -66,8 +66,9 @@ func (k Kind) String() string {
 // Detect tells which source sent raw by its top-level keys: "events" is an
 // OSS trigger event, "Records" (or an s3:TestEvent) an S3 notification,
 // "detail-type" with "source" an EventBridge event, "triggerTime" or
-// "triggerName" an FC timer event, and "tasks" or "task" — or a bare JSON
-// string or array — a scheduled input selecting tasks. ParseTimer accepts
+// "triggerName" an FC timer event, and "tasks" — or a bare JSON string or
+// array — a scheduled input selecting tasks ("task" too, so that
+// ParseTimer can say to use "tasks"). ParseTimer accepts
 // both KindTimer and KindEventBridge payloads; Parse accepts KindOSS and
 // KindS3.
 func Detect(raw []byte) (Kind, error) {
