@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // The decoder walks the YAML node tree alongside the Go type it fills, so
@@ -16,7 +16,7 @@ import (
 // and so that ${NAME} references are expanded before a value is typed
 // (a duration or a count may come from the environment too).
 //
-// It does what yaml.v3's Decoder.KnownFields(true) does — an unknown key is
+// It does what yaml/v3's Decoder.KnownFields(true) does — an unknown key is
 // an error — but Node.Decode has no strict mode and its messages name Go
 // types (config.Rule) rather than places; TestDecodeAgreesWithYAML checks
 // that both read the full example the same way.
@@ -404,7 +404,7 @@ func isEnvName(s string) bool {
 }
 
 // UnmarshalYAML reads a single string or a list of strings, so that the
-// type also works with yaml.v3's own decoder.
+// type also works with yaml/v3's own decoder.
 func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		*s = Strings{n.Value}
@@ -419,7 +419,7 @@ func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // UnmarshalYAML reads a template given as one URL string or as a mapping,
-// so that the type also works with yaml.v3's own decoder.
+// so that the type also works with yaml/v3's own decoder.
 func (t *Template) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		*t = Template{URLs: Strings{n.Value}}
@@ -430,7 +430,7 @@ func (t *Template) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // UnmarshalYAML reads "20%" or "500", so that the type also works with
-// yaml.v3's own decoder.
+// yaml/v3's own decoder.
 func (t *Threshold) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseThreshold(n.Value)
 	if err != nil {
