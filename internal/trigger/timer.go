@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
 // The tasks a timer invocation can select, in the order they run.
@@ -52,7 +54,7 @@ func ParseTimer(raw []byte) (Timer, error) {
 	if err != nil {
 		return Timer{}, err
 	}
-	switch k := JSONKind(v); k {
+	switch k := refresh.JSONKind(v); k {
 	case "string", "array":
 		tasks, err := selectTasks(v, 0)
 		if err != nil {
@@ -101,7 +103,7 @@ func parseFCTimer(fields map[string]json.RawMessage) (Timer, error) {
 		t.TriggerTime = tt.UTC()
 	}
 	p := fields["payload"]
-	switch k := JSONKind(p); k {
+	switch k := refresh.JSONKind(p); k {
 	case "nothing", "null":
 	case "string":
 		if err := json.Unmarshal(p, &t.Payload); err != nil {
@@ -123,10 +125,10 @@ func parseFCTimer(fields map[string]json.RawMessage) (Timer, error) {
 // stringField stores the JSON string fields[name], if present, in dst.
 func stringField(fields map[string]json.RawMessage, name string, dst *string) error {
 	v, ok := fields[name]
-	if !ok || JSONKind(v) == "null" {
+	if !ok || refresh.JSONKind(v) == "null" {
 		return nil
 	}
-	if k := JSONKind(v); k != "string" {
+	if k := refresh.JSONKind(v); k != "string" {
 		return fmt.Errorf("trigger: FC timer event: %s is JSON %s, want string", name, k)
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
@@ -171,7 +173,7 @@ func selectTasks(sel []byte, depth int) ([]string, error) {
 		// Plain text: "report", "drain, report", "both".
 		return taskNames(strings.Split(s, ","))
 	}
-	switch k := JSONKind([]byte(s)); k {
+	switch k := refresh.JSONKind([]byte(s)); k {
 	case "string":
 		if depth >= 3 {
 			return nil, fmt.Errorf("selector %s is nested too deeply in strings", clip(s))
