@@ -11,7 +11,8 @@ import (
 // 1,000 URLs, or 100 directories, or 1 regular expression; at most 10
 // domain names"); see
 // https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
-// and platform.md §6.1. IgnoreParams paths are URLs and share the URL limit.
+// (ObjectPath and the usage notes). IgnoreParams paths are URLs and share
+// the URL limit.
 const (
 	MaxRefreshURLs  = 1000
 	MaxRefreshDirs  = 100
@@ -22,12 +23,11 @@ const (
 // MaxPushURLs is the per-call limit of CDN PushObjectCache ("you can submit up
 // to 100 URL prefetch tasks at a time"); see
 // https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-pushobjectcache
-// and platform.md §6.2.
 const MaxPushURLs = 100
 
 // Per-call limits of DCDN RefreshDcdnObjectCaches ("each request can contain
-// up to 1,000 URLs or 100 directories"; 10 domain names per platform.md §6.8);
-// see
+// up to 1,000 URLs or 100 directories"; 10 domain names as on the CDN
+// RefreshObjectCaches page, assumed for DCDN too); see
 // https://www.alibabacloud.com/help/en/edge-security-acceleration/dcdn/developer-reference/api-dcdn-2018-01-15-refreshdcdnobjectcaches
 // The page states no regex limit; the CDN one (1) is assumed.
 const (
@@ -43,7 +43,8 @@ const (
 const MaxDCDNPreloadURLs = 100
 
 // MaxPathLength is the longest ObjectPath entry the refresh and prefetch APIs
-// accept, in bytes (platform.md §6.1, §6.2).
+// accept, in bytes (the ObjectPath parameter on the RefreshObjectCaches and
+// PushObjectCache API pages cited above).
 const MaxPathLength = 1024
 
 // Limits are the per-call limits the planner keeps to. A zero or negative

@@ -33,7 +33,7 @@
 // job's other fields.
 //
 // Limits are documented on the API pages cited by the constants in this
-// package and in platform.md §6.1, §6.2 and §6.8.
+// package.
 package plan
 
 import (
