@@ -168,7 +168,7 @@ func newSpill(cfg *config.Config) (*spill.Store, error) {
 	if o := cfg.Spill.OSS; o != nil {
 		// Each write signs with the invocation's own STS token when it has
 		// one, so that a long-lived instance never spills with an expired one.
-		return spill.NewOSSAt(cfg.Endpoints.OSS, o.Bucket, o.Prefix, cfg.Credentials)
+		return spill.NewOSS(cfg.Endpoints.OSS, o.Bucket, o.Prefix, cfg.Credentials)
 	}
 	return spill.NewFiles(cfg.Spill.Dir)
 }

@@ -23,30 +23,25 @@ const DefaultPrefix = ".cdnrefresh/spill/"
 // objects are put with x-oss-forbid-overwrite so that no writer ever
 // replaces another's.
 type ossObjects struct {
-	bucket *oss.Bucket // fixed client (NewOSS), or the one for static credentials
-	name   string      // bucket name
-	prefix string
-
-	// With NewOSSAt, each call signs with the credentials of its context
-	// (FC's per-invocation STS token) when it carries some.
 	endpoint string
-	mu       sync.Mutex
-	clients  map[refresh.Credentials]*oss.Bucket
+	name     string // bucket name
+	prefix   string
+	bucket   *oss.Bucket // the client for static credentials, if any
+
+	// A call whose context carries credentials (FC's per-invocation STS
+	// token) signs with them, through a client kept per credentials.
+	mu      sync.Mutex
+	clients map[refresh.Credentials]*oss.Bucket
 }
 
-// NewOSS returns a store in bucket under prefix, one object per Spill call.
-// The prefix is read as a directory: a missing trailing '/' is added and
+// NewOSS returns a store under prefix in bucket at endpoint, one object per
+// Spill call. Each call signs with the credentials its context carries
+// (refresh.WithCredentials: on FC, the function role's current STS token),
+// else with static, which may be empty when every call carries some. The
+// prefix is read as a directory: a missing trailing '/' is added and
 // leading ones are dropped. An empty prefix puts spill objects at the root
 // of the bucket; prefer DefaultPrefix or another prefix of their own.
-func NewOSS(bucket *oss.Bucket, prefix string) *Store {
-	return newStore(&ossObjects{bucket: bucket, name: bucket.BucketName, prefix: cleanPrefix(prefix)})
-}
-
-// NewOSSAt returns a store in bucket under prefix at endpoint whose calls
-// sign with the credentials their context carries (refresh.WithCredentials:
-// on FC, the function role's current STS token), else with static. Static
-// may be empty when every call carries credentials.
-func NewOSSAt(endpoint, bucket, prefix string, static refresh.Credentials) (*Store, error) {
+func NewOSS(endpoint, bucket, prefix string, static refresh.Credentials) (*Store, error) {
 	if endpoint == "" {
 		return nil, errors.New("spill: OSS endpoint is empty")
 	}
@@ -68,7 +63,7 @@ const maxClients = 4
 // client returns the bucket client for ctx's credentials.
 func (o *ossObjects) client(ctx context.Context) (*oss.Bucket, error) {
 	creds, ok := refresh.CredentialsFrom(ctx)
-	if o.endpoint == "" || !ok {
+	if !ok {
 		if o.bucket == nil {
 			return nil, errors.New("spill: no credentials for OSS: the invocation carries none and ALIBABA_CLOUD_ACCESS_KEY_ID is unset")
 		}

@@ -15,8 +15,8 @@ import (
 )
 
 func TestOSSWritesUnderPrefix(t *testing.T) {
-	emu, b := emulator(t)
-	s := spill.NewOSS(b, "/.cdnrefresh/spill") // cleaned to ".cdnrefresh/spill/"
+	emu, open := emulator(t)
+	s := open(t, "/.cdnrefresh/spill") // cleaned to ".cdnrefresh/spill/"
 	emu.SetObject(bucketName, "static/index.html", []byte("<html>"))
 	emu.SetObject(bucketName, prefix+"nested/00000000000000000001-0123456789abcdef.json", []byte("not listed"))
 	mustSpill(t, s, pending("a", "r", 1))
@@ -39,8 +39,8 @@ func TestOSSWritesUnderPrefix(t *testing.T) {
 }
 
 func TestOSSFaults(t *testing.T) {
-	emu, b := emulator(t)
-	s := spill.NewOSS(b, prefix)
+	emu, open := emulator(t)
+	s := open(t, prefix)
 
 	emu.FailNext(1, http.StatusServiceUnavailable, "ServiceUnavailable")
 	err := s.Spill(t.Context(), []refresh.Pending{pending("a", "r", 1)})
@@ -66,8 +66,8 @@ func TestOSSFaults(t *testing.T) {
 }
 
 func TestOSSLoadManyPages(t *testing.T) {
-	emu, b := emulator(t)
-	s := spill.NewOSS(b, prefix)
+	emu, open := emulator(t)
+	s := open(t, prefix)
 	// 999 keys under the prefix that are not spill objects fill the first
 	// ListObjectsV2 page (1,000 keys); the spill objects sort after them.
 	for i := range 999 {
@@ -96,19 +96,19 @@ func TestOSSBucket(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	sts := refresh.Credentials{AccessKeyID: "STS.tempkey", AccessKeySecret: "temp-secret", SecurityToken: "CAIS-token"}
-	b, err := spill.OSSBucket(srv.URL, bucketName, sts)
+	s, err := spill.NewOSS(srv.URL, bucketName, prefix, sts)
 	if err != nil {
-		t.Fatalf("OSSBucket with STS credentials error: %v", err)
+		t.Fatalf("NewOSS with STS credentials error: %v", err)
 	}
-	mustSpill(t, spill.NewOSS(b, prefix), pending("a", "r", 1))
+	mustSpill(t, s, pending("a", "r", 1))
 
 	wrong := sts
 	wrong.AccessKeySecret = "wrong-secret-value"
-	b, err = spill.OSSBucket(srv.URL, bucketName, wrong)
+	s, err = spill.NewOSS(srv.URL, bucketName, prefix, wrong)
 	if err != nil {
-		t.Fatalf("OSSBucket error: %v", err)
+		t.Fatalf("NewOSS error: %v", err)
 	}
-	err = spill.NewOSS(b, prefix).Spill(t.Context(), []refresh.Pending{pending("b", "r", 1)})
+	err = s.Spill(t.Context(), []refresh.Pending{pending("b", "r", 1)})
 	if err == nil || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
 		t.Errorf("Spill with a wrong secret = %v, want SignatureDoesNotMatch", err)
 	}
@@ -135,14 +135,14 @@ func TestOSSBucket(t *testing.T) {
 	}
 }
 
-// TestOSSCredentialsFromContext: a store made with NewOSSAt signs each call
+// TestOSSCredentialsFromContext: a store made by NewOSS signs each call
 // with the credentials its context carries (FC's per-invocation STS token),
 // and without any refuses clearly.
 func TestOSSCredentialsFromContext(t *testing.T) {
 	emu := ossemu.New(ossemu.Options{Buckets: []string{bucketName}, Keys: map[string]string{"STSkey1": "sts-secret-1"}})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
-	s, err := spill.NewOSSAt(srv.URL, bucketName, prefix, refresh.Credentials{})
+	s, err := spill.NewOSS(srv.URL, bucketName, prefix, refresh.Credentials{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ import (
 )
 
 // Store is a durable store of pending work in one place: a local directory
-// (NewFiles) or a prefix in an OSS bucket (NewOSS, NewOSSAt). Its methods
+// (NewFiles) or a prefix in an OSS bucket (NewOSS). Its methods
 // are safe for concurrent use, and several stores, in one process or many,
 // may share one place.
 type Store struct {

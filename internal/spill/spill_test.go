@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/google/go-cmp/cmp"
 
 	ossemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/oss"
@@ -87,25 +86,28 @@ func filesWorld(t *testing.T) world {
 }
 
 // emulator starts the OSS emulator on 127.0.0.1 with bucketName and returns
-// it with an SDK bucket client pointed at it.
-func emulator(t *testing.T) (*ossemu.Server, *oss.Bucket) {
+// it with a function opening stores under a prefix there, signed with the
+// emulator's access key.
+func emulator(t *testing.T) (*ossemu.Server, func(t *testing.T, under string) *spill.Store) {
 	t.Helper()
 	emu := ossemu.New(ossemu.Options{Buckets: []string{bucketName}})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	b, err := spill.OSSBucket(srv.URL, bucketName, refresh.Credentials{
-		AccessKeyID: ossemu.AccessKeyID, AccessKeySecret: ossemu.AccessKeySecret,
-	})
-	if err != nil {
-		t.Fatalf("OSSBucket(%q) error: %v", srv.URL, err)
+	creds := refresh.Credentials{AccessKeyID: ossemu.AccessKeyID, AccessKeySecret: ossemu.AccessKeySecret}
+	return emu, func(t *testing.T, under string) *spill.Store {
+		t.Helper()
+		s, err := spill.NewOSS(srv.URL, bucketName, under, creds)
+		if err != nil {
+			t.Fatalf("NewOSS(%q) error: %v", srv.URL, err)
+		}
+		return s
 	}
-	return emu, b
 }
 
 func ossWorld(t *testing.T) world {
-	emu, b := emulator(t)
+	emu, open := emulator(t)
 	return world{
-		open: func(t *testing.T) *spill.Store { return spill.NewOSS(b, prefix) },
+		open: func(t *testing.T) *spill.Store { return open(t, prefix) },
 		plant: func(t *testing.T, name string, data []byte) {
 			emu.SetObject(bucketName, prefix+name, data)
 		},
