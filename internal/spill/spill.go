@@ -38,9 +38,9 @@ import (
 )
 
 // Store is a durable store of pending work in one place: a local directory
-// (NewFiles) or a prefix in an OSS bucket (NewOSS). Its methods
-// are safe for concurrent use, and several stores, in one process or many,
-// may share one place.
+// (NewFiles) or a prefix in an OSS bucket (NewOSS). Its methods are safe
+// for concurrent use, and several stores, in one process or many, may
+// share one place.
 type Store struct {
 	b     backend
 	id    string // names the place, to refuse entries loaded from another
