@@ -15,7 +15,7 @@ import (
 )
 
 // TestEmulatorCommand starts `cdnrefresh emulator`, reads the address from
-// its first line, as DESIGN.md promises, and calls it with the real SDK.
+// its first line, as the README promises, and calls it with the real SDK.
 func TestEmulatorCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
