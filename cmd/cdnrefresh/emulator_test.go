@@ -22,7 +22,7 @@ import (
 
 // startEmulator runs `cdnrefresh emulator args...` until the test ends and
 // returns the CDN and OSS addresses from its output, where the first line
-// is "listening on http://ADDR", as DESIGN.md promises.
+// is "listening on http://ADDR", as the README promises.
 func startEmulator(t *testing.T, args ...string) (cdnAddr, ossAddr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

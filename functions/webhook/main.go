@@ -4,14 +4,12 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"os"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
-	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/webhook"
 )
 
@@ -24,10 +22,14 @@ func main() {
 
 // newHandler builds the webhook's HTTP handler over the App's pipeline. It
 // refuses to start without a secret unless the config says auth: none.
+// Each request writes one log line, with the platform's request_id.
 func newHandler(a *app.App) (http.Handler, error) {
 	w := a.Config.Webhook
 	if err := w.CheckSecret(); err != nil {
 		return nil, err
+	}
+	if w.Auth == config.AuthNone {
+		a.Logger.Warn("webhook: authentication is off (webhook.auth: none): anyone who can reach the endpoint can refresh")
 	}
 	var seen webhook.ReplayCache // nil: the webhook's in-memory cache
 	if r := a.ReplayCache(); r != nil {
@@ -45,17 +47,8 @@ func newHandler(a *app.App) (http.Handler, error) {
 		RateBurst:     w.RateBurst,
 		AllowedDomain: a.Rules.Allows,
 		Seen:          seen,
-		Logger:        a.Logger,
-	}, logged{a.Pipeline})
-}
-
-// logged writes each request's one log line with the pipeline's counts.
-type logged struct{ p *refresh.Pipeline }
-
-func (l logged) Run(ctx context.Context, ev refresh.Event) (refresh.Report, error) {
-	r, err := l.p.Run(ctx, ev)
-	app.LogReport(ctx, "webhook", r, err)
-	return r, err
+		Logger:        platform.Logger,
+	}, a.Pipeline)
 }
 
 // templates turns the config's templates into the webhook's.

@@ -6,7 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"sort"
 	"strconv"
@@ -16,7 +19,9 @@ import (
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
+	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -209,4 +214,62 @@ func TestWebhookRefusesToStartWithoutSecret(t *testing.T) {
 			return platform.Handlers{}
 		})
 	_ = env
+}
+
+// TestWebhookLogsOneLinePerRequest: behind FC's server, each request writes
+// exactly one log line, carrying FC's request_id, with a failure's text
+// under "error".
+func TestWebhookLogsOneLinePerRequest(t *testing.T) {
+	var logs bytes.Buffer // slog's JSON handler serializes its writes
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	emu, endpoint := apptest.Emulator(t, cdn.Options{})
+	a := apptest.NewApp(t, configYAML, endpoint, map[string]string{"CDNREFRESH_WEBHOOK_SECRET": secret}, app.Options{Logger: logger})
+	h, err := newHandler(a)
+	if err != nil {
+		t.Fatalf("newHandler: %v", err)
+	}
+	srv := httptest.NewServer(&fc.Server{HTTP: h, Logger: logger, Out: io.Discard})
+	env := &apptest.Env{CDN: emu, App: a, URL: srv.URL, Client: srv.Client()}
+
+	unsigned := signed(t, "/refresh", `{"urls":["https://www.example.com/a.html"]}`, nil)
+	unsigned.Header.Del("X-Cdnrefresh-Signature")
+	for _, req := range []*http.Request{
+		signed(t, "/refresh", `{"urls":["https://www.example.com/a.html"]}`, nil),
+		unsigned,
+		signed(t, "/refresh", `{"urls":"https://www.example.com/a.html"}`, nil),
+	} {
+		env.HTTP(t, req)
+	}
+	srv.Close() // waits for the handlers, and so for their log lines
+
+	type line struct {
+		Msg       string `json:"msg"`
+		RequestID string `json:"request_id"`
+		Route     string `json:"route"`
+		Status    int    `json:"status"`
+		Submitted int    `json:"submitted"`
+		Error     string `json:"error"`
+	}
+	var got []line
+	for raw := range bytes.Lines(logs.Bytes()) {
+		var l line
+		var keys map[string]any
+		if err := json.Unmarshal(raw, &l); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", raw, err)
+		}
+		if err := json.Unmarshal(raw, &keys); err == nil && keys["err"] != nil {
+			t.Errorf("log line %s has the key \"err\"; errors go under \"error\"", raw)
+		}
+		got = append(got, l)
+	}
+	want := []line{
+		{Msg: "webhook request", RequestID: "1-6740a1b2-1", Route: "generic", Status: 202, Submitted: 1},
+		{Msg: "webhook request", RequestID: "1-6740a1b2-2", Route: "generic", Status: 401,
+			Error: "X-Cdnrefresh-Signature: missing header"},
+		{Msg: "webhook request", RequestID: "1-6740a1b2-3", Route: "generic", Status: 400,
+			Error: "urls: JSON string where an array was expected"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log lines (-want +got):\n%s\nlog:\n%s", diff, logs.String())
+	}
 }

@@ -22,7 +22,10 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// Production endpoints (central; platform.md §6).
+// Production endpoints: central, one for every region (alibaba-cloud-sdk-go
+// sdk/endpoints/endpoints_config.go gives cdn.aliyuncs.com as the CDN
+// global endpoint; services/dcdn/endpoint.go maps DCDN's regions to
+// dcdn.aliyuncs.com).
 const (
 	CDNHost  = "cdn.aliyuncs.com"
 	DCDNHost = "dcdn.aliyuncs.com"
@@ -108,8 +111,9 @@ type Config struct {
 
 // Client calls the CDN and DCDN APIs through alibaba-cloud-sdk-go. It is
 // safe for concurrent use: each call builds its own SDK client, because an
-// SDK client mutates its HTTP client on every request (platform.md §7.1.4);
-// the connections are shared through one transport.
+// SDK client mutates its HTTP client on every request (alibaba-cloud-sdk-go
+// sdk/client.go: DoActionWithSigner sets the client's timeout and the
+// transport's TLS config); the connections are shared through one transport.
 type Client struct {
 	scheme    string // "HTTPS" or "HTTP"
 	cdnHost   string

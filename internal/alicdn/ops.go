@@ -16,10 +16,11 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// API versions; the action names are refresh's API constants.
+// API versions; the action names are refresh's API constants. The DCDN
+// (2018-01-15) calls go through the SDK's typed requests, which carry
+// their version.
 const (
 	CDNVersion        = "2018-05-10"
-	DCDNVersion       = "2018-01-15"
 	maxTaskIDsPerCall = 10
 	timeFormat        = "2006-01-02T15:04:05Z"
 )

@@ -40,7 +40,7 @@ type App struct {
 	Config   *config.Config
 	Rules    *urlmap.Rules
 	CDN      *alicdn.Client
-	Spill    spill.Store
+	Spill    *spill.Store
 	Planner  plan.Planner
 	Pipeline *refresh.Pipeline
 	Logger   *slog.Logger
@@ -164,11 +164,11 @@ func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter
 	return window.NewLocalLimiter(l, wopts)
 }
 
-func newSpill(cfg *config.Config) (spill.Store, error) {
+func newSpill(cfg *config.Config) (*spill.Store, error) {
 	if o := cfg.Spill.OSS; o != nil {
 		// Each write signs with the invocation's own STS token when it has
 		// one, so that a long-lived instance never spills with an expired one.
-		return spill.NewOSSAt(cfg.Endpoints.OSS, o.Bucket, o.Prefix, cfg.Credentials)
+		return spill.NewOSS(cfg.Endpoints.OSS, o.Bucket, o.Prefix, cfg.Credentials)
 	}
 	return spill.NewFiles(cfg.Spill.Dir)
 }
@@ -279,7 +279,7 @@ func (a *App) ReplayCache() *window.Replay {
 }
 
 // backlog adapts the spill store to refresh.Backlog.
-type backlog struct{ s spill.Store }
+type backlog struct{ s *spill.Store }
 
 func (b backlog) Load(ctx context.Context) ([]refresh.Stored, error) {
 	entries, err := b.s.Load(ctx)

@@ -22,7 +22,7 @@ func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 	defer stop()
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
-		logger.Error("cold start: bad config", "err", err)
+		logger.Error("cold start: bad config", "error", err)
 		return 1
 	}
 	if cfg.Spill.OSS == nil && (os.Getenv("FC_FUNCTION_NAME") != "" || os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "") {
@@ -33,18 +33,18 @@ func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 	}
 	a, err := New(ctx, cfg, Options{Logger: logger, InstanceID: os.Getenv("FC_INSTANCE_ID")})
 	if err != nil {
-		logger.Error("cold start: assemble", "err", err)
+		logger.Error("cold start: assemble", "error", err)
 		return 1
 	}
 	defer a.Close()
 	h, err := serve(a)
 	if err != nil {
-		logger.Error("cold start", "err", err)
+		logger.Error("cold start", "error", err)
 		return 1
 	}
 	h.Logger = logger
 	if err := platform.Start(ctx, os.Getenv, h); err != nil {
-		logger.Error("serve", "err", err)
+		logger.Error("serve", "error", err)
 		return 1
 	}
 	return 0
@@ -66,7 +66,7 @@ func LogReport(ctx context.Context, msg string, r refresh.Report, err error) {
 	}
 	log := platform.Logger(ctx)
 	if err != nil {
-		log.Error(msg, append(attrs, "err", err)...)
+		log.Error(msg, append(attrs, "error", err)...)
 		return
 	}
 	log.Info(msg, attrs...)

@@ -117,7 +117,7 @@ func refreshed(calls []cdn.Call) map[string]int {
 }
 
 // spilledURLs counts, per URL, the entries of store.
-func spilledURLs(t *testing.T, store spill.Store) map[string]int {
+func spilledURLs(t *testing.T, store *spill.Store) map[string]int {
 	t.Helper()
 	entries, err := store.Load(context.Background())
 	if err != nil {

@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/window"
 )
 
 // Environment variables the config reads.
@@ -403,12 +404,10 @@ func (l Limits) Location() (*time.Location, error) {
 	return loc, nil
 }
 
-// CDN configures the CDN and DCDN API client.
+// CDN configures the CDN and DCDN API client; its endpoint is
+// Endpoints.CDN.
 type CDN struct {
 	Region string `yaml:"region"` // default cn-hangzhou
-	// Endpoint is the same as Endpoints.CDN; after loading both hold the
-	// effective value.
-	Endpoint string `yaml:"endpoint"`
 }
 
 // Endpoints override the API endpoints, e.g. http://127.0.0.1:8765 for the
@@ -418,11 +417,9 @@ type Endpoints struct {
 	OSS string `yaml:"oss"` // OSS; CDNREFRESH_OSS_ENDPOINT overrides
 }
 
-// Defaults.
+// Defaults; the window's are window.DefaultDuration, DefaultEventTTL and
+// DefaultMaxBatch.
 const (
-	DefaultWindow         = 2 * time.Second
-	DefaultEventTTL       = 10 * time.Minute
-	DefaultMaxBatch       = 1000
 	DefaultSpillDir       = "var/spill"
 	DefaultSpillPrefix    = ".cdnrefresh/spill/"
 	DefaultMaxBodyBytes   = 1 << 20
@@ -436,10 +433,10 @@ const (
 func Default() *Config {
 	return &Config{
 		Window: Window{
-			Duration:  DefaultWindow,
-			DedupeTTL: DefaultWindow,
-			EventTTL:  DefaultEventTTL,
-			MaxBatch:  DefaultMaxBatch,
+			Duration:  window.DefaultDuration,
+			DedupeTTL: window.DefaultDuration,
+			EventTTL:  window.DefaultEventTTL,
+			MaxBatch:  window.DefaultMaxBatch,
 		},
 		Spill: Spill{Dir: DefaultSpillDir},
 		Webhook: Webhook{
@@ -492,9 +489,7 @@ func parse(data []byte, getenv func(string) string, prefix string) (*Config, err
 	// Values are checked once the file reads well: a key the decoder
 	// refused would otherwise show again as a missing value.
 	if len(d.errs) == 0 {
-		d.errs = cfg.fill(getenv, d.set)
-	}
-	if len(d.errs) == 0 {
+		cfg.fill(getenv, d.set)
 		d.errs = cfg.check()
 	}
 	if len(d.errs) > 0 {
@@ -518,11 +513,7 @@ func (p prefixed) Unwrap() error { return p.err }
 
 // fill applies what depends on other fields, on which keys the file set,
 // or on the environment.
-func (c *Config) fill(getenv func(string) string, set map[string]bool) []error {
-	var errs []error
-	if c.CDN.Endpoint != "" && c.Endpoints.CDN != "" && c.CDN.Endpoint != c.Endpoints.CDN {
-		errs = append(errs, fmt.Errorf("cdn.endpoint %q and endpoints.cdn %q differ: give one of them", c.CDN.Endpoint, c.Endpoints.CDN))
-	}
+func (c *Config) fill(getenv func(string) string, set map[string]bool) {
 	if !set["window.dedupe_ttl"] {
 		c.Window.DedupeTTL = c.Window.Duration
 	}
@@ -538,7 +529,7 @@ func (c *Config) fill(getenv func(string) string, set map[string]bool) []error {
 		c.Webhook.Secret = getenv(EnvWebhookSecret)
 	}
 	if v := getenv(EnvCDNEndpoint); v != "" {
-		c.Endpoints.CDN, c.CDN.Endpoint = v, v
+		c.Endpoints.CDN = v
 	}
 	if v := getenv(EnvOSSEndpoint); v != "" {
 		c.Endpoints.OSS = v
@@ -552,7 +543,6 @@ func (c *Config) fill(getenv func(string) string, set map[string]bool) []error {
 		SecurityToken:   getenv(EnvSecurityToken),
 	}
 	c.SetDefaults()
-	return errs
 }
 
 // ossEndpoint is the endpoint of a bucket in region (default: the
@@ -630,12 +620,6 @@ func (c *Config) SetDefaults() {
 	}
 	if c.CDN.Region == "" {
 		c.CDN.Region = def.CDN.Region
-	}
-	if c.Endpoints.CDN == "" {
-		c.Endpoints.CDN = c.CDN.Endpoint
-	}
-	if c.CDN.Endpoint == "" {
-		c.CDN.Endpoint = c.Endpoints.CDN
 	}
 	for i := range c.Rules {
 		c.Rules[i] = c.Rules[i].WithDefaults()

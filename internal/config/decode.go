@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // The decoder walks the YAML node tree alongside the Go type it fills, so
@@ -16,7 +16,7 @@ import (
 // and so that ${NAME} references are expanded before a value is typed
 // (a duration or a count may come from the environment too).
 //
-// It does what yaml.v3's Decoder.KnownFields(true) does — an unknown key is
+// It does what yaml/v3's Decoder.KnownFields(true) does — an unknown key is
 // an error — but Node.Decode has no strict mode and its messages name Go
 // types (config.Rule) rather than places; TestDecodeAgreesWithYAML checks
 // that both read the full example the same way.
@@ -149,6 +149,12 @@ var credentialKeys = map[string]bool{
 	"accesskeysecret": true, "secretaccesskey": true, "secretkey": true, "securitytoken": true,
 }
 
+// replacedKeys maps keys that once named a setting to the one key that
+// names it now: each setting has one key.
+var replacedKeys = map[string]string{
+	"cdn.endpoint": "endpoints.cdn",
+}
+
 type field struct {
 	index int
 	opts  options
@@ -194,10 +200,16 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		norm := strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(k.Value))
+		child := k.Value
+		if path != "" {
+			child = path + "." + k.Value
+		}
 		switch _, known := fields[k.Value]; {
 		case credentialKeys[norm]:
 			d.errs = append(d.errs, fmt.Errorf("line %d: %q does not belong in the config file: credentials come from %s, %s and %s, or from the function's role",
 				k.Line, k.Value, EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken))
+		case replacedKeys[child] != "":
+			d.errs = append(d.errs, fmt.Errorf("line %d: %s is not a key: use %s", k.Line, child, replacedKeys[child]))
 		case !known:
 			where := path
 			if where == "" {
@@ -206,10 +218,6 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			d.errs = append(d.errs, fmt.Errorf("line %d: field %q not found in %s%s", k.Line, k.Value, where, suggest(k.Value, fields)))
 		default:
 			f := fields[k.Value]
-			child := k.Value
-			if path != "" {
-				child = path + "." + k.Value
-			}
 			d.set[child] = true
 			d.value(val, v.Field(f.index), child, f.opts)
 		}
@@ -396,7 +404,7 @@ func isEnvName(s string) bool {
 }
 
 // UnmarshalYAML reads a single string or a list of strings, so that the
-// type also works with yaml.v3's own decoder.
+// type also works with yaml/v3's own decoder.
 func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		*s = Strings{n.Value}
@@ -411,7 +419,7 @@ func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // UnmarshalYAML reads a template given as one URL string or as a mapping,
-// so that the type also works with yaml.v3's own decoder.
+// so that the type also works with yaml/v3's own decoder.
 func (t *Template) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		*t = Template{URLs: Strings{n.Value}}
@@ -422,7 +430,7 @@ func (t *Template) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // UnmarshalYAML reads "20%" or "500", so that the type also works with
-// yaml.v3's own decoder.
+// yaml/v3's own decoder.
 func (t *Threshold) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseThreshold(n.Value)
 	if err != nil {

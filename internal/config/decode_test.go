@@ -7,18 +7,18 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestDecodeAgreesWithYAML checks that the decoder reads the full example
-// as yaml.v3's strict decoder (KnownFields(true)) does, and refuses the
+// as yaml/v3's strict decoder (KnownFields(true)) does, and refuses the
 // unknown keys it refuses.
 func TestDecodeAgreesWithYAML(t *testing.T) {
 	full, err := os.ReadFile("testdata/full.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Expanding ${NAME} to itself leaves the text as yaml.v3 sees it.
+	// Expanding ${NAME} to itself leaves the text as yaml/v3 sees it.
 	same := func(name string) string { return "${" + name + "}" }
 	tests := []struct {
 		name    string
@@ -41,13 +41,13 @@ func TestDecodeAgreesWithYAML(t *testing.T) {
 			d.decode(tt.data, &got)
 
 			if (yamlErr != nil) != tt.wantErr || (len(d.errs) > 0) != tt.wantErr {
-				t.Fatalf("yaml.v3 error = %v, decoder errors = %v, want errors: %v", yamlErr, d.errs, tt.wantErr)
+				t.Fatalf("yaml/v3 error = %v, decoder errors = %v, want errors: %v", yamlErr, d.errs, tt.wantErr)
 			}
 			if tt.wantErr {
 				return
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("decoder and yaml.v3 differ (-yaml.v3 +decoder):\n%s", diff)
+				t.Errorf("decoder and yaml/v3 differ (-yaml/v3 +decoder):\n%s", diff)
 			}
 		})
 	}

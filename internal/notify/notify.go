@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
@@ -175,17 +174,4 @@ func checkURL(raw string) error {
 		return errors.New("url has no host")
 	}
 	return nil
-}
-
-// SendAll sends r to every channel at once and waits for all of them. One
-// channel's failure never keeps r from the others; the error joins every
-// failure, each naming its channel, in the order of chans.
-func SendAll(ctx context.Context, chans []Channel, r report.Report) error {
-	errs := make([]error, len(chans))
-	var wg sync.WaitGroup
-	for i, c := range chans {
-		wg.Go(func() { errs[i] = c.Send(ctx, r) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

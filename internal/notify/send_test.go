@@ -15,51 +15,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
 )
 
-func TestSendAllOneFailureHidesNoOther(t *testing.T) {
-	slack := newReceiver(t, answers(reply(http.StatusOK, "ok")))
-	wecom := newReceiver(t, answers(reply(http.StatusOK, weComBadKey)))
-	hook := newReceiver(t, answers(reply(http.StatusOK, "")))
-	chans, err := notify.New([]notify.ChannelConfig{
-		{Type: "slack", URL: slack.URL + "/services/T/B/x"},
-		{Type: "wecom", URL: wecom.URL + "/cgi-bin/webhook/send?key=bad-key-123"},
-		{Type: "webhook", URL: hook.URL, Secret: "s"},
-	}, nil, fixedNow)
-	if err != nil {
-		t.Fatalf("New() = %v", err)
-	}
-
-	err = notify.SendAll(context.Background(), chans, fixture())
-
-	for name, rc := range map[string]*receiver{"slack": slack, "wecom": wecom, "webhook": hook} {
-		if got := len(rc.requests()); got != 1 {
-			t.Errorf("%s got %d requests, want 1", name, got)
-		}
-	}
-	var e *notify.Error
-	if !errors.As(err, &e) || e.Channel != "wecom" || e.Code != "93000" {
-		t.Fatalf("SendAll() = %v, want the wecom channel's 93000", err)
-	}
-	if msg := err.Error(); strings.Contains(msg, "slack") || strings.Contains(msg, "webhook:") || strings.Contains(msg, "bad-key-123") {
-		t.Errorf("SendAll() = %q, want only wecom's failure, without its key", msg)
-	}
-}
-
-func TestSendAllJoinsEveryFailure(t *testing.T) {
-	bad := newReceiver(t, answers(reply(http.StatusOK, dingTalkSignMismatch)))
-	chans := []notify.Channel{
-		notify.DingTalk{URL: bad.URL, Options: notify.Options{Label: "ops"}},
-		notify.DingTalk{URL: bad.URL, Options: notify.Options{Label: "dev"}},
-	}
-	err := notify.SendAll(context.Background(), chans, report.Report{})
-	if err == nil {
-		t.Fatal("SendAll() = nil, want both failures")
-	}
-	lines := strings.Split(err.Error(), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "notify ops: ") || !strings.HasPrefix(lines[1], "notify dev: ") {
-		t.Errorf("SendAll() = %q, want ops's then dev's failure", err)
-	}
-}
-
 func TestRetries(t *testing.T) {
 	tests := []struct {
 		name       string

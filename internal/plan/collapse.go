@@ -24,9 +24,9 @@ type target struct {
 	files []*item
 }
 
-// collapse replaces statePending File refresh items by Directory refresh items
+// collapse replaces pending File refresh items by Directory refresh items
 // following the rule documented on Planner.CollapseThreshold, within
-// directory quota *n. It returns the new, stateAdmitted, directory items.
+// directory quota *n. It returns the new directory items, admitted.
 func collapse(files []*item, threshold int, n *int) []*item {
 	groups := make(map[collapseKey][]*item)
 	var order []collapseKey

@@ -1,9 +1,6 @@
 package plan
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
@@ -11,7 +8,8 @@ import (
 // 1,000 URLs, or 100 directories, or 1 regular expression; at most 10
 // domain names"); see
 // https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
-// and platform.md §6.1. IgnoreParams paths are URLs and share the URL limit.
+// (ObjectPath and the usage notes). IgnoreParams paths are URLs and share
+// the URL limit.
 const (
 	MaxRefreshURLs  = 1000
 	MaxRefreshDirs  = 100
@@ -22,12 +20,11 @@ const (
 // MaxPushURLs is the per-call limit of CDN PushObjectCache ("you can submit up
 // to 100 URL prefetch tasks at a time"); see
 // https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-pushobjectcache
-// and platform.md §6.2.
 const MaxPushURLs = 100
 
 // Per-call limits of DCDN RefreshDcdnObjectCaches ("each request can contain
-// up to 1,000 URLs or 100 directories"; 10 domain names per platform.md §6.8);
-// see
+// up to 1,000 URLs or 100 directories"; 10 domain names as on the CDN
+// RefreshObjectCaches page, assumed for DCDN too); see
 // https://www.alibabacloud.com/help/en/edge-security-acceleration/dcdn/developer-reference/api-dcdn-2018-01-15-refreshdcdnobjectcaches
 // The page states no regex limit; the CDN one (1) is assumed.
 const (
@@ -43,7 +40,8 @@ const (
 const MaxDCDNPreloadURLs = 100
 
 // MaxPathLength is the longest ObjectPath entry the refresh and prefetch APIs
-// accept, in bytes (platform.md §6.1, §6.2).
+// accept, in bytes (the ObjectPath parameter on the RefreshObjectCaches and
+// PushObjectCache API pages cited above).
 const MaxPathLength = 1024
 
 // Limits are the per-call limits the planner keeps to. A zero or negative
@@ -140,80 +138,4 @@ func (l Limits) domains(p refresh.Provider) int {
 		return l.DCDNDomains
 	}
 	return l.Domains
-}
-
-// Validate reports whether c is a call the API accepts under limits l: a
-// known API matching its provider and action, an object type the action
-// takes, 1 to the per-call limit of paths, each non-empty, at most
-// MaxPathLength bytes, on one line, not repeated, directories ending in
-// "/", and at most the per-call number of distinct domain names. A zero
-// field of l means its default. The error names the first problem found.
-func Validate(c refresh.Call, l Limits) error {
-	l = l.withDefaults()
-	want := refresh.APIFor(c.Provider, c.Action)
-	if want == "" {
-		return fmt.Errorf("call %q: unknown provider %q or action %q", c.API, c.Provider, c.Action)
-	}
-	if c.API != want {
-		return fmt.Errorf("call %q: %s %s needs API %q", c.API, c.Provider, c.Action, want)
-	}
-	switch {
-	case c.Action == refresh.ActionPrefetch && c.ObjectType != "":
-		return fmt.Errorf("%s call: object type %q given, want none for prefetch", c.API, c.ObjectType)
-	case c.Action == refresh.ActionRefresh && !knownType(c.ObjectType):
-		return fmt.Errorf("%s call: unknown object type %q", c.API, c.ObjectType)
-	}
-	switch c.Area {
-	case "", "domestic", "overseas":
-	default:
-		return fmt.Errorf("%s call: unknown area %q, want domestic, overseas or none", c.API, c.Area)
-	}
-	if len(c.URLs) == 0 {
-		return fmt.Errorf("%s call: no paths", c.API)
-	}
-	if limit := l.perCall(c.Provider, c.Action, c.ObjectType); len(c.URLs) > limit {
-		return fmt.Errorf("%s call: %d %s paths, over the per-call limit of %d", c.API, len(c.URLs), kind(c), limit)
-	}
-	seen := make(map[string]bool, len(c.URLs))
-	hosts := make(map[string]bool)
-	for i, u := range c.URLs {
-		switch {
-		case u == "":
-			return fmt.Errorf("%s call: path %d is empty", c.API, i)
-		case len(u) > MaxPathLength:
-			return fmt.Errorf("%s call: path %d is %d bytes long, over the limit of %d", c.API, i, len(u), MaxPathLength)
-		case strings.ContainsAny(u, "\r\n"):
-			return fmt.Errorf("%s call: path %d %q contains a line break", c.API, i, u)
-		case seen[u]:
-			return fmt.Errorf("%s call: path %q appears twice", c.API, u)
-		case c.ObjectType == refresh.Directory && !strings.HasSuffix(u, "/"):
-			return fmt.Errorf("%s call: directory %q does not end with /", c.API, u)
-		}
-		seen[u] = true
-		h := refresh.Hostname(u)
-		if h == "" {
-			return fmt.Errorf("%s call: path %q names no domain", c.API, u)
-		}
-		hosts[h] = true
-	}
-	if limit := l.domains(c.Provider); len(hosts) > limit {
-		return fmt.Errorf("%s call: %d distinct domains, over the per-call limit of %d", c.API, len(hosts), limit)
-	}
-	return nil
-}
-
-func knownType(t refresh.ObjectType) bool {
-	switch t {
-	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams:
-		return true
-	}
-	return false
-}
-
-// kind names what the paths of c are, for error messages.
-func kind(c refresh.Call) string {
-	if c.Action == refresh.ActionPrefetch {
-		return "prefetch"
-	}
-	return string(c.ObjectType)
 }

@@ -11,9 +11,11 @@
 //     provider, area and L2 preload is covered by it (when the outer one
 //     forces, or the inner one does not) and is admitted with it, at the
 //     place of the earliest of them.
-//  3. Covers File and IgnoreParams refresh jobs beneath an stateAdmitted
-//     directory under the same rule: they cost no quota, send no URL, and
-//     appear in the directory call's Jobs. Prefetch jobs are never covered.
+//  3. Covers File and IgnoreParams refresh jobs beneath an admitted
+//     directory job of the same provider, area and L2 preload (when the
+//     directory forces, or the job does not): they cost no quota, send no
+//     URL, and appear in the directory call's Jobs. Prefetch jobs are never
+//     covered.
 //  4. Collapses many File refreshes into one Directory refresh when
 //     Planner.CollapseThreshold is set and directory quota remains (see
 //     Planner).
@@ -31,7 +33,7 @@
 // job's other fields.
 //
 // Limits are documented on the API pages cited by the constants in this
-// package and in platform.md §6.1, §6.2 and §6.8.
+// package.
 package plan
 
 import (

@@ -67,12 +67,6 @@ func kindName(kind string) (string, bool) {
 	return "", false
 }
 
-// knownKind reports whether kind is one of the Kind constants.
-func knownKind(kind string) bool {
-	_, ok := kindName(kind)
-	return ok
-}
-
 // Report is one report: built once, rendered by every channel.
 type Report struct {
 	Generated time.Time `json:"generated"`

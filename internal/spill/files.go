@@ -7,13 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
-
-	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// Files is a Store in a local directory, one file per Spill call. Several
-// Files values, in one process or many, may share a directory.
+// NewFiles returns a store in the local directory dir, creating it (mode
+// 0o700) if needed; each Spill call writes one file.
 //
 // A file is written under a temporary name (".tmp-*", never loaded), synced,
 // then hard-linked to its final name, which fails rather than replace an
@@ -21,55 +18,20 @@ import (
 // (the random part of the name makes a clash practically impossible). A
 // temporary file left by a crash is garbage, not data: its Spill call did
 // not return success.
-type Files struct {
-	dir   string
-	names namer
-	moves moves
-}
-
-// NewFiles returns a store in dir, creating it (mode 0o700) if needed.
-func NewFiles(dir string) (*Files, error) {
+func NewFiles(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("spill: directory is empty")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spill: create directory: %w", err)
 	}
-	return &Files{dir: dir}, nil
+	return newStore(files{dir: dir}), nil
 }
 
-// Dir returns the store's directory.
-func (f *Files) Dir() string { return f.dir }
+// files is the backend in a local directory.
+type files struct{ dir string }
 
-// Spill writes p to one new file and syncs it and the directory.
-func (f *Files) Spill(ctx context.Context, p []refresh.Pending) error {
-	return spill(ctx, f, p)
-}
-
-// Load returns every stored entry, oldest first. If some files cannot be
-// read or parsed, it returns the entries of all the others together with an
-// error naming each bad file (errors.As finds a *ReadError per file).
-func (f *Files) Load(ctx context.Context) ([]Entry, error) { return load(ctx, f) }
-
-// Remove deletes entries returned by f.Load: a file whose entries are all
-// removed is deleted; a file partly removed is replaced by a new file
-// holding the rest.
-func (f *Files) Remove(ctx context.Context, entries []Entry) error {
-	return remove(ctx, f, &f.moves, entries)
-}
-
-// Stats summarizes the stored entries.
-func (f *Files) Stats(ctx context.Context) (Stats, error) { return stats(ctx, f) }
-
-// Mark returns the time stored under name by SetMark; zero if none.
-func (f *Files) Mark(ctx context.Context, name string) (time.Time, error) { return mark(ctx, f, name) }
-
-// SetMark stores t under name.
-func (f *Files) SetMark(ctx context.Context, name string, t time.Time) error {
-	return setMark(ctx, f, name, t)
-}
-
-func (f *Files) put(ctx context.Context, name string, data []byte) error {
+func (f files) put(ctx context.Context, name string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -87,7 +49,7 @@ func (f *Files) put(ctx context.Context, name string, data []byte) error {
 // writeTemp writes data durably to a new temporary file in the directory
 // and returns its name ("" if none was made); the caller links or renames
 // it into place and removes the name.
-func (f *Files) writeTemp(data []byte) (string, error) {
+func (f files) writeTemp(data []byte) (string, error) {
 	tmp, err := os.CreateTemp(f.dir, ".tmp-*")
 	if err != nil {
 		return "", err
@@ -105,11 +67,9 @@ func (f *Files) writeTemp(data []byte) (string, error) {
 	return tmp.Name(), nil
 }
 
-func (f *Files) id() string { return "file:" + f.dir }
+func (f files) where(name string) string { return filepath.Join(f.dir, name) }
 
-func (f *Files) where(name string) string { return filepath.Join(f.dir, name) }
-
-func (f *Files) list(ctx context.Context) ([]string, error) {
+func (f files) list(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -126,7 +86,7 @@ func (f *Files) list(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-func (f *Files) read(ctx context.Context, name string) ([]byte, error) {
+func (f files) read(ctx context.Context, name string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -137,40 +97,32 @@ func (f *Files) read(ctx context.Context, name string) ([]byte, error) {
 	return data, err
 }
 
-func (f *Files) create(ctx context.Context, data []byte) (string, error) {
+func (f files) create(ctx context.Context, name string, data []byte) error {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return err
 	}
 	tmpName, err := f.writeTemp(data)
 	// Once linked, the final name holds the data; on failure nothing was
 	// stored. Either way the temporary name goes (a no-op after a rename).
 	defer os.Remove(tmpName)
 	if err != nil {
-		return "", err
+		return err
 	}
-	const attempts = 5
-	for range attempts {
-		name := f.names.next()
-		final := filepath.Join(f.dir, name)
-		err = os.Link(tmpName, final)
-		if errors.Is(err, fs.ErrExist) {
-			continue // another writer took this name: pick a new one
-		}
-		if err != nil {
-			// No hard links here: rename instead.
-			if rerr := os.Rename(tmpName, final); rerr != nil {
-				return "", fmt.Errorf("link %s: %w; rename: %w", final, err, rerr)
-			}
-		}
-		if err := syncDir(f.dir); err != nil {
-			return "", err
-		}
-		return name, nil
+	final := filepath.Join(f.dir, name)
+	err = os.Link(tmpName, final)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %w", errExists, err)
 	}
-	return "", fmt.Errorf("no free file name after %d attempts: %w", attempts, err)
+	if err != nil {
+		// No hard links here: rename instead.
+		if rerr := os.Rename(tmpName, final); rerr != nil {
+			return fmt.Errorf("link %s: %w; rename: %w", final, err, rerr)
+		}
+	}
+	return syncDir(f.dir)
 }
 
-func (f *Files) remove(ctx context.Context, name string) error {
+func (f files) remove(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

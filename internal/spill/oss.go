@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 
@@ -20,40 +19,33 @@ import (
 // names none. Keep it outside every OSS trigger's prefix filter.
 const DefaultPrefix = ".cdnrefresh/spill/"
 
-// OSS is a Store under a key prefix in an OSS bucket, one object per Spill
-// call, put with x-oss-forbid-overwrite so that no writer ever replaces
-// another's object.
-type OSS struct {
-	bucket *oss.Bucket // fixed client (NewOSS), or the one for static credentials
-	name   string      // bucket name
-	prefix string
-	names  namer
-	moves  moves
-
-	// With NewOSSAt, each call signs with the credentials of its context
-	// (FC's per-invocation STS token) when it carries some.
+// ossObjects is the backend under a key prefix in an OSS bucket. New
+// objects are put with x-oss-forbid-overwrite so that no writer ever
+// replaces another's.
+type ossObjects struct {
 	endpoint string
-	mu       sync.Mutex
-	clients  map[refresh.Credentials]*oss.Bucket
+	name     string // bucket name
+	prefix   string
+	bucket   *oss.Bucket // the client for static credentials, if any
+
+	// A call whose context carries credentials (FC's per-invocation STS
+	// token) signs with them, through a client kept per credentials.
+	mu      sync.Mutex
+	clients map[refresh.Credentials]*oss.Bucket
 }
 
-// NewOSS returns a store in bucket under prefix, which is read as a
-// directory: a missing trailing '/' is added and leading ones are dropped.
-// An empty prefix puts spill objects at the root of the bucket; prefer
-// DefaultPrefix or another prefix of their own.
-func NewOSS(bucket *oss.Bucket, prefix string) *OSS {
-	return &OSS{bucket: bucket, name: bucket.BucketName, prefix: cleanPrefix(prefix)}
-}
-
-// NewOSSAt returns a store in bucket under prefix at endpoint whose calls
-// sign with the credentials their context carries (refresh.WithCredentials:
-// on FC, the function role's current STS token), else with static. Static
-// may be empty when every call carries credentials.
-func NewOSSAt(endpoint, bucket, prefix string, static refresh.Credentials) (*OSS, error) {
+// NewOSS returns a store under prefix in bucket at endpoint, one object per
+// Spill call. Each call signs with the credentials its context carries
+// (refresh.WithCredentials: on FC, the function role's current STS token),
+// else with static, which may be empty when every call carries some. The
+// prefix is read as a directory: a missing trailing '/' is added and
+// leading ones are dropped. An empty prefix puts spill objects at the root
+// of the bucket; prefer DefaultPrefix or another prefix of their own.
+func NewOSS(endpoint, bucket, prefix string, static refresh.Credentials) (*Store, error) {
 	if endpoint == "" {
 		return nil, errors.New("spill: OSS endpoint is empty")
 	}
-	o := &OSS{name: bucket, prefix: cleanPrefix(prefix), endpoint: endpoint}
+	o := &ossObjects{name: bucket, prefix: cleanPrefix(prefix), endpoint: endpoint}
 	if !static.Empty() {
 		b, err := OSSBucket(endpoint, bucket, static)
 		if err != nil {
@@ -61,7 +53,7 @@ func NewOSSAt(endpoint, bucket, prefix string, static refresh.Credentials) (*OSS
 		}
 		o.bucket = b
 	}
-	return o, nil
+	return newStore(o), nil
 }
 
 // maxClients bounds the per-credentials clients kept: STS tokens rotate, so
@@ -69,9 +61,9 @@ func NewOSSAt(endpoint, bucket, prefix string, static refresh.Credentials) (*OSS
 const maxClients = 4
 
 // client returns the bucket client for ctx's credentials.
-func (o *OSS) client(ctx context.Context) (*oss.Bucket, error) {
+func (o *ossObjects) client(ctx context.Context) (*oss.Bucket, error) {
 	creds, ok := refresh.CredentialsFrom(ctx)
-	if o.endpoint == "" || !ok {
+	if !ok {
 		if o.bucket == nil {
 			return nil, errors.New("spill: no credentials for OSS: the invocation carries none and ALIBABA_CLOUD_ACCESS_KEY_ID is unset")
 		}
@@ -149,15 +141,6 @@ func IsSpillKey(bucket, key, spillBucket, prefix string) bool {
 	return prefix != "" || isObjectName(rest)
 }
 
-// Owns reports whether a change to key in bucket is one of this store's
-// objects (see IsSpillKey).
-func (o *OSS) Owns(bucket, key string) bool {
-	return IsSpillKey(bucket, key, o.name, o.prefix)
-}
-
-// Prefix returns the store's key prefix, cleaned as NewOSS does.
-func (o *OSS) Prefix() string { return o.prefix }
-
 func cleanPrefix(p string) string {
 	p = strings.TrimLeft(p, "/")
 	if p != "" && !strings.HasSuffix(p, "/") {
@@ -166,33 +149,7 @@ func cleanPrefix(p string) string {
 	return p
 }
 
-// Spill puts p as one new object.
-func (o *OSS) Spill(ctx context.Context, p []refresh.Pending) error { return spill(ctx, o, p) }
-
-// Load returns every stored entry, oldest first. If some objects cannot be
-// read or parsed, it returns the entries of all the others together with an
-// error naming each bad object (errors.As finds a *ReadError per object).
-func (o *OSS) Load(ctx context.Context) ([]Entry, error) { return load(ctx, o) }
-
-// Remove deletes entries returned by o.Load: an object whose entries are all
-// removed is deleted; an object partly removed is replaced by a new object
-// holding the rest.
-func (o *OSS) Remove(ctx context.Context, entries []Entry) error {
-	return remove(ctx, o, &o.moves, entries)
-}
-
-// Stats summarizes the stored entries.
-func (o *OSS) Stats(ctx context.Context) (Stats, error) { return stats(ctx, o) }
-
-// Mark returns the time stored under name by SetMark; zero if none.
-func (o *OSS) Mark(ctx context.Context, name string) (time.Time, error) { return mark(ctx, o, name) }
-
-// SetMark stores t under name.
-func (o *OSS) SetMark(ctx context.Context, name string, t time.Time) error {
-	return setMark(ctx, o, name, t)
-}
-
-func (o *OSS) put(ctx context.Context, name string, data []byte) error {
+func (o *ossObjects) put(ctx context.Context, name string, data []byte) error {
 	b, err := o.client(ctx)
 	if err != nil {
 		return err
@@ -200,16 +157,14 @@ func (o *OSS) put(ctx context.Context, name string, data []byte) error {
 	return b.PutObject(o.prefix+name, bytes.NewReader(data), oss.ContentType("text/plain"), oss.WithContext(ctx))
 }
 
-func (o *OSS) id() string { return "oss:" + o.name + "/" + o.prefix }
-
-func (o *OSS) where(name string) string {
+func (o *ossObjects) where(name string) string {
 	return "oss://" + o.name + "/" + o.prefix + name
 }
 
 // listPage is the most keys ListObjectsV2 returns at once.
 const listPage = 1000
 
-func (o *OSS) list(ctx context.Context) ([]string, error) {
+func (o *ossObjects) list(ctx context.Context) ([]string, error) {
 	b, err := o.client(ctx)
 	if err != nil {
 		return nil, err
@@ -240,7 +195,7 @@ func (o *OSS) list(ctx context.Context) ([]string, error) {
 	}
 }
 
-func (o *OSS) read(ctx context.Context, name string) ([]byte, error) {
+func (o *ossObjects) read(ctx context.Context, name string) ([]byte, error) {
 	b, err := o.client(ctx)
 	if err != nil {
 		return nil, err
@@ -256,28 +211,23 @@ func (o *OSS) read(ctx context.Context, name string) ([]byte, error) {
 	return io.ReadAll(rc)
 }
 
-func (o *OSS) create(ctx context.Context, data []byte) (string, error) {
+func (o *ossObjects) create(ctx context.Context, name string, data []byte) error {
 	b, err := o.client(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
-	const attempts = 5
-	for range attempts {
-		name := o.names.next()
-		err = b.PutObject(o.prefix+name, bytes.NewReader(data),
-			oss.ForbidOverWrite(true), oss.ContentType("application/json"), oss.WithContext(ctx))
-		if isCode(err, "FileAlreadyExists") {
-			continue // another writer took this name: pick a new one
-		}
-		if err != nil {
-			return "", fmt.Errorf("put %s: %w", o.where(name), err)
-		}
-		return name, nil
+	err = b.PutObject(o.prefix+name, bytes.NewReader(data),
+		oss.ForbidOverWrite(true), oss.ContentType("application/json"), oss.WithContext(ctx))
+	if isCode(err, "FileAlreadyExists") {
+		return fmt.Errorf("%w: %w", errExists, err)
 	}
-	return "", fmt.Errorf("no free object name after %d attempts: %w", attempts, err)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", o.where(name), err)
+	}
+	return nil
 }
 
-func (o *OSS) remove(ctx context.Context, name string) error {
+func (o *ossObjects) remove(ctx context.Context, name string) error {
 	b, err := o.client(ctx)
 	if err != nil {
 		return err

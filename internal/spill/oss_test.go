@@ -15,11 +15,8 @@ import (
 )
 
 func TestOSSWritesUnderPrefix(t *testing.T) {
-	emu, b := emulator(t)
-	s := spill.NewOSS(b, "/.cdnrefresh/spill") // cleaned to ".cdnrefresh/spill/"
-	if s.Prefix() != prefix {
-		t.Errorf("Prefix() = %q, want %q", s.Prefix(), prefix)
-	}
+	emu, open := emulator(t)
+	s := open(t, "/.cdnrefresh/spill") // cleaned to ".cdnrefresh/spill/"
 	emu.SetObject(bucketName, "static/index.html", []byte("<html>"))
 	emu.SetObject(bucketName, prefix+"nested/00000000000000000001-0123456789abcdef.json", []byte("not listed"))
 	mustSpill(t, s, pending("a", "r", 1))
@@ -33,11 +30,8 @@ func TestOSSWritesUnderPrefix(t *testing.T) {
 	if len(spilled) != 1 || !strings.HasPrefix(spilled[0], prefix) {
 		t.Fatalf("keys %v, want exactly one new key under %q", emu.Keys(bucketName), prefix)
 	}
-	if !s.Owns(bucketName, spilled[0]) {
-		t.Errorf("Owns(%q, %q) = false, want true", bucketName, spilled[0])
-	}
-	if s.Owns(bucketName, "static/index.html") || s.Owns("other", spilled[0]) {
-		t.Errorf("Owns is true for a site object or another bucket")
+	if !spill.IsSpillKey(bucketName, spilled[0], bucketName, prefix) {
+		t.Errorf("IsSpillKey(%q, %q, %q, %q) = false, want true", bucketName, spilled[0], bucketName, prefix)
 	}
 	if diff := cmp.Diff([]refresh.Pending{pending("a", "r", 1)}, pendings(mustLoad(t, s))); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
@@ -45,8 +39,8 @@ func TestOSSWritesUnderPrefix(t *testing.T) {
 }
 
 func TestOSSFaults(t *testing.T) {
-	emu, b := emulator(t)
-	s := spill.NewOSS(b, prefix)
+	emu, open := emulator(t)
+	s := open(t, prefix)
 
 	emu.FailNext(1, http.StatusServiceUnavailable, "ServiceUnavailable")
 	err := s.Spill(t.Context(), []refresh.Pending{pending("a", "r", 1)})
@@ -72,8 +66,8 @@ func TestOSSFaults(t *testing.T) {
 }
 
 func TestOSSLoadManyPages(t *testing.T) {
-	emu, b := emulator(t)
-	s := spill.NewOSS(b, prefix)
+	emu, open := emulator(t)
+	s := open(t, prefix)
 	// 999 keys under the prefix that are not spill objects fill the first
 	// ListObjectsV2 page (1,000 keys); the spill objects sort after them.
 	for i := range 999 {
@@ -102,19 +96,19 @@ func TestOSSBucket(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	sts := refresh.Credentials{AccessKeyID: "STS.tempkey", AccessKeySecret: "temp-secret", SecurityToken: "CAIS-token"}
-	b, err := spill.OSSBucket(srv.URL, bucketName, sts)
+	s, err := spill.NewOSS(srv.URL, bucketName, prefix, sts)
 	if err != nil {
-		t.Fatalf("OSSBucket with STS credentials error: %v", err)
+		t.Fatalf("NewOSS with STS credentials error: %v", err)
 	}
-	mustSpill(t, spill.NewOSS(b, prefix), pending("a", "r", 1))
+	mustSpill(t, s, pending("a", "r", 1))
 
 	wrong := sts
 	wrong.AccessKeySecret = "wrong-secret-value"
-	b, err = spill.OSSBucket(srv.URL, bucketName, wrong)
+	s, err = spill.NewOSS(srv.URL, bucketName, prefix, wrong)
 	if err != nil {
-		t.Fatalf("OSSBucket error: %v", err)
+		t.Fatalf("NewOSS error: %v", err)
 	}
-	err = spill.NewOSS(b, prefix).Spill(t.Context(), []refresh.Pending{pending("b", "r", 1)})
+	err = s.Spill(t.Context(), []refresh.Pending{pending("b", "r", 1)})
 	if err == nil || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
 		t.Errorf("Spill with a wrong secret = %v, want SignatureDoesNotMatch", err)
 	}
@@ -141,14 +135,14 @@ func TestOSSBucket(t *testing.T) {
 	}
 }
 
-// TestOSSCredentialsFromContext: a store made with NewOSSAt signs each call
+// TestOSSCredentialsFromContext: a store made by NewOSS signs each call
 // with the credentials its context carries (FC's per-invocation STS token),
 // and without any refuses clearly.
 func TestOSSCredentialsFromContext(t *testing.T) {
 	emu := ossemu.New(ossemu.Options{Buckets: []string{bucketName}, Keys: map[string]string{"STSkey1": "sts-secret-1"}})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
-	s, err := spill.NewOSSAt(srv.URL, bucketName, prefix, refresh.Credentials{})
+	s, err := spill.NewOSS(srv.URL, bucketName, prefix, refresh.Credentials{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,8 @@
 // (refresh.Spiller); the report function loads them, submits what it can,
 // and removes what was submitted or spilled again.
 //
-// Two backends share one design: Files (a local directory, the default) and
-// OSS (a prefix in a bucket, through aliyun-oss-go-sdk). Every Spill call
+// One Store works over two backends: a local directory (NewFiles, the
+// default) or a prefix in a bucket (NewOSS, through aliyun-oss-go-sdk). Every Spill call
 // writes one new object named <unix-nanos>-<random hex>.json holding the
 // batch as JSON, and never overwrites one (files are linked into place from a
 // temporary name; OSS puts carry x-oss-forbid-overwrite). Writers therefore
@@ -37,33 +37,18 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// Store is a durable store of pending work. Files and OSS implement it; the
-// report function drains it through this interface.
-type Store interface {
-	// Spill stores p as one new object. It returns only after p is
-	// durable; concurrent callers never lose each other's entries.
-	Spill(ctx context.Context, p []refresh.Pending) error
-	// Load returns every stored entry, oldest first (by FirstSeen, then in
-	// the order written). If some objects could not be read or parsed, it
-	// returns the entries of all the others together with an error that
-	// names each unreadable object (see ReadError): callers should work
-	// on the entries they got and report the error.
-	Load(ctx context.Context) ([]Entry, error)
-	// Remove deletes entries returned by Load of the same store, after they
-	// were submitted or spilled again. An entry whose object is already
-	// gone is skipped without error: it was removed before, or a partial
-	// Remove moved it to a new object and the next Load returns it again.
-	Remove(ctx context.Context, entries []Entry) error
-	// Stats summarizes the stored entries; like Load it reports unreadable
-	// objects in its error while counting all the others.
-	Stats(ctx context.Context) (Stats, error)
-	// Mark returns the time last stored under name by SetMark (the zero
-	// time when there is none). Marks keep the functions' small state, such
-	// as when the last report ran, beside the work they concern.
-	Mark(ctx context.Context, name string) (time.Time, error)
-	// SetMark stores t under name, replacing what was there.
-	SetMark(ctx context.Context, name string, t time.Time) error
+// Store is a durable store of pending work in one place: a local directory
+// (NewFiles) or a prefix in an OSS bucket (NewOSS). Its methods are safe
+// for concurrent use, and several stores, in one process or many, may
+// share one place.
+type Store struct {
+	b     backend
+	id    string // names the place, to refuse entries loaded from another
+	names namer
+	moves moves
 }
+
+func newStore(b backend) *Store { return &Store{b: b, id: b.where("")} }
 
 // Entry is one stored pending job. Its handle on the object that holds it is
 // used by Remove.
@@ -172,18 +157,21 @@ func isObjectName(name string) bool {
 // errNotFound marks an object that is gone (removed by another drainer).
 var errNotFound = errors.New("object not found")
 
+// errExists marks a name another writer took first.
+var errExists = errors.New("object exists")
+
 // backend is what a store needs from where its objects live.
 type backend interface {
-	// id names the store, to refuse entries loaded from another.
-	id() string
-	// where names an object in messages: a path or oss:// URL.
+	// where names an object in messages: a path or oss:// URL; where("")
+	// names the place itself.
 	where(name string) string
 	// list returns the names of all objects (isObjectName), sorted.
 	list(ctx context.Context) ([]string, error)
 	// read returns an object's content, or an error wrapping errNotFound.
 	read(ctx context.Context, name string) ([]byte, error)
-	// create stores data durably as a new object and returns its name.
-	create(ctx context.Context, data []byte) (string, error)
+	// create stores data durably as a new object named name, or returns an
+	// error wrapping errExists if there is one already.
+	create(ctx context.Context, name string, data []byte) error
 	// remove deletes an object; a missing object is not an error.
 	remove(ctx context.Context, name string) error
 	// put stores data under name, replacing it: for marks, not entries.
@@ -193,7 +181,9 @@ type backend interface {
 // readers is how many objects Load reads at once.
 const readers = 8
 
-func spill(ctx context.Context, b backend, p []refresh.Pending) error {
+// Spill stores p as one new object. It returns only after p is durable;
+// concurrent callers never lose each other's entries.
+func (s *Store) Spill(ctx context.Context, p []refresh.Pending) error {
 	if len(p) == 0 {
 		return nil
 	}
@@ -201,14 +191,37 @@ func spill(ctx context.Context, b backend, p []refresh.Pending) error {
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
-	if _, err := b.create(ctx, data); err != nil {
+	if _, err := s.create(ctx, data); err != nil {
 		return fmt.Errorf("spill: store %d entries: %w", len(p), err)
 	}
 	return nil
 }
 
-func load(ctx context.Context, b backend) ([]Entry, error) {
-	names, err := b.list(ctx)
+// create stores data as a new object under a fresh name and returns it.
+func (s *Store) create(ctx context.Context, data []byte) (string, error) {
+	const attempts = 5
+	var err error
+	for range attempts {
+		name := s.names.next()
+		err = s.b.create(ctx, name, data)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, errExists) {
+			return "", err
+		}
+		// Another writer took this name: pick a new one.
+	}
+	return "", fmt.Errorf("no free object name after %d attempts: %w", attempts, err)
+}
+
+// Load returns every stored entry, oldest first (by FirstSeen, then in the
+// order written). If some objects could not be read or parsed, it returns
+// the entries of all the others together with an error that names each
+// unreadable object (errors.As finds a *ReadError per object): callers
+// should work on the entries they got and report the error.
+func (s *Store) Load(ctx context.Context) ([]Entry, error) {
+	names, err := s.b.list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("spill: list: %w", err)
 	}
@@ -223,7 +236,7 @@ func load(ctx context.Context, b backend) ([]Entry, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			data, err := b.read(ctx, name)
+			data, err := s.b.read(ctx, name)
 			if err == nil {
 				results[i].entries, err = decodeBatch(data)
 			}
@@ -242,10 +255,10 @@ func load(ctx context.Context, b backend) ([]Entry, error) {
 		case errors.Is(r.err, errNotFound):
 			// Removed since the listing by another drainer.
 		case r.err != nil:
-			errs = append(errs, &ReadError{Object: b.where(names[i]), Err: r.err})
+			errs = append(errs, &ReadError{Object: s.b.where(names[i]), Err: r.err})
 		default:
 			for j, p := range r.entries {
-				entries = append(entries, Entry{Pending: p, ref: ref{store: b.id(), object: names[i], index: j, count: len(r.entries)}})
+				entries = append(entries, Entry{Pending: p, ref: ref{store: s.id, object: names[i], index: j, count: len(r.entries)}})
 			}
 		}
 	}
@@ -256,15 +269,21 @@ func load(ctx context.Context, b backend) ([]Entry, error) {
 	return entries, errors.Join(errs...)
 }
 
-func remove(ctx context.Context, b backend, mv *moves, entries []Entry) error {
+// Remove deletes entries returned by Load of the same store, after they
+// were submitted or spilled again: an object whose entries are all removed
+// is deleted; an object partly removed is replaced by a new object holding
+// the rest. An entry whose object is already gone is skipped without
+// error: it was removed before, or a partial Remove by another store moved
+// it to a new object and the next Load returns it again.
+func (s *Store) Remove(ctx context.Context, entries []Entry) error {
 	byObject := make(map[string]map[int]bool)
 	counts := make(map[string]int)
 	for i, e := range entries {
-		if e.ref.store != b.id() || e.ref.object == "" {
+		if e.ref.store != s.id || e.ref.object == "" {
 			return fmt.Errorf("spill: remove: entry %d (%s) was not loaded from this store", i, e.Pending.Job.URL)
 		}
 		var ok bool
-		if e.ref, ok = mv.resolve(e.ref); !ok {
+		if e.ref, ok = s.moves.resolve(e.ref); !ok {
 			continue // removed already, by an earlier Remove of this store
 		}
 		if byObject[e.ref.object] == nil {
@@ -279,20 +298,20 @@ func remove(ctx context.Context, b backend, mv *moves, entries []Entry) error {
 			errs = append(errs, fmt.Errorf("spill: remove: %w", err))
 			break
 		}
-		if err := removeFrom(ctx, b, mv, name, byObject[name], counts[name]); err != nil {
-			errs = append(errs, fmt.Errorf("spill: remove from %s: %w", b.where(name), err))
+		if err := s.removeFrom(ctx, name, byObject[name], counts[name]); err != nil {
+			errs = append(errs, fmt.Errorf("spill: remove from %s: %w", s.b.where(name), err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // removeFrom removes the entries at the given indices of one object.
-func removeFrom(ctx context.Context, b backend, mv *moves, name string, gone map[int]bool, count int) error {
+func (s *Store) removeFrom(ctx context.Context, name string, gone map[int]bool, count int) error {
 	if len(gone) >= count {
-		return b.remove(ctx, name)
+		return s.b.remove(ctx, name)
 	}
 	// Objects never change, so reading it again gives what Load saw.
-	data, err := b.read(ctx, name)
+	data, err := s.b.read(ctx, name)
 	if errors.Is(err, errNotFound) {
 		return nil // another drainer handled it, and stored any remainder
 	}
@@ -316,15 +335,15 @@ func removeFrom(ctx context.Context, b backend, mv *moves, name string, gone map
 		if err != nil {
 			return err
 		}
-		to, err := b.create(ctx, data)
+		to, err := s.create(ctx, data)
 		if err != nil {
 			return fmt.Errorf("store the %d remaining entries: %w", len(rest), err)
 		}
 		// Entries of name still held by the caller now live in to: a later
 		// Remove of them must find them there.
-		mv.record(name, to, at, len(rest))
+		s.moves.record(name, to, at, len(rest))
 	}
-	return b.remove(ctx, name)
+	return s.b.remove(ctx, name)
 }
 
 // moves remembers, for one store, where Remove rewrote the rest of a
@@ -369,20 +388,22 @@ func (mv *moves) resolve(r ref) (ref, bool) {
 	}
 }
 
-func stats(ctx context.Context, b backend) (Stats, error) {
-	entries, err := load(ctx, b)
-	var s Stats
+// Stats summarizes the stored entries; like Load it reports unreadable
+// objects in its error while counting all the others.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	entries, err := s.Load(ctx)
+	var st Stats
 	for _, e := range entries {
-		s.Count++
-		if s.ByReason == nil {
-			s.ByReason = make(map[string]int)
+		st.Count++
+		if st.ByReason == nil {
+			st.ByReason = make(map[string]int)
 		}
-		s.ByReason[e.Pending.Reason]++
-		if s.Oldest.IsZero() || e.Pending.FirstSeen.Before(s.Oldest) {
-			s.Oldest = e.Pending.FirstSeen
+		st.ByReason[e.Pending.Reason]++
+		if st.Oldest.IsZero() || e.Pending.FirstSeen.Before(st.Oldest) {
+			st.Oldest = e.Pending.FirstSeen
 		}
 	}
-	return s, err
+	return st, err
 }
 
 // markPrefix starts the names of marks; they never look like entries.
@@ -400,26 +421,30 @@ func markName(name string) (string, error) {
 	return markPrefix + name, nil
 }
 
-func mark(ctx context.Context, b backend, name string) (time.Time, error) {
+// Mark returns the time last stored under name by SetMark (the zero time
+// when there is none). Marks keep the functions' small state, such as when
+// the last report ran, beside the work they concern.
+func (s *Store) Mark(ctx context.Context, name string) (time.Time, error) {
 	n, err := markName(name)
 	if err != nil {
 		return time.Time{}, err
 	}
-	data, err := b.read(ctx, n)
+	data, err := s.b.read(ctx, n)
 	if errors.Is(err, errNotFound) {
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("spill: read mark %s: %w", b.where(n), err)
+		return time.Time{}, fmt.Errorf("spill: read mark %s: %w", s.b.where(n), err)
 	}
 	var t time.Time
 	if err := t.UnmarshalText(bytes.TrimSpace(data)); err != nil {
-		return time.Time{}, fmt.Errorf("spill: mark %s: %w", b.where(n), err)
+		return time.Time{}, fmt.Errorf("spill: mark %s: %w", s.b.where(n), err)
 	}
 	return t, nil
 }
 
-func setMark(ctx context.Context, b backend, name string, t time.Time) error {
+// SetMark stores t under name, replacing what was there.
+func (s *Store) SetMark(ctx context.Context, name string, t time.Time) error {
 	n, err := markName(name)
 	if err != nil {
 		return err
@@ -428,8 +453,8 @@ func setMark(ctx context.Context, b backend, name string, t time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := b.put(ctx, n, data); err != nil {
-		return fmt.Errorf("spill: write mark %s: %w", b.where(n), err)
+	if err := s.b.put(ctx, n, data); err != nil {
+		return fmt.Errorf("spill: write mark %s: %w", s.b.where(n), err)
 	}
 	return nil
 }

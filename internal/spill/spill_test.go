@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/google/go-cmp/cmp"
 
 	ossemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/oss"
@@ -21,12 +20,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 )
 
-var (
-	_ refresh.Spiller = (*spill.Files)(nil)
-	_ refresh.Spiller = (*spill.OSS)(nil)
-	_ spill.Store     = (*spill.Files)(nil)
-	_ spill.Store     = (*spill.OSS)(nil)
-)
+var _ refresh.Spiller = (*spill.Store)(nil)
 
 var base = time.Date(2026, 5, 10, 6, 0, 0, 0, time.UTC)
 
@@ -54,7 +48,7 @@ func pendings(entries []spill.Entry) []refresh.Pending {
 // world is one place spill objects live, with ways to open stores on it and
 // to plant a raw object there.
 type world struct {
-	open    func(t *testing.T) spill.Store
+	open    func(t *testing.T) *spill.Store
 	plant   func(t *testing.T, name string, data []byte) // an object named name
 	objects func(t *testing.T) int                       // how many spill objects exist
 	where   func(name string) string                     // how errors name an object
@@ -68,7 +62,7 @@ const (
 func filesWorld(t *testing.T) world {
 	dir := filepath.Join(t.TempDir(), "spill")
 	return world{
-		open: func(t *testing.T) spill.Store {
+		open: func(t *testing.T) *spill.Store {
 			s, err := spill.NewFiles(dir)
 			if err != nil {
 				t.Fatalf("NewFiles(%q) error: %v", dir, err)
@@ -92,25 +86,28 @@ func filesWorld(t *testing.T) world {
 }
 
 // emulator starts the OSS emulator on 127.0.0.1 with bucketName and returns
-// it with an SDK bucket client pointed at it.
-func emulator(t *testing.T) (*ossemu.Server, *oss.Bucket) {
+// it with a function opening stores under a prefix there, signed with the
+// emulator's access key.
+func emulator(t *testing.T) (*ossemu.Server, func(t *testing.T, under string) *spill.Store) {
 	t.Helper()
 	emu := ossemu.New(ossemu.Options{Buckets: []string{bucketName}})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	b, err := spill.OSSBucket(srv.URL, bucketName, refresh.Credentials{
-		AccessKeyID: ossemu.AccessKeyID, AccessKeySecret: ossemu.AccessKeySecret,
-	})
-	if err != nil {
-		t.Fatalf("OSSBucket(%q) error: %v", srv.URL, err)
+	creds := refresh.Credentials{AccessKeyID: ossemu.AccessKeyID, AccessKeySecret: ossemu.AccessKeySecret}
+	return emu, func(t *testing.T, under string) *spill.Store {
+		t.Helper()
+		s, err := spill.NewOSS(srv.URL, bucketName, under, creds)
+		if err != nil {
+			t.Fatalf("NewOSS(%q) error: %v", srv.URL, err)
+		}
+		return s
 	}
-	return emu, b
 }
 
 func ossWorld(t *testing.T) world {
-	emu, b := emulator(t)
+	emu, open := emulator(t)
 	return world{
-		open: func(t *testing.T) spill.Store { return spill.NewOSS(b, prefix) },
+		open: func(t *testing.T) *spill.Store { return open(t, prefix) },
 		plant: func(t *testing.T, name string, data []byte) {
 			emu.SetObject(bucketName, prefix+name, data)
 		},
@@ -133,14 +130,14 @@ func forEachBackend(t *testing.T, test func(t *testing.T, w world)) {
 	}
 }
 
-func mustSpill(t *testing.T, s spill.Store, p ...refresh.Pending) {
+func mustSpill(t *testing.T, s *spill.Store, p ...refresh.Pending) {
 	t.Helper()
 	if err := s.Spill(t.Context(), p); err != nil {
 		t.Fatalf("Spill(%d entries) error: %v", len(p), err)
 	}
 }
 
-func mustLoad(t *testing.T, s spill.Store) []spill.Entry {
+func mustLoad(t *testing.T, s *spill.Store) []spill.Entry {
 	t.Helper()
 	entries, err := s.Load(t.Context())
 	if err != nil {
@@ -344,7 +341,7 @@ func TestCorruptObject(t *testing.T) {
 func TestConcurrentWriters(t *testing.T) {
 	const perWriter = 100
 	forEachBackend(t, func(t *testing.T, w world) {
-		stores := []spill.Store{w.open(t), w.open(t)}
+		stores := []*spill.Store{w.open(t), w.open(t)}
 		var wg sync.WaitGroup
 		errs := make(chan error, 4*perWriter)
 		var want []string

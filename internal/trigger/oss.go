@@ -93,7 +93,7 @@ func ParseOSS(raw []byte) (refresh.Event, error) {
 // decodeOSSRecord adds record i to b as a change, an ignored record or a
 // malformed one.
 func decodeOSSRecord(b *batch, i int, raw json.RawMessage) {
-	if k := JSONKind(raw); k != "object" {
+	if k := refresh.JSONKind(raw); k != "object" {
 		b.malformed(i, "", fmt.Sprintf("record is JSON %s, want object", k))
 		return
 	}

@@ -79,7 +79,7 @@ func s3Op(name string) (op refresh.Op, ok bool) {
 // decodeS3Record adds record i to b as a change, an ignored record or a
 // malformed one.
 func decodeS3Record(b *batch, i int, raw json.RawMessage) {
-	if k := JSONKind(raw); k != "object" {
+	if k := refresh.JSONKind(raw); k != "object" {
 		b.malformed(i, "", fmt.Sprintf("record is JSON %s, want object", k))
 		return
 	}
@@ -146,10 +146,10 @@ func diagnoseS3(raw json.RawMessage, err error) (key, why string) {
 	if errors.As(err, &esc) {
 		return key, fmt.Sprintf("s3.object.key %s is not valid URL encoding: invalid escape %s", clip(key), clip(string(esc)))
 	}
-	if len(loose.EventTime) > 0 && JSONKind(loose.EventTime) != "null" {
+	if len(loose.EventTime) > 0 && refresh.JSONKind(loose.EventTime) != "null" {
 		var s string
 		if json.Unmarshal(loose.EventTime, &s) != nil {
-			return key, fmt.Sprintf("eventTime is JSON %s, want string", JSONKind(loose.EventTime))
+			return key, fmt.Sprintf("eventTime is JSON %s, want string", refresh.JSONKind(loose.EventTime))
 		}
 		if _, perr := time.Parse(time.RFC3339, s); perr != nil {
 			return key, fmt.Sprintf("eventTime %s is not an RFC 3339 time", clip(s))

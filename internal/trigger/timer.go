@@ -2,12 +2,15 @@ package trigger
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
 // The tasks a timer invocation can select, in the order they run.
@@ -40,8 +43,9 @@ type Timer struct {
 // input an EventBridge rule sends in place of its event.
 //
 // The payload (or bare input) selects the work: {"tasks":["drain","report"]},
-// {"task":"drain"}, ["drain"], or one of "drain", "report" and "both" — as
-// JSON, or as plain text, which may also list names separated by commas.
+// ["drain"], or one of "drain", "report" and "both" — as JSON, or as plain
+// text, which may also list names separated by commas. {"task":…} is
+// refused with a pointer to "tasks", the one key for it.
 // An FC payload may hold that JSON inside its string. An empty payload, an
 // empty object and the EventBridge scheduled event select both tasks.
 // Unknown task names and unknown selector fields are errors naming them.
@@ -50,7 +54,7 @@ func ParseTimer(raw []byte) (Timer, error) {
 	if err != nil {
 		return Timer{}, err
 	}
-	switch k := JSONKind(v); k {
+	switch k := refresh.JSONKind(v); k {
 	case "string", "array":
 		tasks, err := selectTasks(v, 0)
 		if err != nil {
@@ -99,7 +103,7 @@ func parseFCTimer(fields map[string]json.RawMessage) (Timer, error) {
 		t.TriggerTime = tt.UTC()
 	}
 	p := fields["payload"]
-	switch k := JSONKind(p); k {
+	switch k := refresh.JSONKind(p); k {
 	case "nothing", "null":
 	case "string":
 		if err := json.Unmarshal(p, &t.Payload); err != nil {
@@ -121,10 +125,10 @@ func parseFCTimer(fields map[string]json.RawMessage) (Timer, error) {
 // stringField stores the JSON string fields[name], if present, in dst.
 func stringField(fields map[string]json.RawMessage, name string, dst *string) error {
 	v, ok := fields[name]
-	if !ok || JSONKind(v) == "null" {
+	if !ok || refresh.JSONKind(v) == "null" {
 		return nil
 	}
-	if k := JSONKind(v); k != "string" {
+	if k := refresh.JSONKind(v); k != "string" {
 		return fmt.Errorf("trigger: FC timer event: %s is JSON %s, want string", name, k)
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
@@ -156,7 +160,6 @@ func parseScheduledEvent(v []byte) (Timer, error) {
 // taskSelector is the JSON object form of a selector.
 type taskSelector struct {
 	Tasks []string `json:"tasks"`
-	Task  string   `json:"task"`
 }
 
 // selectTasks returns the tasks a selector names, in run order; depth
@@ -170,7 +173,7 @@ func selectTasks(sel []byte, depth int) ([]string, error) {
 		// Plain text: "report", "drain, report", "both".
 		return taskNames(strings.Split(s, ","))
 	}
-	switch k := JSONKind([]byte(s)); k {
+	switch k := refresh.JSONKind([]byte(s)); k {
 	case "string":
 		if depth >= 3 {
 			return nil, fmt.Errorf("selector %s is nested too deeply in strings", clip(s))
@@ -194,33 +197,30 @@ func selectTasks(sel []byte, depth int) ([]string, error) {
 		if err := json.Unmarshal([]byte(s), &fields); err != nil {
 			return nil, fmt.Errorf("selector: %s", describe(err))
 		}
+		if _, ok := fields["task"]; ok {
+			return nil, errors.New(`selector field "task" is not a key: use "tasks", e.g. {"tasks":["drain"]}`)
+		}
 		var unknown []string
 		for name := range fields {
-			if name != "tasks" && name != "task" {
+			if name != "tasks" {
 				unknown = append(unknown, clip(name))
 			}
 		}
 		if len(unknown) > 0 {
 			slices.Sort(unknown)
-			return nil, fmt.Errorf("selector has unknown field %s (want tasks or task)", strings.Join(unknown, ", "))
+			return nil, fmt.Errorf("selector has unknown field %s (want tasks)", strings.Join(unknown, ", "))
+		}
+		if _, ok := fields["tasks"]; !ok {
+			return slices.Clone(allTasks), nil
 		}
 		var ts taskSelector
 		if err := json.Unmarshal([]byte(s), &ts); err != nil {
 			return nil, fmt.Errorf("selector: %s", describe(err))
 		}
-		_, hasTasks := fields["tasks"]
-		_, hasTask := fields["task"]
-		switch {
-		case hasTasks && hasTask:
-			return nil, fmt.Errorf("selector has both tasks and task; give one")
-		case hasTasks && len(ts.Tasks) == 0:
-			return nil, fmt.Errorf("selector tasks is empty")
-		case hasTasks:
-			return taskNames(ts.Tasks)
-		case hasTask:
-			return taskNames([]string{ts.Task})
+		if len(ts.Tasks) == 0 {
+			return nil, errors.New("selector tasks is empty")
 		}
-		return slices.Clone(allTasks), nil
+		return taskNames(ts.Tasks)
 	default:
 		return nil, fmt.Errorf("selector is JSON %s, want object, array or string", k)
 	}

@@ -66,8 +66,9 @@ func (k Kind) String() string {
 // Detect tells which source sent raw by its top-level keys: "events" is an
 // OSS trigger event, "Records" (or an s3:TestEvent) an S3 notification,
 // "detail-type" with "source" an EventBridge event, "triggerTime" or
-// "triggerName" an FC timer event, and "tasks" or "task" — or a bare JSON
-// string or array — a scheduled input selecting tasks. ParseTimer accepts
+// "triggerName" an FC timer event, and "tasks" — or a bare JSON string or
+// array — a scheduled input selecting tasks ("task" too, so that
+// ParseTimer can say to use "tasks"). ParseTimer accepts
 // both KindTimer and KindEventBridge payloads; Parse accepts KindOSS and
 // KindS3.
 func Detect(raw []byte) (Kind, error) {
@@ -75,12 +76,12 @@ func Detect(raw []byte) (Kind, error) {
 	if err != nil {
 		return KindUnknown, err
 	}
-	switch JSONKind(v) {
+	switch refresh.JSONKind(v) {
 	case "string", "array":
 		return KindTimer, nil
 	case "object":
 	default:
-		return KindUnknown, fmt.Errorf("trigger: payload is JSON %s, want object (or a task selector string or array)", JSONKind(v))
+		return KindUnknown, fmt.Errorf("trigger: payload is JSON %s, want object (or a task selector string or array)", refresh.JSONKind(v))
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(v, &fields); err != nil {
@@ -143,7 +144,7 @@ func topObject(what string, raw []byte) (map[string]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k := JSONKind(v); k != "object" {
+	if k := refresh.JSONKind(v); k != "object" {
 		return nil, fmt.Errorf("trigger: %s is JSON %s, want object", what, k)
 	}
 	var fields map[string]json.RawMessage
@@ -159,7 +160,7 @@ func recordList(what string, fields map[string]json.RawMessage, name string) ([]
 	if !ok {
 		return nil, fmt.Errorf("trigger: %s: missing %s (top-level keys %s)", what, name, keyList(fields))
 	}
-	if k := JSONKind(v); k != "array" {
+	if k := refresh.JSONKind(v); k != "array" {
 		return nil, fmt.Errorf("trigger: %s: %s is JSON %s, want array", what, name, k)
 	}
 	var recs []json.RawMessage
@@ -170,28 +171,6 @@ func recordList(what string, fields map[string]json.RawMessage, name string) ([]
 		return nil, fmt.Errorf("trigger: %s: %s is empty", what, name)
 	}
 	return recs, nil
-}
-
-// JSONKind names the JSON type of a valid value: object, array, string,
-// number, boolean or null.
-func JSONKind(v json.RawMessage) string {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return "nothing"
-	}
-	switch v[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
 }
 
 // describe turns a JSON decoding error into words that name the field.

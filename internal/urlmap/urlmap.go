@@ -61,8 +61,8 @@ import (
 )
 
 // MaxURLLength is the longest URL RefreshObjectCaches and PushObjectCache
-// accept in ObjectPath (each URL at most 1,024 characters; platform.md
-// §6.1–6.2,
+// accept in ObjectPath (each URL at most 1,024 characters: the ObjectPath
+// parameter on both API pages, e.g.
 // https://help.aliyun.com/zh/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches).
 const MaxURLLength = 1024
 

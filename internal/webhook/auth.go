@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Headers of the generic signing scheme (DESIGN.md).
+// Headers of the generic signing scheme (README, webhook section).
 const (
 	HeaderTimestamp = "X-Cdnrefresh-Timestamp"
 	HeaderSignature = "X-Cdnrefresh-Signature"

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
 // decoded is what a decoder made of one request.
@@ -293,7 +292,7 @@ func topObject(body []byte) (object, error) {
 // obj returns member k as an object, nil when absent or not an object.
 func (o object) obj(k string) object {
 	v, ok := o[k]
-	if !ok || trigger.JSONKind(v) != "object" {
+	if !ok || refresh.JSONKind(v) != "object" {
 		return nil
 	}
 	var m object
@@ -317,19 +316,19 @@ func (o object) str(keys ...string) string {
 // has reports whether member k is present and not null.
 func (o object) has(k string) bool {
 	v, ok := o[k]
-	return ok && trigger.JSONKind(v) != "null"
+	return ok && refresh.JSONKind(v) != "null"
 }
 
 // isNull reports whether member k is present and null.
 func (o object) isNull(k string) bool {
 	v, ok := o[k]
-	return ok && trigger.JSONKind(v) == "null"
+	return ok && refresh.JSONKind(v) == "null"
 }
 
 // scalar returns a JSON string's text or a JSON number's digits; "" for
 // anything else.
 func scalar(v json.RawMessage) string {
-	switch trigger.JSONKind(v) {
+	switch refresh.JSONKind(v) {
 	case "string":
 		var s string
 		if json.Unmarshal(v, &s) == nil {

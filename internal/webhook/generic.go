@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
 // genericRequest is the body of POST /refresh.
@@ -138,7 +137,7 @@ func (d *decoder) generic(body []byte, _ meta) (decoded, error) {
 
 // jsonString decodes a JSON string; ok is false for any other value.
 func jsonString(raw json.RawMessage) (string, bool) {
-	if trigger.JSONKind(raw) != "string" {
+	if refresh.JSONKind(raw) != "string" {
 		return "", false
 	}
 	var s string

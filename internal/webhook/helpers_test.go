@@ -131,6 +131,8 @@ func decodeError(t *testing.T, w *httptest.ResponseRecorder) ErrorBody {
 	return e
 }
 
-func newTextLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, nil))
+// newTextLogger returns an Options.Logger writing text lines to w.
+func newTextLogger(w io.Writer) func(context.Context) *slog.Logger {
+	l := slog.New(slog.NewTextHandler(w, nil))
+	return func(context.Context) *slog.Logger { return l }
 }

@@ -74,8 +74,10 @@ type Options struct {
 	RateBurst int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger receives one line per request (default: discard).
-	Logger *slog.Logger
+	// Logger returns the logger of the request whose context it is given;
+	// each request writes one line to it. platform.Logger returns the
+	// platform's, which carries the request_id. Default: discard.
+	Logger func(ctx context.Context) *slog.Logger
 }
 
 // Rejection is one item of a request that will not be refreshed, and why.
@@ -158,7 +160,6 @@ type handler struct {
 	dec     *decoder
 	auth    *authenticator
 	limiter *rate.Limiter
-	log     *slog.Logger
 }
 
 // New returns the webhook handler. It fails when there is no secret and
@@ -183,7 +184,8 @@ func New(o Options, r Runner) (http.Handler, error) {
 		o.Now = time.Now
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+		discard := slog.New(slog.DiscardHandler)
+		o.Logger = func(context.Context) *slog.Logger { return discard }
 	}
 	if o.Seen == nil {
 		o.Seen = newMemoryReplay(replayLimit, o.Now)
@@ -203,16 +205,13 @@ func New(o Options, r Runner) (http.Handler, error) {
 		}
 		d.templates[typ] = c
 	}
-	h := &handler{o: o, run: r, dec: d, auth: &authenticator{secret: []byte(o.Secret), now: o.Now}, log: o.Logger}
+	h := &handler{o: o, run: r, dec: d, auth: &authenticator{secret: []byte(o.Secret), now: o.Now}}
 	if o.RateLimit > 0 {
 		burst := o.RateBurst
 		if burst <= 0 {
 			burst = max(1, int(math.Ceil(o.RateLimit)))
 		}
 		h.limiter = rate.NewLimiter(rate.Limit(o.RateLimit), burst)
-	}
-	if o.AuthNone {
-		o.Logger.Warn("webhook: authentication is off (webhook.auth: none): anyone who can reach the endpoint can refresh")
 	}
 	return h, nil
 }
@@ -255,7 +254,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{w: w, route: r.URL.Path}
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("webhook: panic", "route", x.route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			h.o.Logger(r.Context()).Error("webhook: panic", "route", x.route, "error", fmt.Sprint(p), "stack", string(debug.Stack()))
 			x.json(http.StatusInternalServerError, ErrorBody{Error: "internal error"})
 			return
 		}
@@ -450,7 +449,7 @@ func (h *handler) forget(ctx context.Context, key string) {
 		return
 	}
 	if err := h.o.Seen.Forget(context.WithoutCancel(ctx), key); err != nil {
-		h.log.Warn("webhook: forget replay key", "error", err)
+		h.o.Logger(ctx).Warn("webhook: forget replay key", "error", err)
 	}
 }
 
@@ -517,5 +516,6 @@ func (h *handler) logLine(r *http.Request, x *exchange, start time.Time) {
 	if x.err != "" {
 		attrs = append(attrs, slog.String("error", x.err))
 	}
-	h.log.LogAttrs(context.WithoutCancel(r.Context()), level, "webhook request", attrs...)
+	ctx := context.WithoutCancel(r.Context())
+	h.o.Logger(ctx).LogAttrs(ctx, level, "webhook request", attrs...)
 }

@@ -325,7 +325,7 @@ func (h *health) fail(err error) {
 		return
 	}
 	h.down = true
-	h.log.Warn("redis unreachable; falling back to in-process state", "part", h.what, "err", err)
+	h.log.Warn("redis unreachable; falling back to in-process state", "part", h.what, "error", err)
 }
 
 func (h *health) ok() {

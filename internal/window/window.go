@@ -11,11 +11,12 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// Defaults applied to a zero (or negative) Options field.
+// Defaults applied to a zero (or negative) Options field; the config's
+// window section defaults to the same values.
 const (
 	DefaultDuration = 2 * time.Second
-	DefaultEventTTL = 24 * time.Hour // FC's default maxAsyncEventAgeInSeconds
-	DefaultMaxBatch = 1000           // one RefreshObjectCaches call's worth of URLs
+	DefaultEventTTL = 10 * time.Minute
+	DefaultMaxBatch = 1000 // one RefreshObjectCaches call's worth of URLs
 	DefaultMargin   = 3 * time.Second
 )
 
@@ -32,7 +33,7 @@ type Options struct {
 	// it Duplicate (default Duration).
 	DedupeTTL time.Duration
 	// EventTTL is how long a carried-out event id makes a redelivery of the
-	// event Duplicate (default 24 h).
+	// event Duplicate (default 10 min).
 	EventTTL time.Duration
 	// MaxBatch closes a window early as soon as this many unique jobs wait
 	// in it (default 1000).

@@ -107,7 +107,7 @@ func TestLocalEventRedelivered(t *testing.T) {
 	if r := recv(t, first); r.err != nil {
 		t.Fatalf("Join(e1) error = %v", r.err)
 	}
-	clk.Advance(time.Hour) // past the dedupe TTL, within the event TTL
+	clk.Advance(time.Minute) // past the dedupe TTL, within the event TTL
 
 	got, err := l.Join(ctx, "e1", jobs("u1", "u2"))
 	if err != nil {
