@@ -324,20 +324,33 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("alicdn: %s: %w", api, context.Cause(ctx))
+			// Sent, and cut off before an answer: the API may have done it.
+			return &refresh.Failure{Verdict: refresh.InDoubt, Code: refresh.ReasonInDoubt,
+				Err: fmt.Errorf("alicdn: %s: no answer before the call was cut off: %w", api, context.Cause(ctx))}
 		}
 		last = classify(api, err, r)
 		if v, _ := refresh.FailureOf(last); v != refresh.Retry || n >= c.retry.MaxAttempts {
-			return withAttempts(last, n)
+			return final(last, n)
 		}
 		d := time.Duration(c.rand() * float64(c.retry.ceiling(n)))
 		if dl, ok := ctx.Deadline(); ok && !c.now().Add(d).Before(dl) {
-			return withAttempts(last, n) // sleeping would pass the deadline
+			return final(last, n) // sleeping would pass the deadline
 		}
 		if err := c.sleep(ctx, d); err != nil {
-			return withAttempts(last, n)
+			return final(last, n)
 		}
 	}
+}
+
+// final is the error of a call whose last attempt failed with last: in
+// doubt when that attempt timed out waiting for the answer (the API may
+// have carried it out), else last, with the number of attempts.
+func final(last error, n int) error {
+	var te *TransportError
+	if errors.As(last, &te) && te.Code == "Timeout" {
+		last = &refresh.Failure{Verdict: refresh.InDoubt, Code: refresh.ReasonInDoubt, Err: last}
+	}
+	return withAttempts(last, n)
 }
 
 func withAttempts(err error, n int) error {

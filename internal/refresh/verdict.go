@@ -38,9 +38,14 @@ const (
 	// are spilled until the quota resets, and no further call of that
 	// kind is sent in the same flush.
 	QuotaSpent
+	// InDoubt: the call was sent and no answer came before the deadline
+	// (or the last attempt timed out): the API may have accepted it. Its
+	// jobs are spilled with ReasonInDoubt, and the drain asks the task
+	// API which of them were accepted before it sends the rest again.
+	InDoubt
 )
 
-var verdictNames = [...]string{"keep", "retry", "reject", "split-urls", "split-domains", "quota-spent"}
+var verdictNames = [...]string{"keep", "retry", "reject", "split-urls", "split-domains", "quota-spent", "in-doubt"}
 
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {
