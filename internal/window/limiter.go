@@ -375,7 +375,7 @@ func (l *RedisLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[s
 	}
 	for {
 		gen, usable := l.h.usable()
-	if !usable {
+		if !usable {
 			return l.local.Wait(ctx, api, urlsPerDomain)
 		}
 		args := append([]any{l.now().UnixMilli(), interval, urlWindow.Milliseconds(), l.urls,
