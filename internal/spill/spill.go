@@ -472,3 +472,12 @@ func (s *Store) SetMark(ctx context.Context, name string, t time.Time) error {
 	}
 	return nil
 }
+
+// Check writes a mark, to prove the store writable before the first spill
+// needs it. The error says what to set.
+func (s *Store) Check(ctx context.Context) error {
+	if err := s.SetMark(ctx, "self-check", time.Now()); err != nil {
+		return fmt.Errorf("the spill store %s is not writable: %w (check spill.dir, or spill.oss and that the function's role allows oss:PutObject on its prefix)", s.b.where(""), err)
+	}
+	return nil
+}
