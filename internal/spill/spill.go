@@ -50,12 +50,9 @@ type Store struct {
 
 func newStore(b backend) *Store { return &Store{b: b, id: b.where("")} }
 
-// Entry is one stored pending job. Its handle on the object that holds it is
-// used by Remove.
-type Entry struct {
-	Pending refresh.Pending
-	ref     ref
-}
+// Entry is one stored pending job; its Ref locates it in the object that
+// holds it, for Remove. The store is the drain's refresh.Backlog.
+type Entry = refresh.Stored
 
 // ref locates an entry: which store, which object, which position, and how
 // many entries the object held.
@@ -83,6 +80,10 @@ func (e *ReadError) Error() string { return "spill: read " + e.Object + ": " + e
 
 // Unwrap returns the underlying error.
 func (e *ReadError) Unwrap() error { return e.Err }
+
+// Is makes a ReadError refresh.ErrUnreadable: the drain goes on with the
+// rest.
+func (e *ReadError) Is(target error) bool { return target == refresh.ErrUnreadable }
 
 // formatVersion is written in every object; readers refuse other versions.
 const formatVersion = 1
@@ -272,7 +273,7 @@ func (s *Store) Load(ctx context.Context) ([]Entry, error) {
 			errs = append(errs, &ReadError{Object: s.b.where(names[i]), Err: r.err})
 		default:
 			for j, p := range r.entries {
-				entries = append(entries, Entry{Pending: p, ref: ref{store: s.id, object: names[i], index: j, count: len(r.entries)}})
+				entries = append(entries, Entry{Pending: p, Ref: ref{store: s.id, object: names[i], index: j, count: len(r.entries)}})
 			}
 		}
 	}
@@ -293,18 +294,18 @@ func (s *Store) Remove(ctx context.Context, entries []Entry) error {
 	byObject := make(map[string]map[int]bool)
 	counts := make(map[string]int)
 	for i, e := range entries {
-		if e.ref.store != s.id || e.ref.object == "" {
+		r, ok := e.Ref.(ref)
+		if !ok || r.store != s.id || r.object == "" {
 			return fmt.Errorf("spill: remove: entry %d (%s) was not loaded from this store", i, e.Pending.Job.URL)
 		}
-		var ok bool
-		if e.ref, ok = s.moves.resolve(e.ref); !ok {
+		if r, ok = s.moves.resolve(r); !ok {
 			continue // removed already, by an earlier Remove of this store
 		}
-		if byObject[e.ref.object] == nil {
-			byObject[e.ref.object] = make(map[int]bool)
+		if byObject[r.object] == nil {
+			byObject[r.object] = make(map[int]bool)
 		}
-		byObject[e.ref.object][e.ref.index] = true
-		counts[e.ref.object] = e.ref.count
+		byObject[r.object][r.index] = true
+		counts[r.object] = r.count
 	}
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(byObject)) {
