@@ -24,6 +24,8 @@ type Invocation struct {
 	// NoCredentials sends the credential headers empty, as FC does for a
 	// function without a role.
 	NoCredentials bool
+	// Credentials, when set, replace the emulator's keys in the headers.
+	Credentials refresh.Credentials
 }
 
 // NewInvokeRequest returns the request FC posts to a custom runtime at
@@ -40,8 +42,11 @@ func (inv Invocation) fc() fc.Invoke {
 		RequestID: inv.RequestID, FunctionName: "cdnrefresh-test", Timeout: inv.Timeout, RetryCount: inv.RetryCount,
 		Credentials: refresh.Credentials{AccessKeyID: cdn.AccessKeyID, AccessKeySecret: cdn.AccessKeySecret, SecurityToken: "sts-token-for-test"},
 	}
-	if inv.NoCredentials {
+	switch {
+	case inv.NoCredentials:
 		i.Credentials = refresh.Credentials{}
+	case !inv.Credentials.Empty():
+		i.Credentials = inv.Credentials
 	}
 	return i
 }
