@@ -62,6 +62,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	wopts := window.Options{
 		Duration:  cfg.Window.Duration,
+		Quiet:     cfg.Window.Quiet,
 		DedupeTTL: cfg.Window.DedupeTTL,
 		EventTTL:  cfg.Window.EventTTL,
 		MaxBatch:  cfg.Window.MaxBatch,

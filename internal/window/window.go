@@ -15,6 +15,7 @@ import (
 // window section defaults to the same values.
 const (
 	DefaultDuration = 2 * time.Second
+	DefaultQuiet    = 200 * time.Millisecond
 	DefaultEventTTL = 10 * time.Minute
 	DefaultMaxBatch = 1000 // one RefreshObjectCaches call's worth of URLs
 	DefaultMargin   = 3 * time.Second
@@ -26,9 +27,13 @@ const ReasonRedelivered = "redelivered"
 
 // Options configure a window. A zero or negative field takes its default.
 type Options struct {
-	// Duration is how long a window stays open after its first job
-	// (default 2 s).
+	// Duration is how long a window stays open after its first job at
+	// most (default 2 s).
 	Duration time.Duration
+	// Quiet closes a window once no new job has joined it for this long
+	// (default 200 ms): an isolated change leaves after about Quiet, a
+	// burst still coalesces for up to Duration.
+	Quiet time.Duration
 	// DedupeTTL is how long a submitted or spilled job makes later copies of
 	// it Duplicate (default Duration).
 	DedupeTTL time.Duration
@@ -54,6 +59,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Duration <= 0 {
 		o.Duration = DefaultDuration
+	}
+	if o.Quiet <= 0 {
+		o.Quiet = DefaultQuiet
 	}
 	if o.DedupeTTL <= 0 {
 		o.DedupeTTL = o.Duration
@@ -154,7 +162,8 @@ type batch struct {
 	keys   []string
 	claims []string // shared-state claim per job, "" if none
 
-	closeAt time.Time
+	closeAt time.Time // at the latest: opened + Duration, or before a joiner's deadline
+	quietAt time.Time // last job joined + Quiet
 	closed  bool
 	kick    chan struct{}
 
@@ -303,6 +312,7 @@ func (c *core) addLocked(ctx context.Context, jobs []refresh.Job, keys []string,
 		}
 		b.jobs = append(b.jobs, jobs[i])
 		b.keys = append(b.keys, k)
+		b.quietAt = now.Add(c.o.Quiet)
 		b.claims = append(b.claims, val)
 		sl := slot{b: b, i: len(b.jobs) - 1}
 		c.inflight[k] = sl
@@ -341,6 +351,7 @@ func (c *core) finishPlacingLocked(ctx context.Context, jobs []refresh.Job, outs
 func (c *core) openLocked(now time.Time) *batch {
 	b := &batch{
 		closeAt: now.Add(c.o.Duration),
+		quietAt: now.Add(c.o.Quiet),
 		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -397,7 +408,11 @@ func (c *core) run(b *batch) {
 	for {
 		c.mu.Lock()
 		if !b.closed {
-			if wait := b.closeAt.Sub(c.o.Now()); wait > 0 {
+			at := b.closeAt
+			if b.quietAt.Before(at) {
+				at = b.quietAt
+			}
+			if wait := at.Sub(c.o.Now()); wait > 0 {
 				c.mu.Unlock()
 				select {
 				case <-c.o.After(wait):

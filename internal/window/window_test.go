@@ -478,3 +478,74 @@ func BenchmarkLocalJoin(b *testing.B) {
 		}
 	})
 }
+
+// TestLocalQuiet: a window closes once no job has joined it for Quiet —
+// an isolated change does not wait out Duration — while jobs that keep
+// coming keep it open until Duration.
+func TestLocalQuiet(t *testing.T) {
+	clk := newFakeClock()
+	rec := &recorder{name: "t", now: clk.Now}
+	l, placed := newTestLocal(clk, rec, Options{Duration: 2 * time.Second, Quiet: 200 * time.Millisecond})
+
+	// One isolated job: flushed after 200 ms.
+	opened := clk.Now()
+	a := joinAsync(context.Background(), l, "e1", jobs("u1"))
+	waitJoined(t, placed, 1)
+	clk.waitTimers(t, 1)
+	clk.Advance(199 * time.Millisecond)
+	clk.waitTimers(t, 1) // still open: the closer waits again
+	clk.Advance(time.Millisecond)
+	if r := recv(t, a); r.err != nil {
+		t.Fatalf("Join: %v", r.err)
+	}
+	if got := rec.at[0].Sub(opened); got != 200*time.Millisecond {
+		t.Errorf("an isolated job was flushed %v after it joined, want 200ms", got)
+	}
+
+	// A job every 150 ms: the window stays open for its full 2 s.
+	opened = clk.Now()
+	var rs []<-chan result
+	for i := range 20 {
+		rs = append(rs, joinAsync(context.Background(), l, fmt.Sprint("b", i), jobs(fmt.Sprint("v", i))))
+		waitJoined(t, placed, 1)
+		clk.waitTimers(t, 1)
+		clk.Advance(150 * time.Millisecond)
+		if i == 13 { // past 2 s: the window closes before the next job comes
+			waitFlushes(t, rec, 2)
+		}
+	}
+	clk.waitTimers(t, 1)
+	clk.Advance(200 * time.Millisecond) // the last six, quiet at last
+	for _, r := range rs {
+		if res := recv(t, r); res.err != nil {
+			t.Fatalf("Join: %v", res.err)
+		}
+	}
+	if len(rec.calls) != 3 || len(rec.calls[1]) != 14 || len(rec.calls[2]) != 6 {
+		t.Errorf("flushes of %v jobs; want 1, then the 14 jobs of the first 2 s in one flush, then the last 6", flushSizes(rec))
+	}
+	// The clock steps 150 ms at a time: the timer due at 2 s fires at 2.1 s.
+	if got := rec.at[1].Sub(opened); got < 2*time.Second || got > 2100*time.Millisecond {
+		t.Errorf("a busy window was flushed %v after it opened, want at its 2 s (the step that reaches it)", got)
+	}
+}
+
+// waitFlushes waits (in real time) until r has been called n times.
+func waitFlushes(t *testing.T, r *recorder, n int) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); len(flushSizes(r)) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%d flushes after 5 s, want %d", len(flushSizes(r)), n)
+		}
+	}
+}
+
+func flushSizes(r *recorder) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n []int
+	for _, c := range r.calls {
+		n = append(n, len(c))
+	}
+	return n
+}
