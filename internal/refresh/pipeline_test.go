@@ -507,7 +507,9 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 
 type plannerFunc func([]refresh.Job, refresh.Quota) ([]refresh.Call, []refresh.Job)
 
-func (f plannerFunc) Plan(j []refresh.Job, q refresh.Quota) ([]refresh.Call, []refresh.Job) { return f(j, q) }
+func (f plannerFunc) Plan(j []refresh.Job, q refresh.Quota) ([]refresh.Call, []refresh.Job) {
+	return f(j, q)
+}
 
 type mapperFunc func(refresh.Change) ([]refresh.Job, []refresh.Outcome, string)
 
