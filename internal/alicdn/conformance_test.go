@@ -82,7 +82,9 @@ func (s *memSpill) Spill(_ context.Context, p []refresh.Pending) error {
 // noMapper maps nothing: the tests hand jobs to Pipeline.Flush.
 type noMapper struct{}
 
-func (noMapper) Map(refresh.Change) ([]refresh.Job, []refresh.Outcome, string) { return nil, nil, "unused" }
+func (noMapper) Map(refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+	return nil, nil, "unused"
+}
 
 // pipeline returns a pipeline submitting through f's client, planned by
 // the real planner, without quota reads or a window.

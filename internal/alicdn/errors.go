@@ -66,8 +66,8 @@ var Codes = map[string]Code{
 	"ObjectPath.Malformed":                     {400, refresh.SplitURLs, srcOldZH},
 	"InvalidObjectPath.Size.Malformed":         {400, refresh.SplitURLs, srcER},
 	"InvalidExtensiveDomain.ValueNotSupported": {400, refresh.SplitDomains, srcRefresh + "; " + srcER}, // a wildcard domain
-	"IllegalOperation":                         {403, refresh.SplitDomains, srcOlder},                   // an illegal domain
-	"InvalidDomain.NotFound":                   {404, refresh.SplitDomains, srcOlder},                   // not the account's domain
+	"IllegalOperation":                         {403, refresh.SplitDomains, srcOlder},                  // an illegal domain
+	"InvalidDomain.NotFound":                   {404, refresh.SplitDomains, srcOlder},                  // not the account's domain
 	"InvalidDomain.Offline":                    {404, refresh.SplitDomains, srcOlder},
 	"InvalidDomain.Configure_failed":           {500, refresh.SplitDomains, srcOlder}, // a 5xx, but retrying does not help
 
