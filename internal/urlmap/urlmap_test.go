@@ -40,9 +40,9 @@ func TestMap(t *testing.T) {
 		{Bucket: "site", Prefix: "static/", StripPrefix: "static/", Domains: []string{"Static.Example.com", "cdn.example.com:8443"},
 			OnCreate: config.CreateBoth, Exclude: []string{"static/drafts/"},
 			Prefetch: config.Prefetch{Area: "domestic", L2Preload: true, Headers: map[string][]string{"Accept-Encoding": {"gzip", "br"}, "Accept": {"*/*"}}}},
-		// 2: downloads keep deleted files cached; http; add a prefix.
+		// 2: downloads keep deleted files cached; http; add a prefix; every query string.
 		{Bucket: "dl", Suffix: config.Strings{".zip", ".tar.gz"}, AddPrefix: "files/", Domains: []string{"dl.example.com"},
-			Scheme: "http", OnDelete: config.DeleteNone, Force: true},
+			Scheme: "http", OnDelete: config.DeleteNone, ObjectType: config.IgnoreParams, Force: true},
 		// 3: directory refreshes on DCDN.
 		{Bucket: "docs", Domains: []string{"docs.example.com"}, ObjectType: config.Directory, Provider: refresh.DCDN},
 		// 4: prefetch only, root index.
@@ -99,7 +99,7 @@ func TestMap(t *testing.T) {
 		{"no rule for the key", create("site", "private/a.png"), nil, nil, "no rule matches site/private/a.png"},
 		{"suffix not matched", create("dl", "a.exe"), nil, nil, "no rule matches dl/a.exe"},
 		{"suffix list, add_prefix, http, force", create("dl", "v1/app.tar.gz"),
-			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.File,
+			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.IgnoreParams,
 				URL: "http://dl.example.com/files/v1/app.tar.gz", Force: true, Key: "v1/app.tar.gz"}}, nil, ""},
 		{"on_delete none", del("dl", "v1/app.zip"), nil, nil, "on_delete is none in rules[2]"},
 		{"on_create none", create("api", "v1/users"), nil, nil, "on_create is none in rules[5]"},
