@@ -35,19 +35,7 @@ func TestPlanAPIs(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("plan %s: exit %d: %s", name, code, stderr.String())
 			}
-			golden := strings.TrimSuffix(ev, ".json") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd/cdnrefresh -update)", err)
-			}
-			if diff := cmp.Diff(string(want), stdout.String()); diff != "" {
-				t.Errorf("plan %s (-want +got):\n%s", name, diff)
-			}
+			checkGolden(t, strings.TrimSuffix(ev, ".json")+".golden", stdout.Bytes())
 			for _, api := range []string{"RefreshObjectCacheByCacheTag", "RefreshDcdnObjectCacheByCacheTag", "RefreshErObjectCaches", `"ExQuery"`, `"IgnoreParams"`} {
 				if strings.Contains(stdout.String(), api) {
 					seen[api] = true

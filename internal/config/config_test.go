@@ -215,11 +215,15 @@ func TestParseMergeKey(t *testing.T) {
 }
 
 // TestParseErrors checks that each problem is reported with its place.
+// rule is a config of one rule, bucket my-site, prefix img/, with extra
+// keys; r0 names it in errors.
+func rule(extra string) string {
+	return "rules:\n  - bucket: my-site\n    prefix: img/\n    domains: [d.example.com]\n" + extra
+}
+
+const r0 = `config: rules[0] (bucket "my-site", prefix "img/"): `
+
 func TestParseErrors(t *testing.T) {
-	rule := func(extra string) string {
-		return "rules:\n  - bucket: my-site\n    prefix: img/\n    domains: [d.example.com]\n" + extra
-	}
-	const r0 = `config: rules[0] (bucket "my-site", prefix "img/"): `
 	tests := []struct {
 		name string
 		yaml string

@@ -11,10 +11,6 @@ import (
 // cache_tags, edge_routine, prefetch.query_hashkey, the exquery spelling —
 // and force with object_type file, each refused with its reason.
 func TestParseRefreshKinds(t *testing.T) {
-	rule := func(extra string) string {
-		return "rules:\n  - bucket: my-site\n    prefix: img/\n    domains: [d.example.com]\n" + extra
-	}
-	const r0 = `config: rules[0] (bucket "my-site", prefix "img/"): `
 	tests := []struct {
 		name string
 		yaml string

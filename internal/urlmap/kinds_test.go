@@ -3,8 +3,6 @@ package urlmap_test
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
@@ -44,13 +42,7 @@ func TestMapRefreshKinds(t *testing.T) {
 		return j
 	}
 	const key = "img/products/42.png"
-	tests := []struct {
-		name     string
-		change   refresh.Change
-		jobs     []refresh.Job
-		rejected []refresh.Outcome
-		ignored  string
-	}{
+	tests := []mapCase{
 		{
 			"tags per domain, after the URLs; prefetch in hash key mode",
 			refresh.Change{Bucket: "shop", Key: key, Op: refresh.OpCreate},
@@ -91,20 +83,7 @@ func TestMapRefreshKinds(t *testing.T) {
 			}, nil, "",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			jobs, rejected, ignored := rules.Map(tt.change)
-			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
-				t.Errorf("Map(%+v) jobs mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
-				t.Errorf("Map(%+v) rejected mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if ignored != tt.ignored {
-				t.Errorf("Map(%+v) ignored = %q, want %q", tt.change, ignored, tt.ignored)
-			}
-		})
-	}
+	checkMap(t, rules, tests)
 }
 
 // TestMapNamedKinds: what a webhook or the CLI names — a cache tag on a
@@ -118,13 +97,7 @@ func TestMapNamedKinds(t *testing.T) {
 	tagJob := func(p refresh.Provider, domain, tag string, force bool) refresh.Job {
 		return refresh.Job{Action: refresh.ActionRefresh, Provider: p, ObjectType: refresh.CacheTag, URL: "https://" + domain + "/", Tag: tag, Force: force}
 	}
-	tests := []struct {
-		name     string
-		change   refresh.Change
-		jobs     []refresh.Job
-		rejected []refresh.Outcome
-		ignored  string
-	}{
+	tests := []mapCase{
 		{"tag", refresh.Change{URL: "https://WWW.example.com/", Tag: "product-42"},
 			[]refresh.Job{tagJob(refresh.CDN, "www.example.com", "product-42", false)}, nil, ""},
 		{"tag on DCDN, the rule's force", refresh.Change{URL: "https://d.example.com/", Tag: "t"},
@@ -153,18 +126,5 @@ func TestMapNamedKinds(t *testing.T) {
 			[]refresh.Outcome{{Job: refreshJob("https://www.example.com/a.html", "a.html"), Status: refresh.Rejected,
 				Reason: "edge_routine: Edge Routines are DCDN's (RefreshErObjectCaches), and this domain's rule is provider cdn"}}, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			jobs, rejected, ignored := rules.Map(tt.change)
-			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
-				t.Errorf("Map(%+v) jobs mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
-				t.Errorf("Map(%+v) rejected mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if ignored != tt.ignored {
-				t.Errorf("Map(%+v) ignored = %q, want %q", tt.change, ignored, tt.ignored)
-			}
-		})
-	}
+	checkMap(t, rules, tests)
 }

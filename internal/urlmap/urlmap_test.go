@@ -24,6 +24,34 @@ func mustCompile(t testing.TB, rules []config.Rule) *urlmap.Rules {
 	return r
 }
 
+// mapCase is a change and what Map makes of it.
+type mapCase struct {
+	name     string
+	change   refresh.Change
+	jobs     []refresh.Job
+	rejected []refresh.Outcome
+	ignored  string
+}
+
+// checkMap maps each case's change with rules and compares.
+func checkMap(t *testing.T, rules *urlmap.Rules, tests []mapCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jobs, rejected, ignored := rules.Map(tt.change)
+			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
+				t.Errorf("Map(%+v) jobs mismatch (-want +got):\n%s", tt.change, diff)
+			}
+			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
+				t.Errorf("Map(%+v) rejected mismatch (-want +got):\n%s", tt.change, diff)
+			}
+			if ignored != tt.ignored {
+				t.Errorf("Map(%+v) ignored = %q, want %q", tt.change, ignored, tt.ignored)
+			}
+		})
+	}
+}
+
 // job builds an expected job with the defaults of a rule: CDN, File, no force.
 func job(a refresh.Action, url, key string) refresh.Job {
 	return refresh.Job{Action: a, Provider: refresh.CDN, ObjectType: refresh.File, URL: url, Key: key}
@@ -66,13 +94,7 @@ func TestMap(t *testing.T) {
 		}
 		return j
 	}
-	tests := []struct {
-		name     string
-		change   refresh.Change
-		jobs     []refresh.Job
-		rejected []refresh.Outcome
-		ignored  string
-	}{
+	tests := []mapCase{
 		{"first match wins over a broader rule", create("site", "static/blog/post.html"),
 			[]refresh.Job{refreshJob("https://www.example.com/blog/post.html", "static/blog/post.html")}, nil, ""},
 		{"nested index document", create("site", "static/blog/2024/index.html"),
@@ -145,20 +167,7 @@ func TestMap(t *testing.T) {
 			nil, nil, "a deleted object is never prefetched"},
 		{"unknown op", refresh.Change{Bucket: "home", Key: "a.png", Op: "rename"}, nil, nil, `unknown op "rename"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			jobs, rejected, ignored := rules.Map(tt.change)
-			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
-				t.Errorf("Map(%+v) jobs mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
-				t.Errorf("Map(%+v) rejected mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if ignored != tt.ignored {
-				t.Errorf("Map(%+v) ignored = %q, want %q", tt.change, ignored, tt.ignored)
-			}
-		})
-	}
+	checkMap(t, rules, tests)
 }
 
 func TestMapURL(t *testing.T) {
@@ -175,13 +184,7 @@ func TestMapURL(t *testing.T) {
 	rejected := func(url, reason string) []refresh.Outcome {
 		return []refresh.Outcome{{Job: refresh.Job{Action: refresh.ActionRefresh, URL: url}, Status: refresh.Rejected, Reason: reason}}
 	}
-	tests := []struct {
-		name     string
-		change   refresh.Change
-		jobs     []refresh.Job
-		rejected []refresh.Outcome
-		ignored  string
-	}{
+	tests := []mapCase{
 		{"allowed domain takes the first rule listing it", web("https://www.example.com/a.html"), both("https://www.example.com/a.html"), nil, ""},
 		{"host and scheme lower-cased, default port dropped", web("HTTPS://WWW.Example.com:443/A.html"), both("https://www.example.com/A.html"), nil, ""},
 		{"port must match", web("https://img.example.com:8443/x.png"), both("https://img.example.com:8443/x.png"), nil, ""},
@@ -225,20 +228,7 @@ func TestMapURL(t *testing.T) {
 				{Job: prefetchJob("https://www.example.com/"+strings.Repeat("x", 1001), ""), Status: refresh.Rejected, Reason: "URL longer than 1024 characters"},
 			}, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			jobs, rejected, ignored := rules.Map(tt.change)
-			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
-				t.Errorf("Map(%q) jobs mismatch (-want +got):\n%s", tt.change.URL, diff)
-			}
-			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
-				t.Errorf("Map(%q) rejected mismatch (-want +got):\n%s", tt.change.URL, diff)
-			}
-			if ignored != tt.ignored {
-				t.Errorf("Map(%q) ignored = %q, want %q", tt.change.URL, ignored, tt.ignored)
-			}
-		})
-	}
+	checkMap(t, rules, tests)
 }
 
 func TestCompileErrors(t *testing.T) {
