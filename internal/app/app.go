@@ -105,6 +105,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Submitter: a.CDN,
 		Spiller:   a.Spill,
 		Quota:     a.CDN.Remaining,
+		Accepted:  a.CDN.Accepted,
 		Now:       o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
 			if a.redis != nil {

@@ -48,6 +48,11 @@ func CheckTag(tag string) error {
 // tags together.
 func DomainURL(u string) string { return "https://" + Hostname(u) + "/" }
 
+// deletes reports whether j says its URL's object is gone, which cancels
+// an older prefetch of the URL: a delete's job, unless it is a cache-tag
+// job, whose URL names only its domain.
+func (j Job) deletes() bool { return j.Op == OpDelete && j.ObjectType != CacheTag }
+
 // CheckRoutine returns why id is not an Edge Routine id, "Name.Subdomain"
 // (seed 003, RoutineId), or nil.
 func CheckRoutine(id string) error {

@@ -178,6 +178,14 @@ type backend interface {
 	put(ctx context.Context, name string, data []byte) error
 }
 
+// orphanRecoverer is a backend where a writer killed midway can leave a
+// partial write behind (files; an OSS put is whole or nothing).
+type orphanRecoverer interface {
+	// recoverOrphans stores through adopt the whole batches killed
+	// writers left, and drops the rest of what they left.
+	recoverOrphans(ctx context.Context, adopt func(data []byte) error) (adopted, dropped int, err error)
+}
+
 // readers is how many objects Load reads at once.
 const readers = 8
 
@@ -221,6 +229,12 @@ func (s *Store) create(ctx context.Context, data []byte) (string, error) {
 // unreadable object (errors.As finds a *ReadError per object): callers
 // should work on the entries they got and report the error.
 func (s *Store) Load(ctx context.Context) ([]Entry, error) {
+	if r, ok := s.b.(orphanRecoverer); ok {
+		adopt := func(data []byte) error { _, err := s.create(ctx, data); return err }
+		if _, _, err := r.recoverOrphans(ctx, adopt); err != nil {
+			return nil, fmt.Errorf("spill: recover writes cut off midway: %w", err)
+		}
+	}
 	names, err := s.b.list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("spill: list: %w", err)
@@ -455,6 +469,15 @@ func (s *Store) SetMark(ctx context.Context, name string, t time.Time) error {
 	}
 	if err := s.b.put(ctx, n, data); err != nil {
 		return fmt.Errorf("spill: write mark %s: %w", s.b.where(n), err)
+	}
+	return nil
+}
+
+// Check writes a mark, to prove the store writable before the first spill
+// needs it. The error says what to set.
+func (s *Store) Check(ctx context.Context) error {
+	if err := s.SetMark(ctx, "self-check", time.Now()); err != nil {
+		return fmt.Errorf("the spill store %s is not writable: %w (check spill.dir, or spill.oss and that the function's role allows oss:PutObject on its prefix)", s.b.where(""), err)
 	}
 	return nil
 }

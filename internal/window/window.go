@@ -38,10 +38,10 @@ type Options struct {
 	// MaxBatch closes a window early as soon as this many unique jobs wait
 	// in it (default 1000).
 	MaxBatch int
-	// Margin is kept back before a joiner's deadline for the flush to plan,
-	// submit and spill: a window closes no later than the earliest joined
-	// deadline less Margin (default 3 s; keep it above the pipeline's
-	// DeadlineMargin).
+	// Margin is the time a flush gets at least to plan and submit: a
+	// window closes no later than the earliest joined deadline less Margin
+	// and less the flush's own margin (see FlushMargin) (default 3 s; keep
+	// it above the pipeline's DeadlineMargin, under which no call starts).
 	Margin time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -159,10 +159,13 @@ type batch struct {
 	kick    chan struct{}
 
 	// The flush runs on base's values without its cancellation, bounded by
-	// the earliest deadline of the joiners (none if none had one): no
-	// joiner gives up on a flush that then goes on to submit its jobs.
+	// the earliest deadline of the joiners less FlushMargin of that
+	// joiner's time (none if none had one): it ends, its calls cut off
+	// and its leftovers spilled, while every joiner can still answer —
+	// no joiner gives up on a flush that then goes on to submit its jobs.
 	base     context.Context
 	earliest time.Time
+	margin   time.Duration
 
 	done chan struct{} // closed once outs and err are set
 	outs []refresh.Outcome
@@ -356,11 +359,12 @@ func (c *core) noteJoinerLocked(b *batch, ctx context.Context) {
 	switch {
 	case ok && (b.earliest.IsZero() || d.Before(b.earliest)):
 		b.earliest, b.base = d, ctx
+		b.margin = FlushMargin(d.Sub(c.o.Now()))
 	case b.base == nil:
 		b.base = ctx
 	}
 	if ok {
-		if by := d.Add(-c.o.Margin); by.Before(b.closeAt) {
+		if by := d.Add(-c.o.Margin - FlushMargin(d.Sub(c.o.Now()))); by.Before(b.closeAt) {
 			// Even when by has passed, the closer (not this joiner) closes
 			// the batch: the joiner places all its jobs first, so that a
 			// late invocation's jobs leave in one flush, not one each.
@@ -420,7 +424,20 @@ func (c *core) flushContext(b *batch) (context.Context, context.CancelFunc) {
 	if b.earliest.IsZero() {
 		return context.WithCancel(ctx)
 	}
-	return context.WithDeadline(ctx, b.earliest)
+	return context.WithDeadline(ctx, b.earliest.Add(-b.margin))
+}
+
+// MinFlushMargin is the least time a flush ends before the earliest
+// deadline of its joiners.
+const MinFlushMargin = 2 * time.Second
+
+// FlushMargin is how long before a joiner's deadline, left is the time it
+// had when it joined, the flush of its window ends: the larger of
+// MinFlushMargin and a tenth of left. That time is kept for the flush to
+// spill what it did not submit (and to record in doubt the calls it cut
+// off) and for the joiner to answer.
+func FlushMargin(left time.Duration) time.Duration {
+	return max(MinFlushMargin, left/10)
 }
 
 func (c *core) flushBatch(ctx context.Context, b *batch) {

@@ -314,22 +314,23 @@ func TestLocalDeadline(t *testing.T) {
 	// Opened by a joiner without a deadline: would close after 10 s.
 	a := joinAsync(context.Background(), l, "e1", jobs("u1"))
 	waitJoined(t, placed, 1)
-	// A joiner due in 3 s makes it close after 2 s.
-	short, cancel := context.WithDeadline(context.Background(), clk.Now().Add(3*time.Second))
+	// A joiner due in 8 s makes it close after 5 s: 8 s less the margin
+	// (1 s) less the flush margin (2 s: a tenth of 8 s is less).
+	short, cancel := context.WithDeadline(context.Background(), clk.Now().Add(8*time.Second))
 	defer cancel()
 	b := joinAsync(short, l, "e2", jobs("u2"))
 	waitJoined(t, placed, 1)
 	clk.waitTimers(t, 2)
-	clk.Advance(2 * time.Second)
+	clk.Advance(5 * time.Second)
 	for i, r := range []result{recv(t, a), recv(t, b)} {
 		if r.err != nil {
 			t.Errorf("joiner %d: Join error = %v", i, r.err)
 		}
 	}
-	// The flush is bounded by the one joined deadline.
+	// The flush ends the flush margin before the one joined deadline.
 	wantShort, _ := short.Deadline()
-	if got, ok := rec.ctxs[0].Deadline(); !ok || !got.Equal(wantShort) {
-		t.Errorf("flush deadline = %v, %v; want the joined deadline %v", got, ok, wantShort)
+	if got, ok := rec.ctxs[0].Deadline(); !ok || !got.Equal(wantShort.Add(-MinFlushMargin)) {
+		t.Errorf("flush deadline = %v, %v; want %v, 2 s before the joined deadline", got, ok, wantShort.Add(-MinFlushMargin))
 	}
 
 	// A joiner already within the margin closes the window at once.
@@ -348,10 +349,24 @@ func TestLocalDeadline(t *testing.T) {
 	if diff := cmp.Diff([][]string{{"u1", "u2"}, {"u3", "u4"}}, callURLs(rec)); diff != "" {
 		t.Errorf("flush calls mismatch (-want +got):\n%s", diff)
 	}
-	// The flush is bounded by the earliest joined deadline.
+	// The flush is bounded by the earliest joined deadline, less its margin.
 	wantDL, _ := late.Deadline()
-	if got, ok := rec.ctxs[1].Deadline(); !ok || !got.Equal(wantDL) {
-		t.Errorf("flush deadline = %v, %v; want the earliest joined deadline %v", got, ok, wantDL)
+	if got, ok := rec.ctxs[1].Deadline(); !ok || !got.Equal(wantDL.Add(-MinFlushMargin)) {
+		t.Errorf("flush deadline = %v, %v; want 2 s before the earliest joined deadline %v", got, ok, wantDL)
+	}
+}
+
+func TestFlushMargin(t *testing.T) {
+	for _, tt := range []struct{ left, want time.Duration }{
+		{time.Second, 2 * time.Second},
+		{3 * time.Second, 2 * time.Second},
+		{20 * time.Second, 2 * time.Second},
+		{60 * time.Second, 6 * time.Second},
+		{10 * time.Minute, time.Minute},
+	} {
+		if got := FlushMargin(tt.left); got != tt.want {
+			t.Errorf("FlushMargin(%v) = %v, want %v", tt.left, got, tt.want)
+		}
 	}
 }
 
