@@ -3,9 +3,11 @@
 //
 // Planner.Plan, in this order:
 //
-//  1. Drops exact duplicates: jobs with the same provider, action, object
-//     type, force, area, L2 preload and URL are one piece of work, sent once
-//     and listed in the one call's Jobs for each of them.
+//  1. Drops exact duplicates: jobs with the same URL (and cache tag) and
+//     the same value of every other field the request carries (provider,
+//     action, object type, force, area, L2 preload, headers, QueryHashkey,
+//     Edge Routine) are one piece of work, sent once and listed in the one
+//     call's Jobs for each of them.
 //  2. Admits Directory refresh jobs within the directory quota, earliest
 //     first. A directory job beneath another directory job of the same
 //     provider, area and L2 preload is covered by it (when the outer one
@@ -23,9 +25,11 @@
 //     Regex, prefetch: Preload), earliest first; the rest comes back in
 //     over, in the order given.
 //  6. Splits the admitted work into calls within every per-call limit
-//     (Limits): per group of provider, action, object type, force, area and
-//     L2 preload, paths sorted by domain and then path, packed greedily so
-//     that no call exceeds its path limit or the distinct-domain limit.
+//     (Limits) of the API refresh.APIFor names: per group of the fields
+//     above, paths sorted by domain and then path, packed greedily so that
+//     no call exceeds its path limit or the distinct-domain limit (one
+//     domain for Edge Routine and cache-tag calls, whose tags are packed
+//     as paths are). Cache tags draw on the directory quota.
 //
 // Output is deterministic: refresh calls before prefetch calls (a prefetch
 // must follow the purge of the same URL), then by provider, object type
