@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	emu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
@@ -71,13 +71,21 @@ func TestAPIsEndToEnd(t *testing.T) {
 	}
 	for _, spelling := range []string{emu.SpellExQuery, emu.SpellIgnoreParams} {
 		t.Run(spelling, func(t *testing.T) {
-			e, endpoint := apptest.Emulator(t, emu.Options{IgnoreParamsSpelling: spelling})
-			a := apptest.NewApp(t, string(cfg)+"window: {duration: 10ms}\n", endpoint, nil, app.Options{})
+			clock := apptest.NewClock(time.Date(2024, 5, 10, 7, 3, 0, 0, time.UTC))
+			e, endpoint := apptest.Emulator(t, emu.Options{IgnoreParamsSpelling: spelling, Now: clock.Now, TaskDuration: 3 * time.Second})
+			a := apptest.NewApp(t, string(cfg)+"window: {duration: 10ms}\n", endpoint, nil, clock.Options())
 			r, err := a.Pipeline.Run(context.Background(), ev)
 			// 12 jobs: 5 URL refreshes, an Edge Routine refresh, a
-			// prefetch, 5 tags of which 2 repeat another key's.
-			if err != nil || r.Submitted != 10 || r.Duplicate != 2 || r.Spilled != 0 || r.Rejected != 0 {
-				t.Fatalf("Run = %+v, %v; want 10 jobs submitted, 2 duplicate, none spilled or rejected", r, err)
+			// prefetch, 5 tags of which 2 repeat another key's. The
+			// prefetch follows the purge of its URL: it waits.
+			if err != nil || r.Submitted != 9 || r.Waiting != 1 || r.Duplicate != 2 || r.Spilled != 0 || r.Rejected != 0 {
+				t.Fatalf("Run = %+v, %v; want 9 jobs submitted, 1 waiting, 2 duplicate, none spilled or rejected", r, err)
+			}
+			// The timer's drain, two minutes on, learns the purge is
+			// complete and sends the prefetch.
+			clock.Advance(2 * time.Minute)
+			if d, err := a.Drain(context.Background(), 0); err != nil || d.Submitted != 1 || d.Waiting != 0 {
+				t.Fatalf("Drain = %s, followed %+v, kept %d, waiting %d, notes %q, %v; want the waiting prefetch submitted", d.Replayed, d.Followed, d.Kept, d.Waiting, d.Notes, err)
 			}
 			var got []string
 			for _, c := range e.Calls() {

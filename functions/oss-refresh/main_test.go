@@ -44,26 +44,28 @@ func push(urls ...string) call        { return call{"PushObjectCache", "", urls}
 // custom-runtime protocol and checks the exact calls the CDN API received.
 func TestEvents(t *testing.T) {
 	t.Parallel()
+	// on_create: both refreshes now; the prefetch waits for the purge's
+	// tasks (TestPrefetchAfterPurge follows it to the end).
 	both := func(path string) []call {
 		u := []string{"https://cdn.example.com/" + path, "https://static.example.com/" + path}
-		return []call{refreshFile(u...), push(u...)}
+		return []call{refreshFile(u...)}
 	}
 	tests := []struct {
 		file      string
 		want      []call
-		wantCount map[string]int // changes, ignored, submitted, duplicate, spilled, rejected
+		wantCount map[string]int // changes, ignored, submitted, duplicate, spilled, rejected, waiting
 	}{
-		{"oss-put-object.json", both("css/site.css"), counts(1, 0, 4, 0, 0, 0)},
-		{"oss-post-object.json", both("img/logo.png"), counts(1, 0, 4, 0, 0, 0)},
-		{"oss-complete-multipart.json", both("video/intro.mp4"), counts(1, 0, 4, 0, 0, 0)},
-		{"oss-copy-object.json", both("js/app.js"), counts(1, 0, 4, 0, 0, 0)},
-		{"oss-delete-object.json", []call{refreshFile("https://cdn.example.com/img/banner-old.jpg", "https://static.example.com/img/banner-old.jpg")}, counts(1, 0, 2, 0, 0, 0)},
-		{"oss-delete-objects.json", []call{refreshFile("https://www.example.com/blog/draft-1.html", "https://www.example.com/blog/draft-2.html")}, counts(3, 1, 2, 0, 0, 0)},
-		{"oss-index-html.json", []call{refreshFile("https://www.example.com/blog/post-1/", "https://www.example.com/blog/post-1/index.html")}, counts(1, 0, 2, 0, 0, 0)},
-		{"oss-unicode-key.json", both("docs/%E5%B9%B4%E5%BA%A6%20%E6%8A%A5%E5%91%8A%20(final).pdf"), counts(1, 0, 4, 0, 0, 0)},
-		{"oss-upload-part.json", nil, counts(1, 1, 0, 0, 0, 0)},
-		{"s3-put-encoded-key.json", both("img/my%20photo+1.jpg"), counts(1, 0, 4, 0, 0, 0)},
-		{"s3-delete.json", []call{refreshFile("https://cdn.example.com/old/page.html", "https://cdn.example.com/old/style.css", "https://static.example.com/old/page.html", "https://static.example.com/old/style.css")}, counts(2, 0, 4, 0, 0, 0)},
+		{"oss-put-object.json", both("css/site.css"), counts(1, 0, 2, 0, 0, 0, 2)},
+		{"oss-post-object.json", both("img/logo.png"), counts(1, 0, 2, 0, 0, 0, 2)},
+		{"oss-complete-multipart.json", both("video/intro.mp4"), counts(1, 0, 2, 0, 0, 0, 2)},
+		{"oss-copy-object.json", both("js/app.js"), counts(1, 0, 2, 0, 0, 0, 2)},
+		{"oss-delete-object.json", []call{refreshFile("https://cdn.example.com/img/banner-old.jpg", "https://static.example.com/img/banner-old.jpg")}, counts(1, 0, 2, 0, 0, 0, 0)},
+		{"oss-delete-objects.json", []call{refreshFile("https://www.example.com/blog/draft-1.html", "https://www.example.com/blog/draft-2.html")}, counts(3, 1, 2, 0, 0, 0, 0)},
+		{"oss-index-html.json", []call{refreshFile("https://www.example.com/blog/post-1/", "https://www.example.com/blog/post-1/index.html")}, counts(1, 0, 2, 0, 0, 0, 0)},
+		{"oss-unicode-key.json", both("docs/%E5%B9%B4%E5%BA%A6%20%E6%8A%A5%E5%91%8A%20(final).pdf"), counts(1, 0, 2, 0, 0, 0, 2)},
+		{"oss-upload-part.json", nil, counts(1, 1, 0, 0, 0, 0, 0)},
+		{"s3-put-encoded-key.json", both("img/my%20photo+1.jpg"), counts(1, 0, 2, 0, 0, 0, 2)},
+		{"s3-delete.json", []call{refreshFile("https://cdn.example.com/old/page.html", "https://cdn.example.com/old/style.css", "https://static.example.com/old/page.html", "https://static.example.com/old/style.css")}, counts(2, 0, 4, 0, 0, 0, 0)},
 	}
 	covered := map[string]bool{"timer.json": true, "eventbridge-schedule.json": true,
 		"cdn-refresh-complete.json": true, "cdn-push-complete.json": true} // not events for oss-refresh
@@ -121,9 +123,9 @@ func TestEvents(t *testing.T) {
 	}
 }
 
-func counts(changes, ignored, submitted, duplicate, spilled, rejected int) map[string]int {
+func counts(changes, ignored, submitted, duplicate, spilled, rejected, waiting int) map[string]int {
 	return map[string]int{"changes": changes, "ignored": ignored, "submitted": submitted,
-		"duplicate": duplicate, "spilled": spilled, "rejected": rejected}
+		"duplicate": duplicate, "spilled": spilled, "rejected": rejected, "waiting": waiting}
 }
 
 // TestBadPayload: an undecodable event fails the invocation (x-fc-status

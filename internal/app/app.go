@@ -39,6 +39,7 @@ type App struct {
 	Rules    *urlmap.Rules
 	CDN      *alicdn.Client
 	Spill    *spill.Store
+	Ledger   *spill.Ledger
 	Planner  plan.Planner
 	Pipeline *refresh.Pipeline
 	Logger   *slog.Logger
@@ -98,6 +99,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Planner = NewPlanner(cfg)
+	if a.Ledger, err = a.Spill.Ledger(o.Now); err != nil {
+		return nil, err
+	}
+	retry := cfg.Tasks.RetryFailed
+	if retry == 0 {
+		retry = -1 // never
+	}
 	a.Pipeline, err = refresh.NewPipeline(refresh.Options{
 		Mapper:    NewMapper(cfg, a.Rules),
 		Planner:   a.Planner,
@@ -105,7 +113,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Spiller:   a.Spill,
 		Quota:     a.CDN.Remaining,
 		Accepted:  a.CDN.Accepted,
-		Now:       o.Now,
+		Ledger:    a.Ledger,
+		LedgerError: func(err error) {
+			o.Logger.Warn("a ticket of accepted calls was not recorded: their tasks are not followed", "error", err)
+		},
+		Tasks:         a.CDN.TasksByID,
+		RetryFailed:   retry,
+		PrefetchAfter: cfg.Tasks.PrefetchAfter,
+		Now:           o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
 			if a.redis != nil {
 				w, err := window.NewRedis(ctx, wopts, a.redis, o.InstanceID, flush)
@@ -202,7 +217,11 @@ func (g spillGuard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, str
 // quota less limits.quota_reserve: at most limit jobs, 0 meaning
 // refresh.DefaultDrainLimit.
 func (a *App) Drain(ctx context.Context, limit int) (refresh.Drained, error) {
-	return a.Pipeline.Drain(ctx, a.Spill, limit, a.Config.Limits.QuotaReserve)
+	d, err := a.Pipeline.Drain(ctx, a.Spill, limit, a.Config.Limits.QuotaReserve)
+	if cerr := a.Ledger.Compact(ctx); cerr != nil {
+		d.Notes = append(d.Notes, "the task ledger was not compacted: "+cerr.Error())
+	}
+	return d, err
 }
 
 // Reporter returns the report function's runner: drain, gather, send.

@@ -73,6 +73,7 @@ type Config struct {
 	Notify    Notify    `yaml:"notify"`
 	Report    Report    `yaml:"report"`
 	Limits    Limits    `yaml:"limits"`
+	Tasks     Tasks     `yaml:"tasks"`
 	CDN       CDN       `yaml:"cdn"`
 	Endpoints Endpoints `yaml:"endpoints"`
 
@@ -444,6 +445,17 @@ func (l Limits) Location() (*time.Location, error) {
 	return loc, nil
 }
 
+// Tasks says how submitted refreshes are followed until the edge is fresh.
+type Tasks struct {
+	// PrefetchAfter: a prefetch that follows a purge (on_create: both) is
+	// sent once the purge's tasks are Complete, or this long after the
+	// purge when that cannot be learned; default 6m.
+	PrefetchAfter time.Duration `yaml:"prefetch_after" config:"positive"`
+	// RetryFailed: the URLs of a task that ended Failed are sent again
+	// this many times; default 1, 0 never.
+	RetryFailed int `yaml:"retry_failed_tasks"`
+}
+
 // CDN configures the CDN and DCDN API client; its endpoint is
 // Endpoints.CDN.
 type CDN struct {
@@ -466,6 +478,8 @@ const (
 	DefaultMaxURLs        = 1000
 	DefaultRegion         = "cn-hangzhou"
 	DefaultQuotaResetZone = "Asia/Shanghai"
+	DefaultPrefetchAfter  = 6 * time.Minute
+	DefaultRetryFailed    = 1
 )
 
 // Default returns a config with every default filled and no rules (so it
@@ -497,7 +511,8 @@ func Default() *Config {
 			DomainURLsPerMinute: 1000,
 			QuotaResetZone:      DefaultQuotaResetZone,
 		},
-		CDN: CDN{Region: DefaultRegion},
+		Tasks: Tasks{PrefetchAfter: DefaultPrefetchAfter, RetryFailed: DefaultRetryFailed},
+		CDN:   CDN{Region: DefaultRegion},
 	}
 }
 
@@ -557,6 +572,9 @@ func (p prefixed) Unwrap() error { return p.err }
 func (c *Config) fill(getenv func(string) string, set map[string]bool) {
 	if !set["window.dedupe_ttl"] {
 		c.Window.DedupeTTL = c.Window.Duration
+	}
+	if !set["tasks.retry_failed_tasks"] {
+		c.Tasks.RetryFailed = DefaultRetryFailed
 	}
 	if c.Window.RedisURL == "" {
 		c.Window.RedisURL = getenv(EnvRedisURL)
@@ -623,6 +641,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Window.MaxBatch == 0 {
 		c.Window.MaxBatch = def.Window.MaxBatch
+	}
+	if c.Tasks.PrefetchAfter == 0 {
+		c.Tasks.PrefetchAfter = def.Tasks.PrefetchAfter
 	}
 	if c.Spill.Dir == "" {
 		c.Spill.Dir = def.Spill.Dir

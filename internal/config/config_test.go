@@ -84,6 +84,7 @@ func TestParseFull(t *testing.T) {
 			RefreshQPS: 20, PushQPS: 10, DescribeTasksQPS: 5, TaskByIDQPS: 15, DomainURLsPerMinute: 800,
 			QuotaReserve: 100, DirCollapseThreshold: 50, QuotaResetZone: "UTC",
 		},
+		Tasks:       config.Tasks{PrefetchAfter: 4 * time.Minute, RetryFailed: 2},
 		CDN:         config.CDN{Region: "ap-southeast-1"},
 		Endpoints:   config.Endpoints{CDN: "http://127.0.0.1:8765", OSS: "http://127.0.0.1:8766"},
 		Credentials: refresh.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "keysecret", SecurityToken: "token"},

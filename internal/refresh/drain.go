@@ -71,6 +71,10 @@ type Drained struct {
 	// Kept counts the spilled jobs left alone: over the quota that
 	// remains today, over the limit, or with no time left to replay them.
 	Kept int `json:"kept"`
+	// Waiting counts the prefetches left waiting for their purge.
+	Waiting int `json:"waiting"`
+	// Followed is what following the ledger's tickets found.
+	Followed Followed `json:"followed"`
 	// Notes say what went wrong without stopping the drain: unreadable
 	// spill objects, a quota that could not be read.
 	Notes []string `json:"-"`
@@ -93,6 +97,26 @@ func (p *Pipeline) Drain(ctx context.Context, b Backlog, limit, reserve int) (Dr
 	if limit <= 0 {
 		limit = DefaultDrainLimit
 	}
+	// Learn first which tasks completed: the prefetches that follow them
+	// may go now.
+	f, tickets, err := p.Follow(ctx)
+	d.Followed = f
+	if err != nil {
+		d.Notes = append(d.Notes, "following tasks: "+err.Error())
+	}
+	return p.drain(ctx, b, limit, reserve, tickets, false, d)
+}
+
+// Release sends the waiting prefetches whose purges tickets know complete,
+// as a drain would, and leaves everything else in the spill: what a CDN
+// completion event sets off.
+func (p *Pipeline) Release(ctx context.Context, b Backlog, tickets []Ticket) (Drained, error) {
+	return p.drain(ctx, b, DefaultDrainLimit, 0, tickets, true, Drained{})
+}
+
+// drain replays spilled work; waitingOnly leaves alone all but the
+// waiting prefetches that are ready.
+func (p *Pipeline) drain(ctx context.Context, b Backlog, limit, reserve int, tickets []Ticket, waitingOnly bool, d Drained) (Drained, error) {
 	entries, err := b.Load(ctx)
 	if err != nil {
 		if !errors.Is(err, ErrUnreadable) {
@@ -106,7 +130,23 @@ func (p *Pipeline) Drain(ctx context.Context, b Backlog, limit, reserve int) (Dr
 	// Settle first what needs no call: a prefetch whose object a later
 	// change deleted is never sent, and a job spilled in doubt that the API
 	// did accept is not sent again.
-	entries, settled, canceled, confirmed, notes := p.settle(ctx, entries)
+	work := make([]Pending, len(entries))
+	for i, e := range entries {
+		work[i] = e.Pending
+	}
+	var settled, live []Stored
+	for i, gone := range p.superseded(work, deletedAt(tickets)) {
+		if gone {
+			settled = append(settled, entries[i])
+		} else {
+			live = append(live, entries[i])
+		}
+	}
+	canceled := len(settled)
+	entries, d.Waiting = p.ready(live, doneTasks(tickets), waitingOnly)
+	entries, sure, notes := p.confirm(ctx, entries)
+	confirmed := len(sure)
+	settled = append(settled, sure...)
 	d.Notes = append(d.Notes, notes...)
 	if len(settled) > 0 {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spillTimeout)
@@ -205,16 +245,40 @@ func (p *Pipeline) replayChunk(ctx context.Context, b Backlog, chunk []Stored, s
 	return nil
 }
 
-// settle sorts out the entries that need no call: prefetches a later
-// delete canceled, and jobs spilled in doubt that the API accepted (asked
-// through Options.Accepted). It returns the others, and the settled ones
-// with their counts.
-func (p *Pipeline) settle(ctx context.Context, entries []Stored) (rest, settled []Stored, canceled, confirmed int, notes []string) {
-	work := make([]Pending, len(entries))
-	for i, e := range entries {
-		work[i] = e.Pending
+// ready returns the entries to drain: those not waiting, unless
+// waitingOnly, and the waiting prefetches whose purge tasks are all done
+// (or whose NotBefore has passed); and how many wait on.
+func (p *Pipeline) ready(entries []Stored, done map[string]bool, waitingOnly bool) ([]Stored, int) {
+	now := p.o.Now()
+	var out []Stored
+	waiting := 0
+	for _, e := range entries {
+		w := e.Pending
+		if w.Reason != ReasonAfterPurge {
+			if !waitingOnly {
+				out = append(out, e)
+			}
+			continue
+		}
+		send := !w.NotBefore.After(now) && !waitingOnly
+		if !send {
+			send = len(w.After) > 0
+			for _, id := range w.After {
+				send = send && done[id]
+			}
+		}
+		if send {
+			out = append(out, e)
+		} else {
+			waiting++
+		}
 	}
-	gone := p.superseded(work)
+	return out, waiting
+}
+
+// confirm sorts out the jobs spilled in doubt that the API did accept
+// (asked through Options.Accepted): it returns the others, and those.
+func (p *Pipeline) confirm(ctx context.Context, entries []Stored) (rest, confirmed []Stored, notes []string) {
 	type group struct {
 		p     Provider
 		a     Action
@@ -222,21 +286,26 @@ func (p *Pipeline) settle(ctx context.Context, entries []Stored) (rest, settled 
 		urls  []string
 		since time.Time
 	}
+	key := func(j Job) string {
+		return string(j.Provider.OrDefault()) + "|" + string(j.Action) + "|" + string(j.ObjectType)
+	}
+	// An Edge Routine's refresh is listed as any refresh of its URL: the
+	// task list cannot tell it was accepted, so it is sent again.
+	inDoubt := func(e Stored) bool {
+		return e.Pending.Reason == ReasonInDoubt && p.o.Accepted != nil && e.Pending.Job.Routine == ""
+	}
 	groups := map[string]*group{}
 	var order []string
-	for i, e := range entries {
+	for _, e := range entries {
 		j := e.Pending.Job
-		// An Edge Routine's refresh is listed as any refresh of its URL:
-		// the task list cannot tell it was accepted, so it is sent again.
-		if gone[i] || e.Pending.Reason != ReasonInDoubt || p.o.Accepted == nil || j.Routine != "" {
+		if !inDoubt(e) {
 			continue
 		}
-		k := string(j.Provider.OrDefault()) + "|" + string(j.Action) + "|" + string(j.ObjectType)
-		g := groups[k]
+		g := groups[key(j)]
 		if g == nil {
 			g = &group{p: j.Provider.OrDefault(), a: j.Action, t: j.ObjectType, since: e.Pending.FirstSeen}
-			groups[k] = g
-			order = append(order, k)
+			groups[key(j)] = g
+			order = append(order, key(j))
 		}
 		g.urls = append(g.urls, j.URL)
 		if e.Pending.FirstSeen.Before(g.since) {
@@ -255,23 +324,42 @@ func (p *Pipeline) settle(ctx context.Context, entries []Stored) (rest, settled 
 			accepted[k+"|"+u] = true
 		}
 	}
-	for i, e := range entries {
-		j := e.Pending.Job
-		switch {
-		case gone[i]:
-			canceled++
-			settled = append(settled, e)
-		case e.Pending.Reason == ReasonInDoubt && j.Routine == "" && accepted[string(j.Provider.OrDefault())+"|"+string(j.Action)+"|"+string(j.ObjectType)+"|"+j.URL]:
-			confirmed++
-			settled = append(settled, e)
-		default:
+	for _, e := range entries {
+		if inDoubt(e) && accepted[key(e.Pending.Job)+"|"+e.Pending.Job.URL] {
+			confirmed = append(confirmed, e)
+		} else {
 			rest = append(rest, e)
 		}
 	}
-	if confirmed > 0 {
-		notes = append(notes, fmt.Sprintf("%d jobs sent in doubt had been accepted: not sent again", confirmed))
+	if len(confirmed) > 0 {
+		notes = append(notes, fmt.Sprintf("%d jobs sent in doubt had been accepted: not sent again", len(confirmed)))
 	}
-	return rest, settled, canceled, confirmed, notes
+	return rest, confirmed, notes
+}
+
+// doneTasks returns the ids of the tasks tickets know complete.
+func doneTasks(tickets []Ticket) map[string]bool {
+	done := map[string]bool{}
+	for _, t := range tickets {
+		for _, id := range t.Done {
+			done[id] = true
+		}
+	}
+	return done
+}
+
+// deletedAt returns, per URL, the latest change time of a delete the
+// tickets carried out.
+func deletedAt(tickets []Ticket) map[string]time.Time {
+	last := map[string]time.Time{}
+	for _, t := range tickets {
+		for u, at := range t.Deleted {
+			if at.After(last[u]) {
+				last[u] = at
+			}
+		}
+	}
+	return last
 }
 
 // quotaKeyOf names the daily quota of provider p and kind k (CDN and DCDN

@@ -31,6 +31,22 @@ type Options struct {
 	// (ReasonInDoubt), and sends again only the others. Nil, or an error,
 	// means none known: they are sent again.
 	Accepted func(ctx context.Context, p Provider, a Action, t ObjectType, urls []string, since time.Time) (map[string]string, error)
+	// Ledger, when set, keeps a ticket of every accepted call, so that its
+	// tasks can be followed to completion; LedgerError hears of a ticket
+	// that could not be stored (the work itself is done).
+	Ledger      Ledger
+	LedgerError func(error)
+	// PrefetchAfter is how long a prefetch that follows a purge waits at
+	// most for the purge's tasks to complete when their completion cannot
+	// be learned (default 6 min: a refresh takes effect 5 to 6 minutes
+	// after it is submitted, RefreshObjectCaches API page).
+	PrefetchAfter time.Duration
+	// Tasks, when set, reads task records by id (DescribeRefreshTaskById):
+	// the drain follows open tickets with it.
+	Tasks func(ctx context.Context, p Provider, ids []string) ([]Task, error)
+	// RetryFailed is how many times the URLs of a failed task are sent
+	// again (0: the default, 1; negative: never).
+	RetryFailed int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// DeadlineMargin: no call is started this close to the context's
@@ -58,6 +74,15 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.PrefetchAfter <= 0 {
+		o.PrefetchAfter = DefaultPrefetchAfter
+	}
+	switch {
+	case o.RetryFailed == 0:
+		o.RetryFailed = 1
+	case o.RetryFailed < 0:
+		o.RetryFailed = 0
+	}
 	if o.DeadlineMargin == 0 {
 		o.DeadlineMargin = 500 * time.Millisecond
 	}
@@ -74,7 +99,7 @@ func NewPipeline(o Options) (*Pipeline, error) {
 // the event (or the items of a request), each once; Ignored counts those of
 // them that need no CDN work (the decoder's and the rules' alike). Every
 // job a change became is counted once in exactly one of Submitted,
-// Duplicate, Spilled, Rejected, Canceled or Failed.
+// Duplicate, Spilled, Rejected, Canceled, Waiting or Failed.
 type Report struct {
 	Changes    int            `json:"changes"`
 	Ignored    int            `json:"ignored"`
@@ -83,6 +108,7 @@ type Report struct {
 	Spilled    int            `json:"spilled"`
 	Rejected   int            `json:"rejected"`
 	Canceled   int            `json:"canceled,omitempty"`
+	Waiting    int            `json:"waiting"`
 	Failed     int            `json:"failed,omitempty"`
 	Tasks      []string       `json:"tasks"`
 	SpilledBy  map[string]int `json:"spilled_by,omitempty"`
@@ -124,6 +150,8 @@ func (r *Report) Add(outs ...Outcome) {
 			r.RejectedBy = bump(r.RejectedBy, o.Reason)
 		case Canceled:
 			r.Canceled++
+		case Waiting:
+			r.Waiting++
 		case Failed:
 			r.Failed++
 		}
@@ -145,6 +173,7 @@ func (r *Report) Merge(o Report) {
 	r.Spilled += o.Spilled
 	r.Rejected += o.Rejected
 	r.Canceled += o.Canceled
+	r.Waiting += o.Waiting
 	r.Failed += o.Failed
 	r.SpilledBy = addCounts(r.SpilledBy, o.SpilledBy)
 	r.RejectedBy = addCounts(r.RejectedBy, o.RejectedBy)
@@ -252,11 +281,15 @@ func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
 
 // superseded returns, for each of work's jobs, whether it is a prefetch of
 // a URL whose object was deleted after the job's change: by a delete
-// among work, or one this pipeline saw recently (last change wins). A
-// deleted object is never prefetched.
-func (p *Pipeline) superseded(work []Pending) []bool {
+// among work, in deleted (URL -> the latest delete's change time, from the
+// ledger), or one this pipeline saw recently (last change wins). A deleted
+// object is never prefetched.
+func (p *Pipeline) superseded(work []Pending, deleted map[string]time.Time) []bool {
 	out := make([]bool, len(work))
 	last := map[string]time.Time{}
+	for u, at := range deleted {
+		last[u] = at
+	}
 	for _, w := range work {
 		if w.Job.deletes() && w.Job.ChangeTime.After(last[w.Job.URL]) {
 			last[w.Job.URL] = w.Job.ChangeTime
@@ -303,44 +336,128 @@ func (p *Pipeline) Replay(ctx context.Context, work []Pending) ([]Outcome, error
 
 // carryOut plans and submits the jobs of work and records an outcome for
 // each; what is not done is spilled with its reason.
+//
+// A prefetch of a URL whose refresh is among work follows the purge: it
+// is not sent with it (a refresh takes effect minutes after it is
+// submitted — RefreshObjectCaches API page — and a prefetch sent now would
+// warm the stale copy), but stored as waiting on the refresh's task ids
+// (ReasonAfterPurge), for the drain or a completion event to send.
 func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, error) {
-	outs := make([]Outcome, len(work))
-	jobs := make([]Job, 0, len(work))
-	at := make(map[string][]int, len(work))
-	for i, gone := range p.superseded(work) {
-		w := work[i]
-		if gone {
-			outs[i] = Outcome{Job: w.Job, Status: Canceled, Reason: ReasonDeleted}
+	r := &round{p: p, work: work, outs: make([]Outcome, len(work)), at: map[string][]int{}, recorded: make([]bool, len(work))}
+	gone := p.superseded(work, nil)
+	refreshOf := map[string]int{} // provider|URL -> index of its refresh in work
+	for i, w := range work {
+		if !gone[i] && w.Job.Action == ActionRefresh && w.Job.ObjectType != CacheTag {
+			refreshOf[string(w.Job.Provider.OrDefault())+"|"+w.Job.URL] = i
+		}
+	}
+	var first, followers []int
+	for i, w := range work {
+		if gone[i] {
+			r.outs[i] = Outcome{Job: w.Job, Status: Canceled, Reason: ReasonDeleted}
 			continue
 		}
-		jobs = append(jobs, w.Job)
-		outs[i] = Outcome{Job: w.Job}
-		at[w.Job.DedupeKey()] = append(at[w.Job.DedupeKey()], i)
+		r.outs[i] = Outcome{Job: w.Job}
+		if _, ok := refreshOf[string(w.Job.Provider.OrDefault())+"|"+w.Job.URL]; ok && w.Job.Action == ActionPrefetch {
+			followers = append(followers, i)
+			continue
+		}
+		first = append(first, i)
 	}
-	var pending []Pending
-	recorded := make([]bool, len(work))
-	set := func(j Job, o Outcome) {
-		for _, i := range at[j.DedupeKey()] {
-			if recorded[i] {
-				continue // a duplicate job the plan lists twice
+	r.run(ctx, first)
+	var now []int // followers whose purge was not sent and will not be: they go as they are
+	for _, i := range followers {
+		ref := r.outs[refreshOf[string(work[i].Job.Provider.OrDefault())+"|"+work[i].Job.URL]]
+		switch ref.Status {
+		case Submitted:
+			w := work[i]
+			w.Reason, w.After, w.NotBefore = ReasonAfterPurge, splitIDs(ref.TaskID), p.o.Now().Add(p.o.PrefetchAfter)
+			r.outs[i] = Outcome{Job: w.Job, Status: Waiting, Reason: ReasonAfterPurge, TaskID: ref.TaskID}
+			r.pending = append(r.pending, w)
+		case Spilled, Failed:
+			w := work[i]
+			w.Reason = ref.Reason // it waits with its purge, and is replayed with it
+			r.outs[i] = Outcome{Job: w.Job, Status: Spilled, Reason: ref.Reason}
+			r.pending = append(r.pending, w)
+		default:
+			now = append(now, i)
+		}
+	}
+	r.run(ctx, now)
+	return r.finish(ctx)
+}
+
+// round is one carryOut: the outcomes so far, what is to be spilled and
+// the tickets of accepted calls.
+type round struct {
+	p        *Pipeline
+	work     []Pending
+	outs     []Outcome
+	at       map[string][]int // DedupeKey -> indices in work
+	recorded []bool
+	pending  []Pending
+	tickets  []Ticket
+}
+
+// set records o for every job of work that j stands for.
+func (r *round) set(j Job, o Outcome) {
+	for _, i := range r.at[j.DedupeKey()] {
+		if r.recorded[i] {
+			continue // a duplicate job the plan lists twice
+		}
+		r.recorded[i] = true
+		o.Job = r.work[i].Job
+		r.outs[i] = o
+		if o.Status == Spilled {
+			w := r.work[i]
+			w.Reason = o.Reason
+			r.pending = append(r.pending, w)
+		}
+	}
+}
+
+// accepted notes the ticket of a call the API accepted with task id(s).
+func (r *round) accepted(c Call, task string) {
+	t := Ticket{Provider: c.Provider.OrDefault(), Action: c.Action, ObjectType: c.ObjectType, TaskIDs: splitIDs(task),
+		URLs: c.URLs, Submitted: r.p.o.Now(), Attempt: 1, State: TicketOpen}
+	for _, j := range c.Jobs {
+		if t.Changed.IsZero() || j.ChangeTime.Before(t.Changed) {
+			t.Changed = j.ChangeTime
+		}
+		t.Attempt = max(t.Attempt, 1+j.Resubmits)
+	}
+	for _, j := range c.Jobs {
+		if j.deletes() {
+			if t.Deleted == nil {
+				t.Deleted = map[string]time.Time{}
 			}
-			recorded[i] = true
-			o.Job = work[i].Job
-			outs[i] = o
-			if o.Status == Spilled {
-				w := work[i]
-				w.Reason = o.Reason
-				pending = append(pending, w)
+			if j.ChangeTime.After(t.Deleted[j.URL]) {
+				t.Deleted[j.URL] = j.ChangeTime
 			}
 		}
 	}
+	t.Updated = t.Submitted
+	if len(t.TaskIDs) > 0 {
+		r.tickets = append(r.tickets, t)
+	}
+}
 
+// run plans and submits the jobs of work at idx.
+func (r *round) run(ctx context.Context, idx []int) {
+	if len(idx) == 0 {
+		return
+	}
+	jobs := make([]Job, len(idx))
+	for n, i := range idx {
+		jobs[n] = r.work[i].Job
+		r.at[jobs[n].DedupeKey()] = append(r.at[jobs[n].DedupeKey()], i)
+	}
+	p := r.p
 	calls, over := p.plan(ctx, jobs)
-	spill := func(j Job, reason string) { set(j, Outcome{Status: Spilled, Reason: reason}) }
+	spill := func(j Job, reason string) { r.set(j, Outcome{Status: Spilled, Reason: reason}) }
 	for _, j := range over {
 		spill(j, ReasonQuota)
 	}
-
 	exhausted := map[string]string{} // quota kind -> code
 	for _, c := range calls {
 		if reason := p.stopReason(ctx); reason != "" {
@@ -356,32 +473,55 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 			continue
 		}
 		splits := maxSplits
-		p.submit(ctx, c, set, exhausted, &splits)
+		p.submit(ctx, c, r, exhausted, &splits)
 	}
+}
 
-	if len(pending) == 0 {
+// finish spills what was not done and records the tickets of what was.
+func (r *round) finish(ctx context.Context) ([]Outcome, error) {
+	p, outs := r.p, r.outs
+	if len(r.tickets) > 0 && p.o.Ledger != nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spillTimeout)
+		err := p.o.Ledger.Append(lctx, r.tickets)
+		cancel()
+		if err != nil && p.o.LedgerError != nil {
+			p.o.LedgerError(err) // the work is done; only its following is lost
+		}
+	}
+	if len(r.pending) == 0 {
 		return outs, nil
 	}
 	if p.o.Spiller == nil {
 		fail(outs)
-		return outs, fmt.Errorf("refresh: %d jobs could not be submitted and no spill store is configured", len(pending))
+		return outs, fmt.Errorf("refresh: %d jobs could not be submitted and no spill store is configured", len(r.pending))
 	}
 	// The spill must happen even when the invocation's context has run
 	// out: that is exactly when it is needed.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spillTimeout)
 	defer cancel()
-	if err := p.o.Spiller.Spill(sctx, pending); err != nil {
+	if err := p.o.Spiller.Spill(sctx, r.pending); err != nil {
 		fail(outs)
-		return outs, fmt.Errorf("refresh: spill %d jobs: %w", len(pending), err)
+		return outs, fmt.Errorf("refresh: spill %d jobs: %w", len(r.pending), err)
 	}
 	return outs, nil
+}
+
+// splitIDs splits a comma-separated list of task ids.
+func splitIDs(s string) []string {
+	var ids []string
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // fail marks the spilled outcomes of outs Failed: the store did not keep
 // them.
 func fail(outs []Outcome) {
 	for i := range outs {
-		if outs[i].Status == Spilled {
+		if outs[i].Status == Spilled || outs[i].Status == Waiting {
 			outs[i].Status = Failed
 		}
 	}
@@ -434,6 +574,14 @@ const (
 	// sending them again.
 	ReasonInDoubt = "in_doubt"
 	ReasonDeleted = "deleted after the change" // canceled: a deleted object is never prefetched
+	// ReasonAfterPurge: waiting, a prefetch that follows a purge until the
+	// purge's tasks complete (or PrefetchAfter passes).
+	ReasonAfterPurge = "after_purge"
+)
+
+// DefaultPrefetchAfter is Options.PrefetchAfter's default.
+const (
+	DefaultPrefetchAfter = 6 * time.Minute
 )
 
 const spillTimeout = 10 * time.Second
@@ -458,18 +606,19 @@ func (p *Pipeline) stopReason(ctx context.Context) string {
 // several URLs because of some of them, the call is split until the bad
 // URLs or domains are alone, so that one bad URL never costs the valid
 // ones; splits bounds the extra calls that costs.
-func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome), exhausted map[string]string, splits *int) {
+func (p *Pipeline) submit(ctx context.Context, c Call, r *round, exhausted map[string]string, splits *int) {
 	task, err := p.o.Submitter.Submit(ctx, c)
 	if err == nil {
 		for _, j := range c.Jobs {
-			record(j, Outcome{Status: Submitted, TaskID: task})
+			r.set(j, Outcome{Status: Submitted, TaskID: task})
 		}
+		r.accepted(c, task)
 		return
 	}
 	verdict, code := FailureOf(err)
 	all := func(s Status) {
 		for _, j := range c.Jobs {
-			record(j, Outcome{Status: s, Reason: code})
+			r.set(j, Outcome{Status: s, Reason: code})
 		}
 	}
 	switch {
@@ -487,7 +636,7 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 		parts := split(c)
 		*splits -= len(parts) - 1
 		for _, part := range parts {
-			p.submit(ctx, part, record, exhausted, splits)
+			p.submit(ctx, part, r, exhausted, splits)
 		}
 	default:
 		switch {

@@ -134,6 +134,9 @@ type Job struct {
 	// from the change time.
 	Op         Op        `json:"op,omitempty"`
 	ChangeTime time.Time `json:"change_time,omitzero"`
+	// Resubmits counts how often the job was sent again because its task
+	// failed.
+	Resubmits int `json:"resubmits,omitempty"`
 }
 
 // DedupeKey identifies a job for the dedupe window: the same action on the
@@ -199,6 +202,9 @@ const (
 	Spilled   Status = "spilled"   // stored durably; the report function replays it
 	Rejected  Status = "rejected"  // will never be sent; Reason says why
 	Canceled  Status = "canceled"  // a prefetch not sent: the URL's object was deleted after the change
+	// Waiting: a prefetch that follows a purge, stored durably until the
+	// purge's tasks complete; then sent (Reason ReasonAfterPurge).
+	Waiting Status = "waiting"
 	// Failed: neither submitted nor stored, because the spill store
 	// failed. The invocation fails with it, so that the platform delivers
 	// the event again.
@@ -235,4 +241,8 @@ type Pending struct {
 	Reason    string    `json:"reason"`     // e.g. QuotaExceeded.Refresh, Throttling, deadline
 	FirstSeen time.Time `json:"first_seen"` // when the change first arrived
 	Attempts  int       `json:"attempts"`
+	// After lists the task ids a waiting prefetch follows (ReasonAfterPurge);
+	// it is sent once they are Complete, or at NotBefore whatever is known.
+	After     []string  `json:"after,omitempty"`
+	NotBefore time.Time `json:"not_before,omitzero"`
 }

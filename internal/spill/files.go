@@ -36,6 +36,14 @@ func NewFiles(dir string) (*Store, error) {
 // files is the backend in a local directory.
 type files struct{ dir string }
 
+func (f files) sub(dir string) (backend, error) {
+	d := filepath.Join(f.dir, dir)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return nil, fmt.Errorf("spill: create directory: %w", err)
+	}
+	return files{dir: d}, nil
+}
+
 func (f files) put(ctx context.Context, name string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err

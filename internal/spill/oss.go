@@ -157,6 +157,10 @@ func (o *ossObjects) put(ctx context.Context, name string, data []byte) error {
 	return b.PutObject(o.prefix+name, bytes.NewReader(data), oss.ContentType("text/plain"), oss.WithContext(ctx))
 }
 
+func (o *ossObjects) sub(dir string) (backend, error) {
+	return &ossObjects{endpoint: o.endpoint, name: o.name, prefix: o.prefix + dir + "/", bucket: o.bucket}, nil
+}
+
 func (o *ossObjects) where(name string) string {
 	return "oss://" + o.name + "/" + o.prefix + name
 }

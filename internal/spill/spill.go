@@ -177,6 +177,9 @@ type backend interface {
 	remove(ctx context.Context, name string) error
 	// put stores data under name, replacing it: for marks, not entries.
 	put(ctx context.Context, name string, data []byte) error
+	// sub returns the backend of the place dir/ inside this one (a
+	// sub-directory, or a longer prefix), which this one never lists.
+	sub(dir string) (backend, error)
 }
 
 // orphanRecoverer is a backend where a writer killed midway can leave a

@@ -590,7 +590,7 @@ func (c *core) hook() {
 
 // marks reports whether an outcome makes later copies of its job Duplicate.
 func marks(s refresh.Status) bool {
-	return s == refresh.Submitted || s == refresh.Spilled
+	return s == refresh.Submitted || s == refresh.Spilled || s == refresh.Waiting
 }
 
 func duplicate(j refresh.Job, taskID string) refresh.Outcome {
