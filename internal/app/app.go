@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Mapper:    NewMapper(cfg, a.Rules),
 		Planner:   a.Planner,
 		Submitter: a.CDN,
-		Spiller:   a.Spill,
+		Spiller:   typedSpill{a.Spill},
 		Quota:     a.CDN.Remaining,
 		Now:       o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
@@ -291,7 +291,7 @@ func (b backlog) Load(ctx context.Context) ([]refresh.Stored, error) {
 	if errors.As(err, &re) {
 		err = fmt.Errorf("%w: %w", refresh.ErrUnreadable, err)
 	}
-	return out, err
+	return out, refresh.Typed(refresh.ErrorSpill, err)
 }
 
 func (b backlog) Remove(ctx context.Context, s []refresh.Stored) error {
@@ -299,5 +299,5 @@ func (b backlog) Remove(ctx context.Context, s []refresh.Stored) error {
 	for i, e := range s {
 		entries[i] = e.Ref.(spill.Entry)
 	}
-	return b.s.Remove(ctx, entries)
+	return refresh.Typed(refresh.ErrorSpill, b.s.Remove(ctx, entries))
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -183,7 +182,7 @@ func (s *Server) invoke(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(result); err != nil {
-		s.fail(w, log, red, "invocation failed", fmt.Errorf("encode result as JSON: %w", err))
+		s.fail(w, log, red, "invocation failed", &statusError{http.StatusNotFound, "EncodeError", fmt.Errorf("encode result as JSON: %w", err)})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -330,16 +329,14 @@ func call[T any](f func() (T, error)) (v T, err error) {
 	return f()
 }
 
-// errorType names err's dynamic type, as Lambda's errorType does.
+// errorType names the kind of err in the project's own words
+// (refresh.ErrorType: DecodeError, SpillError, TimeoutError,
+// InvocationError), never Go's internal type names.
 func errorType(err error) string {
 	if _, ok := err.(*panicError); ok {
 		return "Panic"
 	}
-	t := reflect.TypeOf(err)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Name()
+	return refresh.ErrorType(err)
 }
 
 // fcHeaderFilter drops x-fc-* response headers an HTTP handler sets (FC
