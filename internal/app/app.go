@@ -47,6 +47,7 @@ type App struct {
 
 	now   func() time.Time
 	redis *redis.Client
+	stop  stopper
 }
 
 // New assembles an App from cfg.
@@ -107,6 +108,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Quota:     a.CDN.Remaining,
 		Now:       o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
+			flush = a.stop.wrap(flush)
 			if a.redis != nil {
 				w, err := window.NewRedis(ctx, wopts, a.redis, o.InstanceID, flush)
 				if err == nil {
@@ -173,8 +175,11 @@ func newSpill(cfg *config.Config) (*spill.Store, error) {
 	return spill.NewFiles(cfg.Spill.Dir)
 }
 
-// Close releases the shared-window connection.
+// Close cuts short the flushes still in flight (see Abort), waits for
+// them to spill what is left, and releases the shared-window connection.
 func (a *App) Close() error {
+	a.Abort()
+	a.stop.wait(flushWait)
 	if a.redis != nil {
 		return a.redis.Close()
 	}

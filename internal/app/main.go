@@ -43,6 +43,7 @@ func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 		return 1
 	}
 	h.Logger = logger
+	h.Abort = a.Abort
 	if err := platform.Start(ctx, os.Getenv, h); err != nil {
 		logger.Error("serve", "error", err)
 		return 1
