@@ -2,13 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,7 +13,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 )
 
 // TestSIGTERMSpillsWhatIsInFlight runs the oss-refresh binary as FC runs
@@ -32,13 +26,7 @@ func TestSIGTERMSpillsWhatIsInFlight(t *testing.T) {
 	t.Parallel()
 	bin := functionBinary(t)
 	const n = 1500 // two windows: 1,000 jobs (max_batch), then 500
-	keys := make([]string, n)
-	urls := make([]string, n)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("static/app/%04d.js", i)
-		urls[i] = "https://static.example.com/" + strings.TrimPrefix(keys[i], "static/")
-	}
-	event := apptest.OSSEvent("my-site", "663DA2EF9C0E4B3837A1C2F1", keys...)
+	event, urls := burst(n)
 
 	emu := cdn.New(cdn.Options{DomainURLsPerMinute: -1, TaskDuration: -1})
 	emu.Inject(cdn.Faults{Delay: time.Minute, Actions: []string{"RefreshObjectCaches"}})
@@ -52,17 +40,8 @@ func TestSIGTERMSpillsWhatIsInFlight(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte(killConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	spillDir := filepath.Join(dir, "spill")
-	f := startFunction(t, bin, []string{
-		"CDNREFRESH_CONFIG=" + cfgFile,
-		"CDNREFRESH_CDN_ENDPOINT=" + srv.URL,
-		"CDNREFRESH_SPILL_DIR=" + spillDir,
-	}, "instance-1")
+	env, spillDir := killEnv(t, srv.URL)
+	f := startFunction(t, bin, env, "instance-1")
 
 	type answer struct {
 		status int
@@ -95,8 +74,7 @@ func TestSIGTERMSpillsWhatIsInFlight(t *testing.T) {
 		t.Fatalf("the function did not exit within 30 s of SIGTERM\n%s", f.log())
 	}
 	took := time.Since(sent)
-	var ee *exec.ExitError
-	if errors.As(exitErr, &ee) || exitErr != nil {
+	if exitErr != nil {
 		t.Errorf("after SIGTERM the function exited with %v, want status 0\n%s", exitErr, f.log())
 	}
 	if took > 15*time.Second {
@@ -120,35 +98,10 @@ func TestSIGTERMSpillsWhatIsInFlight(t *testing.T) {
 	}
 
 	// Nothing lost: every URL accepted by the API or in the spill.
-	accepted := map[string]bool{}
-	for _, c := range emu.Calls() {
-		if c.Action == "RefreshObjectCaches" {
-			for _, u := range c.URLs {
-				accepted[u] = true
-			}
-		}
-	}
-	store, err := spill.NewFiles(spillDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := store.Load(t.Context())
-	if err != nil {
-		t.Fatalf("load the spill: %v", err)
-	}
-	spilled := map[string]bool{}
-	for _, e := range entries {
-		spilled[e.Pending.Job.URL] = true
-	}
-	var lost []string
-	for _, u := range urls {
-		if !accepted[u] && !spilled[u] {
-			lost = append(lost, u)
-		}
-	}
-	if len(lost) > 0 {
-		t.Errorf("%d of %d URLs were neither accepted nor spilled after SIGTERM, e.g. %s", len(lost), n, lost[0])
+	fs := fatesOf(t, emu.Calls(), spillDir, urls)
+	if len(fs.lost) > 0 {
+		t.Errorf("%d of %d URLs were neither accepted nor spilled after SIGTERM, e.g. %s", len(fs.lost), n, fs.lost[0])
 	}
 	t.Logf("SIGTERM → exit in %v: %d URLs accepted, %d spilled, answer %d submitted + %d spilled %v",
-		took.Round(time.Millisecond), len(accepted), len(spilled), r.Submitted, r.Spilled, r.SpilledBy)
+		took.Round(time.Millisecond), len(fs.accepted), len(fs.spilled), r.Submitted, r.Spilled, r.SpilledBy)
 }
