@@ -330,22 +330,27 @@ func TestParseErrors(t *testing.T) {
 			[]string{`line 2: field "domain" not found in rules[0]`, "line 3: window.max_batch: must be greater than 0, got 0", `line 3: field "durtion" not found in window (did you mean "duration"?)`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Parse([]byte(tt.yaml), env(tt.env))
-			if err == nil {
-				t.Fatalf("Parse(%q) = nil error, want %q", tt.yaml, tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse(%q) error =\n%v\nwant it to contain\n%s", tt.yaml, err, w)
-				}
-			}
-			for _, v := range tt.env {
-				if strings.Contains(err.Error(), v) {
-					t.Errorf("Parse(%q) error %q shows the value of an environment variable", tt.yaml, err)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantParseError(t, tt.yaml, tt.env, tt.want) })
+	}
+}
+
+// wantParseError checks that Parse refuses yaml with an error containing
+// each of want, and showing no value of env.
+func wantParseError(t *testing.T, yaml string, env map[string]string, want []string) {
+	t.Helper()
+	_, err := config.Parse([]byte(yaml), func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatalf("Parse(%q) = nil error, want %q", yaml, want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Parse(%q) error =\n%v\nwant it to contain\n%s", yaml, err, w)
+		}
+	}
+	for _, v := range env {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("Parse(%q) error %q shows the value of an environment variable", yaml, err)
+		}
 	}
 }
 

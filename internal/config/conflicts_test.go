@@ -63,22 +63,7 @@ func TestConflicts(t *testing.T) {
 			[]string{`config: webhook.secret: HOOK_KEY is 3 bytes long: give at least 16`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Parse([]byte(tt.yaml), env(tt.env))
-			if err == nil {
-				t.Fatalf("Parse(%q) = nil error, want %q", tt.yaml, tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse(%q) error =\n%v\nwant it to contain\n%s", tt.yaml, err, w)
-				}
-			}
-			for _, v := range tt.env {
-				if strings.Contains(err.Error(), v) {
-					t.Errorf("Parse(%q) error %q shows the value of an environment variable", tt.yaml, err)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantParseError(t, tt.yaml, tt.env, tt.want) })
 	}
 }
 
