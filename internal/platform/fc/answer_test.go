@@ -32,7 +32,7 @@ func (e *nilErr) Error() string { return e.msg }
 func TestEveryRequestAnswered(t *testing.T) {
 	tests := []struct {
 		name       string
-		server     fc.Server
+		server     *fc.Server
 		control    string
 		timeout    string // x-fc-function-timeout
 		wantStatus int
@@ -41,19 +41,19 @@ func TestEveryRequestAnswered(t *testing.T) {
 	}{
 		{
 			name:       "result whose encoding panics",
-			server:     fc.Server{Event: func(context.Context, []byte) (any, error) { return panicky{}, nil }},
+			server:     &fc.Server{Event: func(context.Context, []byte) (any, error) { return panicky{}, nil }},
 			control:    "/invoke",
 			wantStatus: http.StatusNotFound, wantFC: "404", wantBody: `"errorType":"Panic"`,
 		},
 		{
 			name:       "error whose message panics",
-			server:     fc.Server{Event: func(context.Context, []byte) (any, error) { return nil, (*nilErr)(nil) }},
+			server:     &fc.Server{Event: func(context.Context, []byte) (any, error) { return nil, (*nilErr)(nil) }},
 			control:    "/invoke",
 			wantStatus: http.StatusNotFound, wantFC: "404", wantBody: `"errorType":"Panic"`,
 		},
 		{
 			name: "HTTP handler aborts before answering",
-			server: fc.Server{HTTP: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			server: &fc.Server{HTTP: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 				panic(http.ErrAbortHandler)
 			})},
 			control:    "/http-invoke",
@@ -61,7 +61,7 @@ func TestEveryRequestAnswered(t *testing.T) {
 		},
 		{
 			name: "handler slower than its function timeout",
-			server: fc.Server{Event: func(context.Context, []byte) (any, error) {
+			server: &fc.Server{Event: func(context.Context, []byte) (any, error) {
 				time.Sleep(1500 * time.Millisecond) // ignores its context
 				return "late", nil
 			}},
@@ -77,7 +77,7 @@ func TestEveryRequestAnswered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := &tt.server
+			s := tt.server
 			s.Out = &syncBuffer{}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
@@ -131,8 +131,7 @@ func TestPreStopSettles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			aborted := make(chan struct{})
-			var s *fc.Server
-			s = &fc.Server{
+			s := &fc.Server{
 				Out:   &syncBuffer{},
 				Abort: func() { close(aborted) },
 				Event: func(ctx context.Context, _ []byte) (any, error) {
