@@ -193,6 +193,19 @@ func (a *answerWriter) Flush() {
 // Unwrap gives http.ResponseController the underlying writer.
 func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
+// unwrap returns the server's own writer under w's wrappers: only it can
+// tell net/http, when http.MaxBytesReader hits its limit, to stop reading
+// the body and close the connection after the answer.
+func unwrap(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
 // context derives a request's context: its deadline, credentials,
 // Invocation and logger. red hides the credentials in any text.
 func (s *Server) context(r *http.Request, arrival time.Time) (ctx context.Context, cancel context.CancelFunc, red *strings.Replacer) {
@@ -363,7 +376,7 @@ func (s *Server) httpInvoke(ctx context.Context, w http.ResponseWriter, r *http.
 	for _, k := range []string{headerAccessKeyID, headerAccessKeySecret, headerSecurityToken} {
 		req.Header.Del(k)
 	}
-	req.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	req.Body = http.MaxBytesReader(unwrap(w), r.Body, s.maxBody)
 	fw := &fcHeaderFilter{ResponseWriter: w}
 	defer func() {
 		p := recover()
@@ -408,7 +421,7 @@ func (s *Server) line(text string) {
 
 // readBody reads a request body of at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(unwrap(w), r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, &statusError{http.StatusRequestEntityTooLarge, "RequestTooLarge",
