@@ -685,8 +685,19 @@ func TestTransportErrors(t *testing.T) {
 	})
 	f.emu.Inject(cdnemu.Faults{Delay: 5 * time.Second})
 	_, err = f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
-	if !errors.As(err, &te) || te.Code != "Timeout" || verdict(err) != refresh.Retry {
-		t.Errorf("Submit to a slow server = %v, want a retryable Timeout", err)
+	// Sent and not answered: the API may have done it.
+	if !errors.As(err, &te) || te.Code != "Timeout" || verdict(err) != refresh.InDoubt {
+		t.Errorf("Submit to a slow server = %v, want a Timeout in doubt", err)
+	}
+
+	// Cut off by the caller's deadline while the API holds the call.
+	f = setup(t, cdnemu.Options{}, nil)
+	f.emu.Inject(cdnemu.Faults{Delay: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = f.client.Submit(ctx, refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
+	if v, code := refresh.FailureOf(err); v != refresh.InDoubt || code != refresh.ReasonInDoubt {
+		t.Errorf("Submit cut off by its deadline = %v (%v, %q), want in doubt", err, v, code)
 	}
 }
 

@@ -227,5 +227,20 @@ func scrub(err error, r redactor) error {
 }
 
 func transportFailure(e *TransportError) error {
-	return &refresh.Failure{Verdict: refresh.Retry, Code: e.Code, Err: e}
+	return &refresh.Failure{Verdict: refresh.Retry, Code: e.Code, Detail: cause(e.Err), Err: e}
+}
+
+// cause returns the innermost words of err, the ones an operator acts on
+// ("dial tcp 10.0.0.1:443: connect: connection refused"), without the
+// request's method and URL.
+func cause(err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return ne.Error()
+	}
+	msg := err.Error()
+	for _, op := range []string{"Post: ", "Get: "} {
+		msg = strings.TrimPrefix(msg, op)
+	}
+	return msg
 }

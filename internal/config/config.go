@@ -190,7 +190,8 @@ type Prefetch struct {
 
 // Window configures the short dedupe window.
 type Window struct {
-	Duration  time.Duration `yaml:"duration" config:"positive"`   // how long a window collects jobs; default 2s
+	Duration  time.Duration `yaml:"duration" config:"positive"`   // how long a window collects jobs at most; default 2s
+	Quiet     time.Duration `yaml:"quiet" config:"positive"`      // a window closes after this long without a new job; default 200ms
 	DedupeTTL time.Duration `yaml:"dedupe_ttl" config:"positive"` // how long a URL counts as done; default Duration
 	EventTTL  time.Duration `yaml:"event_ttl" config:"positive"`  // how long an event id counts as seen; default 10m
 	MaxBatch  int           `yaml:"max_batch" config:"positive"`  // a window closes early at this many jobs; default 1000
@@ -461,6 +462,7 @@ func Default() *Config {
 	return &Config{
 		Window: Window{
 			Duration:  window.DefaultDuration,
+			Quiet:     window.DefaultQuiet,
 			DedupeTTL: window.DefaultDuration,
 			EventTTL:  window.DefaultEventTTL,
 			MaxBatch:  window.DefaultMaxBatch,
@@ -603,6 +605,9 @@ func (c *Config) SetDefaults() {
 	def := Default()
 	if c.Window.Duration == 0 {
 		c.Window.Duration = def.Window.Duration
+	}
+	if c.Window.Quiet == 0 {
+		c.Window.Quiet = def.Window.Quiet
 	}
 	if c.Window.DedupeTTL == 0 {
 		c.Window.DedupeTTL = c.Window.Duration

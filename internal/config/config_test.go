@@ -58,7 +58,7 @@ func TestParseFull(t *testing.T) {
 			},
 		},
 		Window: config.Window{
-			Duration: 3 * time.Second, DedupeTTL: time.Minute, EventTTL: 30 * time.Minute,
+			Duration: 3 * time.Second, Quiet: 300 * time.Millisecond, DedupeTTL: time.Minute, EventTTL: 30 * time.Minute,
 			MaxBatch: 500, RedisURL: "redis://:pw@127.0.0.1:6379/0",
 		},
 		Spill: config.Spill{Dir: "var/spill", OSS: &config.SpillOSS{Bucket: "my-spill", Prefix: "cdnrefresh/"}},

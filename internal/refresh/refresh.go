@@ -99,6 +99,13 @@ type Job struct {
 	WithHeader string `json:"with_header,omitempty"`
 	// Key is the object key the job came from, for reporting.
 	Key string `json:"key,omitempty"`
+	// Op and ChangeTime are the change the job came from: what happened
+	// to the object, and when (the event's time, else when it arrived).
+	// They do not change the API request: a later delete of the URL
+	// cancels a prefetch not yet sent, and the ledger measures freshness
+	// from the change time.
+	Op         Op        `json:"op,omitempty"`
+	ChangeTime time.Time `json:"change_time,omitzero"`
 }
 
 // DedupeKey identifies a job for the dedupe window: the same action on the
@@ -132,6 +139,11 @@ const (
 	Duplicate Status = "duplicate" // the same job was already submitted in the dedupe window
 	Spilled   Status = "spilled"   // stored durably; the report function replays it
 	Rejected  Status = "rejected"  // will never be sent; Reason says why
+	Canceled  Status = "canceled"  // a prefetch not sent: the URL's object was deleted after the change
+	// Failed: neither submitted nor stored, because the spill store
+	// failed. The invocation fails with it, so that the platform delivers
+	// the event again.
+	Failed Status = "failed"
 )
 
 // Outcome is what became of one job.

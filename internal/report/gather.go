@@ -22,10 +22,6 @@ const (
 	// data within the last three days", DescribeRefreshTasks API page); an
 	// earlier start is moved up to it.
 	TaskRetention = 72 * time.Hour
-	// tasksPageSize is the largest page of DescribeRefreshTasks;
-	// DescribeDcdnRefreshTasks allows 50.
-	tasksPageSize     = 100
-	tasksPageSizeDCDN = 50
 	// maxTaskPages bounds the pages read for one provider and object
 	// type; FailedTotal still counts what the API says there is.
 	maxTaskPages = 100
@@ -161,10 +157,7 @@ func quotas(p refresh.Provider, d refresh.DailyQuota) []Quota {
 // returns them with the total the API counts. Reading stops early, with
 // what was read and no error, when the deadline is near.
 func (g Gatherer) failedTasks(ctx context.Context, p refresh.Provider, typ string, since, now time.Time) ([]Task, int, error) {
-	size := tasksPageSize
-	if p == refresh.DCDN {
-		size = tasksPageSizeDCDN
-	}
+	size := refresh.TasksPageSize(p)
 	var out []Task
 	total := 0
 	for page := 1; page <= maxTaskPages; page++ {

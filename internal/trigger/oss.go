@@ -131,10 +131,9 @@ func decodeOSSRecord(b *batch, i int, raw json.RawMessage) {
 		b.malformed(i, key, "missing oss.object.key")
 		return
 	}
-	var rk rawKeys
-	_ = json.Unmarshal(raw, &rk) // decoded above already
 	size := strings.TrimSpace(string(r.OSS.Object.Size))
-	if why := checkKey(key, size == "" || size == "0" || size == "null", rk.OSS.Object.Key); why != "" {
+	rawKey := func() json.RawMessage { return rawKeysOf(raw).OSS.Object.Key }
+	if why := checkKey(key, size == "" || size == "0" || size == "null", rawKey); why != "" {
 		b.skip(i, key, why)
 		return
 	}

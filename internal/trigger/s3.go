@@ -109,9 +109,8 @@ func decodeS3Record(b *batch, i int, raw json.RawMessage) {
 		b.malformed(i, key, "missing s3.object.key")
 		return
 	}
-	var rk rawKeys
-	_ = json.Unmarshal(raw, &rk) // decoded above already
-	if why := checkKey(key, r.S3.Object.Size == 0, rk.S3.Object.Key); why != "" {
+	rawKey := func() json.RawMessage { return rawKeysOf(raw).S3.Object.Key }
+	if why := checkKey(key, r.S3.Object.Size == 0, rawKey); why != "" {
 		shown := key
 		if why == reasonUTF8 {
 			shown = r.S3.Object.Key // as sent, still encoded: the decoded bytes are not text

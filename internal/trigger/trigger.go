@@ -283,17 +283,25 @@ const (
 // checkKey says why a decoded key names no file the CDN serves, or ""
 // when it names one: a folder placeholder (a key ending in / with size 0,
 // as the OSS and S3 consoles create for folders; delete events carry no
-// size), or a key that is not valid UTF-8. rawKey is the key's JSON
-// token as sent: encoding/json turns invalid bytes and unpaired surrogate
-// escapes into U+FFFD without a word, which would refresh another URL.
-func checkKey(key string, zeroSize bool, rawKey json.RawMessage) string {
+// size), or a key that is not valid UTF-8. rawKey returns the key's JSON
+// token as sent, asked only for a key holding U+FFFD: encoding/json turns
+// invalid bytes and unpaired surrogate escapes into U+FFFD without a
+// word, which would refresh another URL.
+func checkKey(key string, zeroSize bool, rawKey func() json.RawMessage) string {
 	switch {
-	case !utf8.ValidString(key), strings.ContainsRune(key, utf8.RuneError) && !utf8JSONString(rawKey):
+	case !utf8.ValidString(key), strings.ContainsRune(key, utf8.RuneError) && !utf8JSONString(rawKey()):
 		return reasonUTF8
 	case strings.HasSuffix(key, "/") && zeroSize:
 		return reasonFolder
 	}
 	return ""
+}
+
+// rawKeysOf returns the keys of an OSS or S3 record as their JSON tokens.
+func rawKeysOf(rec json.RawMessage) rawKeys {
+	var rk rawKeys
+	_ = json.Unmarshal(rec, &rk) // the record decoded already
+	return rk
 }
 
 // rawKeys holds the keys of an OSS or S3 record as their JSON tokens.

@@ -300,7 +300,7 @@ func NewRedisLimiter(client redis.UniversalClient, l Limits, o Options) (*RedisL
 		after: o.After,
 		qps:   qps,
 		urls:  urls,
-		h:     newHealth("limiter", o.Logger, o.Now),
+		h:     healthOf(client, o.Logger, o.Now),
 		local: local,
 		id:    randomID(),
 	}, nil
@@ -374,7 +374,8 @@ func (l *RedisLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[s
 		interval = int64(math.Ceil(1000 / q)) // whole ms, rounded to the safe side
 	}
 	for {
-		if !l.h.usable() {
+		gen, usable := l.h.usable()
+		if !usable {
 			return l.local.Wait(ctx, api, urlsPerDomain)
 		}
 		args := append([]any{l.now().UnixMilli(), interval, urlWindow.Milliseconds(), l.urls,
@@ -389,7 +390,7 @@ func (l *RedisLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[s
 			l.h.fail(err)
 			return l.local.Wait(ctx, api, urlsPerDomain)
 		}
-		l.h.ok()
+		l.h.ok(gen)
 		if ms <= 0 {
 			return nil
 		}
