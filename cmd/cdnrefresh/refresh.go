@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +28,11 @@ func runRefresh(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	typ := fs.String("type", "file", "refresh type: file | directory | regex | ignore_params")
 	force := fs.Bool("force", false, "refetch everything in scope (directory, regex, ignore_params)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	kinds := addKindFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := kinds.check(*prefetch); err != nil {
 		return err
 	}
 	if *cfgFile == "" {
@@ -49,9 +54,12 @@ func runRefresh(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		defer f.Close()
 		in = f
 	}
-	urls, err := readURLs(in)
-	if err != nil {
-		return err
+	var urls []string
+	var err error
+	if kinds.needURLs(*file) {
+		if urls, err = readURLs(in); err != nil {
+			return err
+		}
 	}
 	a, err := openApp(ctx, *cfgFile)
 	if err != nil {
@@ -72,12 +80,18 @@ func runRefresh(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		progressbar.OptionSetWriter(stderr), progressbar.OptionSetVisibility(!*quiet),
 		progressbar.OptionSetDescription("submitting"), progressbar.OptionShowCount())
 	total := refresh.Report{Tasks: []string{}}
+	if ev := kinds.tagEvent(*force); len(ev.Changes) > 0 {
+		r, err := a.Pipeline.Run(ctx, ev)
+		if total.Merge(r); err != nil {
+			return errors.Join(printJSON(stdout, total), err)
+		}
+	}
 	for _, act := range actions {
 		for i := 0; i < len(urls); i += refreshChunk {
 			chunk := urls[i:min(i+refreshChunk, len(urls))]
 			ev := refresh.Event{}
 			for _, u := range chunk {
-				ev.Changes = append(ev.Changes, refresh.Change{Source: "cli", URL: u, Op: refresh.OpCreate, Action: act, ObjectType: ot.API(), Force: *force})
+				ev.Changes = append(ev.Changes, kinds.apply(refresh.Change{Source: "cli", URL: u, Op: refresh.OpCreate, Action: act, ObjectType: ot.API(), Force: *force}))
 			}
 			r, err := a.Pipeline.Run(ctx, ev)
 			total.Merge(r)

@@ -128,6 +128,7 @@ type Client struct {
 	now       func() time.Time
 	transport http.RoundTripper
 	quotas    *quotaCache
+	spelling  spellings
 }
 
 var regionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
@@ -331,7 +332,10 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 				Err: fmt.Errorf("alicdn: %s: no answer before the call was cut off: %w", api, context.Cause(ctx))}
 		}
 		last = classify(api, err, r)
-		if v, _ := refresh.FailureOf(last); v != refresh.Retry || n >= c.retry.MaxAttempts {
+		v, _ := refresh.FailureOf(last)
+		// An undocumented 4xx code is rejected, but only after one retry
+		// (see Codes).
+		if retry := v == refresh.Retry || n == 1 && undocumented4xx(last); !retry || n >= c.retry.MaxAttempts {
 			return final(last, n)
 		}
 		d := time.Duration(c.rand() * float64(c.retry.ceiling(n)))

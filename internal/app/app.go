@@ -131,7 +131,7 @@ func NewPlanner(cfg *config.Config) plan.Planner {
 	// the limiter would refuse it outright.
 	l := plan.DefaultLimits()
 	if n := cfg.Limits.DomainURLsPerMinute; n > 0 {
-		for _, f := range []*int{&l.RefreshURLs, &l.RefreshDirs, &l.PushURLs, &l.DCDNRefreshURLs, &l.DCDNRefreshDirs, &l.DCDNPreloadURLs} {
+		for _, f := range []*int{&l.RefreshURLs, &l.RefreshDirs, &l.PushURLs, &l.DCDNRefreshURLs, &l.DCDNRefreshDirs, &l.DCDNPreloadURLs, &l.ERURLs, &l.ERDirs} {
 			*f = min(*f, n)
 		}
 	}

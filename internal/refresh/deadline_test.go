@@ -32,7 +32,7 @@ type actionPlanner struct{}
 func (actionPlanner) Plan(jobs []refresh.Job, _ refresh.Quota) ([]refresh.Call, []refresh.Job) {
 	var calls []refresh.Call
 	for _, a := range []refresh.Action{refresh.ActionRefresh, refresh.ActionPrefetch} {
-		c := refresh.Call{API: refresh.APIFor(refresh.CDN, a), Provider: refresh.CDN, Action: a}
+		c := refresh.Call{API: refresh.APIFor(refresh.CDN, a, refresh.File, false), Provider: refresh.CDN, Action: a}
 		for _, j := range jobs {
 			if j.Action == a && !slices.Contains(c.URLs, j.URL) {
 				c.URLs = append(c.URLs, j.URL)

@@ -25,7 +25,7 @@ func (d *recentDeletes) note(jobs []Job, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, j := range jobs {
-		if j.Op != OpDelete {
+		if !j.deletes() {
 			continue
 		}
 		if d.at == nil {

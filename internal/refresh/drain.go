@@ -226,7 +226,9 @@ func (p *Pipeline) settle(ctx context.Context, entries []Stored) (rest, settled 
 	var order []string
 	for i, e := range entries {
 		j := e.Pending.Job
-		if gone[i] || e.Pending.Reason != ReasonInDoubt || p.o.Accepted == nil {
+		// An Edge Routine's refresh is listed as any refresh of its URL:
+		// the task list cannot tell it was accepted, so it is sent again.
+		if gone[i] || e.Pending.Reason != ReasonInDoubt || p.o.Accepted == nil || j.Routine != "" {
 			continue
 		}
 		k := string(j.Provider.OrDefault()) + "|" + string(j.Action) + "|" + string(j.ObjectType)
@@ -259,7 +261,7 @@ func (p *Pipeline) settle(ctx context.Context, entries []Stored) (rest, settled 
 		case gone[i]:
 			canceled++
 			settled = append(settled, e)
-		case e.Pending.Reason == ReasonInDoubt && accepted[string(j.Provider.OrDefault())+"|"+string(j.Action)+"|"+string(j.ObjectType)+"|"+j.URL]:
+		case e.Pending.Reason == ReasonInDoubt && j.Routine == "" && accepted[string(j.Provider.OrDefault())+"|"+string(j.Action)+"|"+string(j.ObjectType)+"|"+j.URL]:
 			confirmed++
 			settled = append(settled, e)
 		default:

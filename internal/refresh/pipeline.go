@@ -258,7 +258,7 @@ func (p *Pipeline) superseded(work []Pending) []bool {
 	out := make([]bool, len(work))
 	last := map[string]time.Time{}
 	for _, w := range work {
-		if w.Job.Op == OpDelete && w.Job.ChangeTime.After(last[w.Job.URL]) {
+		if w.Job.deletes() && w.Job.ChangeTime.After(last[w.Job.URL]) {
 			last[w.Job.URL] = w.Job.ChangeTime
 		}
 	}
@@ -474,7 +474,7 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 	}
 	switch {
 	case verdict == Reject,
-		verdict == SplitURLs && len(c.URLs) == 1,
+		verdict == SplitURLs && c.Size() == 1,
 		verdict == SplitDomains && len(hosts(c.URLs)) == 1:
 		all(Rejected)
 	case verdict == SplitURLs || verdict == SplitDomains:
@@ -546,6 +546,9 @@ func hosts(urls []string) []string {
 // halve splits a call's URLs in two, each half carrying the jobs whose URL
 // it sends or whose URL lies under a directory it sends.
 func halve(c Call) (Call, Call) {
+	if c.ObjectType == CacheTag {
+		return halveTags(c)
+	}
 	mid := len(c.URLs) / 2
 	a, b := c, c
 	a.URLs, b.URLs = c.URLs[:mid:mid], c.URLs[mid:]

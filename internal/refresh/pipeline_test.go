@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -439,6 +440,44 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 			t.Errorf("%d calls, want 11 (the call, then one per domain)", calls)
 		}
 	})
+	t.Run("cache tags halved", func(t *testing.T) {
+		// A call of 4 tags of one domain, refused while it carries "bad":
+		// the tags are halved until "bad" is alone; the others go through.
+		var sent [][]string
+		tags := []string{"a", "b", "bad", "c"}
+		p, _ := refresh.NewPipeline(refresh.Options{
+			Mapper: mapperFunc(func(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+				return []refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.CacheTag, URL: "https://d/", Tag: c.Key}}, nil, ""
+			}),
+			Planner: plannerFunc(func(jobs []refresh.Job, _ refresh.Quota) ([]refresh.Call, []refresh.Job) {
+				return []refresh.Call{{API: refresh.APICacheTag, Provider: refresh.CDN, Action: refresh.ActionRefresh,
+					ObjectType: refresh.CacheTag, Tags: tags, URLs: []string{"https://d/"}, Jobs: jobs}}, nil
+			}),
+			Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
+				sent = append(sent, c.Tags)
+				if slices.Contains(c.Tags, "bad") {
+					return "", apiErr(refresh.SplitURLs, "InvalidObjectPath.Malformed")
+				}
+				return "T", nil
+			}),
+			Spiller: &memSpill{},
+		})
+		var ev refresh.Event
+		for _, tag := range tags {
+			ev.Changes = append(ev.Changes, refresh.Change{Key: tag})
+		}
+		r, err := p.Run(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Submitted != 3 || r.Rejected != 1 || r.RejectedBy["InvalidObjectPath.Malformed"] != 1 {
+			t.Errorf("submitted %d, rejected %v; want 3 and the bad tag alone", r.Submitted, r.RejectedBy)
+		}
+		want := [][]string{{"a", "b", "bad", "c"}, {"a", "b"}, {"bad", "c"}, {"bad"}, {"c"}}
+		if diff := cmp.Diff(want, sent); diff != "" {
+			t.Errorf("calls sent (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("out of halvings", func(t *testing.T) {
 		sp := &memSpill{}
 		p, _ := refresh.NewPipeline(refresh.Options{
@@ -464,6 +503,12 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 			t.Errorf("rejected %d jobs; only URLs isolated alone may be rejected (at most 64 halvings)", r.Rejected)
 		}
 	})
+}
+
+type plannerFunc func([]refresh.Job, refresh.Quota) ([]refresh.Call, []refresh.Job)
+
+func (f plannerFunc) Plan(j []refresh.Job, q refresh.Quota) ([]refresh.Call, []refresh.Job) {
+	return f(j, q)
 }
 
 type mapperFunc func(refresh.Change) ([]refresh.Job, []refresh.Outcome, string)

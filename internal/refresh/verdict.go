@@ -13,10 +13,10 @@ type Verdict uint8
 
 // Verdicts.
 const (
-	// Keep: no verdict on the URLs — a refused key or permission, a skewed
-	// clock, an error nobody classified. Not retried now; the jobs are
-	// spilled with the code and replayed later, when the cause may be
-	// fixed.
+	// Keep: no verdict on the URLs — a refused key or permission, a
+	// suspended account, a skewed clock, an error that is no API answer.
+	// Not retried now; the jobs are spilled with the code and replayed
+	// later, when the cause may be fixed.
 	Keep Verdict = iota
 	// Retry: transient — throttling, a full queue, a server fault, the
 	// network. The client retries with backoff within the deadline; what

@@ -22,7 +22,7 @@ import (
 // and the DCDN 2018-01-15 reference.
 const (
 	DefaultCDNQPS        = 50   // RefreshObjectCaches, PushObjectCache
-	DefaultDCDNQPS       = 30   // RefreshDcdnObjectCaches, PreloadDcdnObjectCaches
+	DefaultDCDNQPS       = 30   // RefreshDcdnObjectCaches, RefreshErObjectCaches
 	DefaultTasksQPS      = 10   // DescribeRefreshTasks
 	DefaultTaskByIDQPS   = 30   // DescribeRefreshTaskById
 	DefaultURLsPerMinute = 1000 // URLs per domain per minute: the safe one of the documented values
@@ -37,14 +37,22 @@ const (
 // DefaultQPS returns the default calls per second of each paced API.
 func DefaultQPS() map[string]float64 {
 	return map[string]float64{
-		refresh.APIRefresh:      DefaultCDNQPS,
-		refresh.APIPush:         DefaultCDNQPS,
-		refresh.APIRefreshDCDN:  DefaultDCDNQPS,
-		refresh.APIPreloadDCDN:  DefaultDCDNQPS,
-		refresh.APITasks:        DefaultTasksQPS,
-		refresh.APITasksDCDN:    DefaultTasksQPS,
-		refresh.APITaskByID:     DefaultTaskByIDQPS,
-		refresh.APITaskByIDDCDN: DefaultTaskByIDQPS,
+		refresh.APIRefresh:     DefaultCDNQPS,
+		refresh.APIPush:        DefaultCDNQPS,
+		refresh.APIRefreshDCDN: DefaultDCDNQPS,
+		refresh.APIRefreshER:   DefaultDCDNQPS, // seed 003 (RefreshErObjectCaches): 30 calls/s
+		refresh.APIPreloadDCDN: 15,             // PreloadDcdnObjectCaches page: 15 calls/s
+		// No page states a rate for the cache-tag APIs: they are paced
+		// as their family's URL refresh.
+		refresh.APICacheTag:      DefaultCDNQPS,
+		refresh.APICacheTagDCDN:  DefaultDCDNQPS,
+		refresh.APIQuota:         20, // DescribeRefreshQuota page: 20 calls/s
+		refresh.APIQuotaDCDN:     20, // DescribeDcdnRefreshQuota page: 20 calls/s
+		refresh.APITasks:         DefaultTasksQPS,
+		refresh.APITasksDCDN:     DefaultTasksQPS,
+		refresh.APITaskByID:      DefaultTaskByIDQPS,
+		refresh.APITaskByIDDCDN:  DefaultTaskByIDQPS,
+		refresh.APIPreloadDetail: DefaultTaskByIDQPS, // seed 000 (describePreloadDetailById): 30 calls/s
 	}
 }
 
