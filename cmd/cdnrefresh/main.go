@@ -32,6 +32,7 @@ func commands() []command {
 	return []command{
 		{"plan", "dry-run: print the API calls an event would cause, as JSON (no network)", runPlan},
 		{"emulator", "serve the local CDN/DCDN API emulator (and an OSS emulator)", runEmulator},
+		{"serve", "serve the webhook function locally over plain HTTP (serve webhook)", runServe},
 		{"refresh", "refresh or prefetch the URLs read from stdin or --file, with progress", runRefresh},
 		{"report", "print remaining quota, failed tasks and the spill backlog", runReport},
 		{"demo", "run oss-refresh on the events/ samples over FC's protocol against the emulator", runDemo},

@@ -50,10 +50,14 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 }
 
 // loadConfig reads a config file with the process environment for ${NAME}.
+// A named file is the one source: CDNREFRESH_CONFIG_YAML is not read.
 func loadConfig(name string) (*config.Config, error) {
 	getenv := func(k string) string {
-		if k == config.EnvConfig {
+		switch {
+		case k == config.EnvConfig:
 			return name
+		case k == config.EnvConfigYAML && name != "":
+			return ""
 		}
 		return os.Getenv(k)
 	}

@@ -17,15 +17,19 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	emu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/webhook"
 )
 
-// spellingConfig maps bucket my-site to www.example.com.
+// spellingConfig maps bucket my-site to www.example.com, and lets the
+// webhook take unauthenticated requests with one CMS template.
 const spellingConfig = `
 rules:
   - bucket: my-site
     domains: [www.example.com]
 window: {duration: 10ms}
+webhook:
+  auth: none
+  domain: www.example.com
+  templates: {page: "/a/./{slug}.html"}
 `
 
 // TestOneSpelling sends one object, spelled as each entry path takes it,
@@ -110,16 +114,11 @@ func runChange(t *testing.T, a *app.App, c refresh.Change) {
 	}
 }
 
-// post sends body to the webhook, built over the App as functions/webhook
-// builds it (without authentication), and wants it accepted.
+// post sends body to the webhook function's handler over the App, and
+// wants it accepted.
 func post(t *testing.T, a *app.App, path, body string) {
 	t.Helper()
-	h, err := webhook.New(webhook.Options{
-		AuthNone:      true,
-		Domain:        "www.example.com",
-		Templates:     map[string]webhook.Template{"page": {URLs: []string{"/a/./{slug}.html"}}},
-		AllowedDomain: a.Rules.Allows,
-	}, a.Pipeline)
+	h, err := a.WebhookHandler()
 	if err != nil {
 		t.Fatal(err)
 	}

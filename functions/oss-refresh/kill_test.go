@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +21,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 )
 
 // killConfig maps bucket my-site's static/ to one domain whose per-minute
@@ -47,13 +44,7 @@ func TestKilledMidFlightThenRedelivered(t *testing.T) {
 	t.Parallel()
 	bin := functionBinary(t)
 	const n = 3000 // three windows of 1,000 jobs (max_batch), flushed at once
-	keys := make([]string, n)
-	urls := make([]string, n)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("static/app/%04d.js", i)
-		urls[i] = "https://static.example.com/" + strings.TrimPrefix(keys[i], "static/")
-	}
-	event := apptest.OSSEvent("my-site", "663DA2EF9C0E4B3837A1C2F1", keys...)
+	event, urls := burst(n)
 
 	// The instances sign with keys of their own, so that the gate knows a
 	// late call of the killed one from the calls of its successor.
@@ -65,17 +56,7 @@ func TestKilledMidFlightThenRedelivered(t *testing.T) {
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte(killConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	spillDir := filepath.Join(dir, "spill")
-	env := []string{
-		"CDNREFRESH_CONFIG=" + cfgFile,
-		"CDNREFRESH_CDN_ENDPOINT=" + srv.URL,
-		"CDNREFRESH_SPILL_DIR=" + spillDir,
-	}
+	env, spillDir := killEnv(t, srv.URL)
 	ctx := t.Context()
 
 	// The first instance: killed while its calls are in flight.
@@ -113,44 +94,21 @@ func TestKilledMidFlightThenRedelivered(t *testing.T) {
 	}
 	g.wg.Wait() // the calls the killed instance left in flight have been answered
 
-	accepted := map[string]int{}
-	for _, c := range emu.Calls() {
-		if c.Action == "RefreshObjectCaches" {
-			for _, u := range c.URLs {
-				accepted[u]++
-			}
-		}
-	}
-	store, err := spill.NewFiles(spillDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := store.Load(ctx)
-	if err != nil {
-		t.Fatalf("load the spill: %v", err)
-	}
-	spilled := map[string]bool{}
-	for _, e := range entries {
-		spilled[e.Pending.Job.URL] = true
-	}
-	var lost []string
+	f := fatesOf(t, emu.Calls(), spillDir, urls)
 	twice := 0
 	for _, u := range urls {
-		switch {
-		case accepted[u] == 0 && !spilled[u]:
-			lost = append(lost, u)
-		case accepted[u] > 1:
+		if f.accepted[u] > 1 {
 			twice++
 		}
 	}
-	if len(lost) > 0 {
-		t.Errorf("%d of %d URLs were neither accepted nor spilled, e.g. %s", len(lost), n, lost[0])
+	if len(f.lost) > 0 {
+		t.Errorf("%d of %d URLs were neither accepted nor spilled, e.g. %s", len(f.lost), n, f.lost[0])
 	}
-	if len(accepted) != n {
-		t.Errorf("the API accepted %d distinct URLs; want the %d of the event", len(accepted), n)
+	if len(f.accepted) != n {
+		t.Errorf("the API accepted %d distinct URLs; want the %d of the event", len(f.accepted), n)
 	}
 	t.Logf("after the kill and the redelivery: %d URLs accepted, %d of them twice (sent by the killed instance: %d calls, %d held when it died); %d spilled",
-		len(accepted), twice, g.refreshes(), g.heldCount(), len(entries))
+		len(f.accepted), twice, g.refreshes(), g.heldCount(), f.entries)
 	if twice > g.sentBeforeKill {
 		t.Errorf("%d URLs accepted twice; want at most the %d the killed instance had sent", twice, g.sentBeforeKill)
 	}

@@ -28,7 +28,7 @@ func handle(p *refresh.Pipeline) func(context.Context, []byte) (any, error) {
 	return func(ctx context.Context, raw []byte) (any, error) {
 		ev, err := trigger.Parse(raw)
 		if err != nil {
-			return nil, fmt.Errorf("decode event: %w", err)
+			return nil, refresh.Typed(refresh.ErrorDecode, fmt.Errorf("decode event: %w", err))
 		}
 		r, err := p.Run(ctx, ev)
 		app.LogReport(ctx, "oss-refresh", r, err)

@@ -135,8 +135,8 @@ func TestBadPayload(t *testing.T) {
 	env := start(t)
 	for _, body := range []string{`not json`, `{"events":[{"eventName":"ObjectCreated:PutObject","eventSource":"acs:oss"}]}`, `{}`} {
 		status, ans := env.Invoke(t, []byte(body), nil)
-		if status != 404 || !strings.Contains(string(ans), "errorMessage") {
-			t.Errorf("invoke %q = x-fc-status %d, %s; want 404 with an errorMessage", body, status, ans)
+		if status != 404 || !strings.Contains(string(ans), "errorMessage") || !strings.Contains(string(ans), `"errorType":"DecodeError"`) {
+			t.Errorf("invoke %q = x-fc-status %d, %s; want 404 with an errorMessage and errorType DecodeError", body, status, ans)
 		}
 	}
 	if n := len(env.CDN.Calls()); n != 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
 	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
@@ -37,7 +38,7 @@ func handle(a *app.App, chans []report.Sender) func(context.Context, []byte) (an
 	return func(ctx context.Context, raw []byte) (any, error) {
 		t, err := trigger.ParseTimer(raw)
 		if err != nil {
-			return nil, fmt.Errorf("decode timer event: %w", err)
+			return nil, refresh.Typed(refresh.ErrorDecode, fmt.Errorf("decode timer event: %w", err))
 		}
 		res, err := a.Reporter().Run(ctx, report.RunOptions{
 			Drain:    slices.Contains(t.Tasks, trigger.TaskDrain),

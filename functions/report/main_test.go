@@ -293,6 +293,8 @@ func TestTimer(t *testing.T) {
 		wantStatus   string
 		wantMessages int
 		wantAnswer   func(answer) string // says what is wrong, or ""
+		// wantErrorType is the errorType of a failed invocation's answer.
+		wantErrorType string
 	}{
 		{
 			name:         "drain only sends nothing",
@@ -335,16 +337,18 @@ func TestTimer(t *testing.T) {
 			},
 		},
 		{
-			name:         "a broken spill store fails the invocation after reporting it",
-			event:        `{"triggerTime":"2024-05-11T09:00:00Z","triggerName":"daily","payload":"both"}`,
-			breakSpill:   true,
-			wantStatus:   "404",
-			wantMessages: 1,
+			name:          "a broken spill store fails the invocation after reporting it",
+			event:         `{"triggerTime":"2024-05-11T09:00:00Z","triggerName":"daily","payload":"both"}`,
+			breakSpill:    true,
+			wantStatus:    "404",
+			wantMessages:  1,
+			wantErrorType: "SpillError",
 		},
 		{
-			name:       "an unknown task fails the invocation",
-			event:      `{"triggerTime":"2024-05-11T09:00:00Z","triggerName":"daily","payload":"{\"tasks\":[\"purge\"]}"}`,
-			wantStatus: "404",
+			name:          "an unknown task fails the invocation",
+			event:         `{"triggerTime":"2024-05-11T09:00:00Z","triggerName":"daily","payload":"{\"tasks\":[\"purge\"]}"}`,
+			wantStatus:    "404",
+			wantErrorType: "DecodeError",
 		},
 	}
 	for _, tt := range tests {
@@ -366,6 +370,14 @@ func TestTimer(t *testing.T) {
 			if tt.wantAnswer != nil {
 				if why := tt.wantAnswer(decode(t, body)); why != "" {
 					t.Errorf("answer %s: %s", body, why)
+				}
+			}
+			if tt.wantErrorType != "" {
+				var e struct {
+					Type string `json:"errorType"`
+				}
+				if err := json.Unmarshal(body, &e); err != nil || e.Type != tt.wantErrorType {
+					t.Errorf("answer %s: errorType %q, want %q", body, e.Type, tt.wantErrorType)
 				}
 			}
 		})

@@ -49,9 +49,9 @@ func start(t *testing.T) *apptest.Env {
 	t.Helper()
 	return apptest.Start(t, configYAML, apptest.Options{Getenv: map[string]string{"CDNREFRESH_WEBHOOK_SECRET": secret}},
 		func(a *app.App) platform.Handlers {
-			h, err := newHandler(a)
+			h, err := a.WebhookHandler()
 			if err != nil {
-				t.Fatalf("newHandler: %v", err)
+				t.Fatalf("WebhookHandler: %v", err)
 			}
 			return platform.Handlers{HTTP: h}
 		})
@@ -207,9 +207,9 @@ func TestWebhookRefusesToStartWithoutSecret(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, strings.Replace(configYAML, "  secret: ${CDNREFRESH_WEBHOOK_SECRET}\n", "", 1), apptest.Options{},
 		func(a *app.App) platform.Handlers {
-			_, err := newHandler(a)
+			_, err := a.WebhookHandler()
 			if err == nil || !strings.Contains(err.Error(), "secret") {
-				t.Errorf("newHandler without a secret: err = %v, want one naming the secret", err)
+				t.Errorf("WebhookHandler without a secret: err = %v, want one naming the secret", err)
 			}
 			return platform.Handlers{}
 		})
@@ -224,9 +224,9 @@ func TestWebhookLogsOneLinePerRequest(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	emu, endpoint := apptest.Emulator(t, cdn.Options{})
 	a := apptest.NewApp(t, configYAML, endpoint, map[string]string{"CDNREFRESH_WEBHOOK_SECRET": secret}, app.Options{Logger: logger})
-	h, err := newHandler(a)
+	h, err := a.WebhookHandler()
 	if err != nil {
-		t.Fatalf("newHandler: %v", err)
+		t.Fatalf("WebhookHandler: %v", err)
 	}
 	srv := httptest.NewServer(&fc.Server{HTTP: h, Logger: logger, Out: io.Discard})
 	env := &apptest.Env{CDN: emu, App: a, URL: srv.URL, Client: srv.Client()}

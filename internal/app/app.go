@@ -46,6 +46,7 @@ type App struct {
 
 	now   func() time.Time
 	redis *redis.Client
+	stop  stopper
 }
 
 // New assembles an App from cfg.
@@ -110,7 +111,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Mapper:    NewMapper(cfg, a.Rules),
 		Planner:   a.Planner,
 		Submitter: a.CDN,
-		Spiller:   a.Spill,
+		Spiller:   typedSpill{a.Spill},
 		Quota:     a.CDN.Remaining,
 		Accepted:  a.CDN.Accepted,
 		Ledger:    a.Ledger,
@@ -122,6 +123,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		PrefetchAfter: cfg.Tasks.PrefetchAfter,
 		Now:           o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
+			flush = a.stop.wrap(flush)
 			if a.redis != nil {
 				w, err := window.NewRedis(ctx, wopts, a.redis, o.InstanceID, flush)
 				if err == nil {
@@ -188,8 +190,11 @@ func newSpill(cfg *config.Config) (*spill.Store, error) {
 	return spill.NewFiles(cfg.Spill.Dir)
 }
 
-// Close releases the shared-window connection.
+// Close cuts short the flushes still in flight (see Abort), waits for
+// them to spill what is left, and releases the shared-window connection.
 func (a *App) Close() error {
+	a.Abort()
+	a.stop.wait(flushWait)
 	if a.redis != nil {
 		return a.redis.Close()
 	}
@@ -217,7 +222,7 @@ func (g spillGuard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, str
 // quota less limits.quota_reserve: at most limit jobs, 0 meaning
 // refresh.DefaultDrainLimit.
 func (a *App) Drain(ctx context.Context, limit int) (refresh.Drained, error) {
-	d, err := a.Pipeline.Drain(ctx, a.Spill, limit, a.Config.Limits.QuotaReserve)
+	d, err := a.Pipeline.Drain(ctx, typedSpill{a.Spill}, limit, a.Config.Limits.QuotaReserve)
 	if cerr := a.Ledger.Compact(ctx); cerr != nil {
 		d.Notes = append(d.Notes, "the task ledger was not compacted: "+cerr.Error())
 	}

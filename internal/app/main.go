@@ -18,6 +18,7 @@ import (
 // in the logs. It returns the process exit code.
 func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", name)
+	logRedisTo(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	cfg, err := config.FromEnv(os.Getenv)
@@ -43,6 +44,7 @@ func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 		return 1
 	}
 	h.Logger = logger
+	h.Abort = a.Abort
 	check := newSelfCheck(a, logger)
 	if !cfg.Credentials.Empty() {
 		check.start(ctx)

@@ -32,6 +32,8 @@ func (c *Config) check() []error {
 		add("rules", "missing: a config needs at least one rule mapping a bucket to CDN domains")
 	}
 	errs = append(errs, ruleErrors(c.Rules)...)
+	errs = append(errs, ruleConflicts(c.Rules)...)
+	errs = append(errs, secretErrors(c.Webhook)...)
 
 	w := c.Window
 	for _, f := range []struct {

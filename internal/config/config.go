@@ -34,6 +34,14 @@
 // (config: rules[1] (bucket "my-site", prefix "img/"): on_create: "purge" is
 // not one of refresh, prefetch, both, none). All problems found are
 // reported together, one per line.
+//
+// Parts that contradict each other are refused too, naming both places: a
+// key given twice in one mapping (config: line 9: rules: given twice
+// (first at line 2)), a second YAML document, spill.dir beside spill.oss,
+// a rule that can never fire because an earlier one matches every key it
+// would (or is identical to it), CDNREFRESH_CONFIG beside
+// CDNREFRESH_CONFIG_YAML, an inline config over the platforms' 4 KB for
+// all environment variables, and a webhook secret under MinSecretBytes.
 package config
 
 import (
@@ -267,6 +275,11 @@ type Webhook struct {
 	// none; over it: 429); RateBurst is the burst (default: RateLimit).
 	RateLimit float64 `yaml:"rate_limit"`
 	RateBurst int     `yaml:"rate_burst"`
+
+	// SecretVar names the environment variable the secret is read from
+	// (webhook.secret: ${NAME}, else CDNREFRESH_WEBHOOK_SECRET), so that
+	// a message about it names what to set.
+	SecretVar string `yaml:"-"`
 }
 
 // Template says how a CMS entry of one content type becomes URLs. In the
@@ -310,10 +323,13 @@ const (
 // auth hmac it needs a secret. The webhook function calls it at start; the
 // other functions do not need the secret.
 func (w Webhook) CheckSecret() error {
-	if w.Auth == AuthHMAC && w.Secret == "" {
-		return errors.New("config: webhook.auth is hmac but there is no secret: set " + EnvWebhookSecret + " or webhook.secret: ${NAME}")
+	switch {
+	case w.Auth != AuthHMAC || w.Secret != "":
+		return nil
+	case w.SecretVar != "" && w.SecretVar != EnvWebhookSecret:
+		return fmt.Errorf("config: webhook.secret: ${%s} is not set: set %s (or %s) in the webhook function's environment", w.SecretVar, w.SecretVar, EnvWebhookSecret)
 	}
-	return nil
+	return errors.New("config: webhook.auth is hmac but there is no secret: set " + EnvWebhookSecret + " or webhook.secret: ${NAME}")
 }
 
 // Notify lists where reports go.
@@ -328,8 +344,14 @@ type Notify struct {
 func (n Notify) Check() error {
 	var errs []error
 	for i, ch := range n.Channels {
-		if ch.URL == "" {
+		switch {
+		case ch.URL == "" && ch.URLVar != "":
+			errs = append(errs, fmt.Errorf("config: notify.channels[%d] (%s): url: ${%s} is not set: set %s in this function's environment", i, ch.Type, ch.URLVar, ch.URLVar))
+		case ch.URL == "":
 			errs = append(errs, fmt.Errorf("config: notify.channels[%d] (%s): url: not set: give it as ${NAME} and set NAME in this function's environment", i, ch.Type))
+		}
+		if ch.Secret == "" && ch.SecretVar != "" {
+			errs = append(errs, fmt.Errorf("config: notify.channels[%d] (%s): secret: ${%s} is not set: set %s in this function's environment", i, ch.Type, ch.SecretVar, ch.SecretVar))
 		}
 	}
 	return errors.Join(errs...)
@@ -357,6 +379,11 @@ type Channel struct {
 	URL    string `yaml:"url" config:"secret"`
 	Secret string `yaml:"secret" config:"secret"` // signing secret, where the service has one
 	Name   string `yaml:"name"`                   // for logs; default the type
+
+	// URLVar and SecretVar name the environment variables of url:
+	// ${NAME} and secret: ${NAME}, so that Check names what to set.
+	URLVar    string `yaml:"-"`
+	SecretVar string `yaml:"-"`
 }
 
 // Report configures the timer-driven report.
@@ -519,6 +546,9 @@ func Default() *Config {
 // FromEnv loads the config file named by CDNREFRESH_CONFIG or, when that
 // is unset, the YAML in CDNREFRESH_CONFIG_YAML, and parses it with getenv.
 func FromEnv(getenv func(string) string) (*Config, error) {
+	if err := checkSources(getenv(EnvConfig), getenv(EnvConfigYAML)); err != nil {
+		return nil, err
+	}
 	if name := getenv(EnvConfig); name != "" {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -545,8 +575,9 @@ func parse(data []byte, getenv func(string) string, prefix string) (*Config, err
 	// Values are checked once the file reads well: a key the decoder
 	// refused would otherwise show again as a missing value.
 	if len(d.errs) == 0 {
+		d.noteVars(cfg)
 		cfg.fill(getenv, d.set)
-		d.errs = cfg.check()
+		d.errs = append(d.spillConflict(cfg), cfg.check()...)
 	}
 	if len(d.errs) > 0 {
 		errs := make([]error, len(d.errs))
@@ -585,7 +616,9 @@ func (c *Config) fill(getenv func(string) string, set map[string]bool) {
 		}
 	}
 	if c.Webhook.Secret == "" {
-		c.Webhook.Secret = getenv(EnvWebhookSecret)
+		if c.Webhook.Secret = getenv(EnvWebhookSecret); c.Webhook.Secret != "" {
+			c.Webhook.SecretVar = EnvWebhookSecret
+		}
 	}
 	if v := getenv(EnvCDNEndpoint); v != "" {
 		c.Endpoints.CDN = v

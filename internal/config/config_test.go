@@ -21,7 +21,7 @@ func env(m map[string]string) func(string) string {
 var fullEnv = map[string]string{
 	"ASSET_HOST":                      "static.example.com",
 	"CDNREFRESH_REDIS_URL":            "redis://:pw@127.0.0.1:6379/0",
-	"CDNREFRESH_WEBHOOK_SECRET":       "whsec",
+	"CDNREFRESH_WEBHOOK_SECRET":       "whsec-0123456789abcdef",
 	"DINGTALK_URL":                    "https://oapi.dingtalk.com/robot/send?access_token=t",
 	"DINGTALK_SECRET":                 "SECabc",
 	"SLACK_URL":                       "https://hooks.slack.com/services/T/B/X",
@@ -64,9 +64,9 @@ func TestParseFull(t *testing.T) {
 			Duration: 3 * time.Second, Quiet: 300 * time.Millisecond, DedupeTTL: time.Minute, EventTTL: 30 * time.Minute,
 			MaxBatch: 500, RedisURL: "redis://:pw@127.0.0.1:6379/0",
 		},
-		Spill: config.Spill{Dir: "/tmp/spill", OSS: &config.SpillOSS{Bucket: "my-spill", Prefix: "cdnrefresh/"}},
+		Spill: config.Spill{Dir: "var/spill", OSS: &config.SpillOSS{Bucket: "my-spill", Prefix: "cdnrefresh/"}},
 		Webhook: config.Webhook{
-			Secret: "whsec", Auth: "hmac", MaxBodyBytes: 65536, MaxURLs: 200, Domain: "www.example.com",
+			Secret: "whsec-0123456789abcdef", SecretVar: "CDNREFRESH_WEBHOOK_SECRET", Auth: "hmac", MaxBodyBytes: 65536, MaxURLs: 200, Domain: "www.example.com",
 			Templates: map[string]config.Template{
 				"post": {URLs: config.Strings{"https://www.example.com/blog/{slug}/"}},
 				"page": {URLs: config.Strings{"/{locale}/{slug}/", "/{locale}/"}, SlugField: "path", DefaultLocale: "en",
@@ -76,8 +76,9 @@ func TestParseFull(t *testing.T) {
 			RateLimit: 5, RateBurst: 10,
 		},
 		Notify: config.Notify{Channels: []config.Channel{
-			{Type: config.ChannelDingTalk, URL: "https://oapi.dingtalk.com/robot/send?access_token=t", Secret: "SECabc", Name: "dingtalk"},
-			{Type: config.ChannelSlack, URL: "https://hooks.slack.com/services/T/B/X", Name: "ops"},
+			{Type: config.ChannelDingTalk, URL: "https://oapi.dingtalk.com/robot/send?access_token=t", Secret: "SECabc", Name: "dingtalk",
+				URLVar: "DINGTALK_URL", SecretVar: "DINGTALK_SECRET"},
+			{Type: config.ChannelSlack, URL: "https://hooks.slack.com/services/T/B/X", Name: "ops", URLVar: "SLACK_URL"},
 		}},
 		Report: config.Report{When: "always", QuotaThreshold: config.Threshold{Value: 500}},
 		Limits: config.Limits{
@@ -169,7 +170,7 @@ func TestParseEnvironment(t *testing.T) {
 		{"the file's spill dir wins", minimal + "spill: {dir: /data/s}\n",
 			map[string]string{"CDNREFRESH_SPILL_DIR": "/tmp/s"}, func(c *config.Config) any { return c.Spill.Dir }, "/data/s"},
 		{"CDNREFRESH_WEBHOOK_SECRET with no entry", minimal,
-			map[string]string{"CDNREFRESH_WEBHOOK_SECRET": "s3"}, func(c *config.Config) any { return c.Webhook.Secret }, "s3"},
+			map[string]string{"CDNREFRESH_WEBHOOK_SECRET": "s3cret-of-16-bytes"}, func(c *config.Config) any { return c.Webhook.Secret }, "s3cret-of-16-bytes"},
 		{"CDNREFRESH_CDN_ENDPOINT overrides", minimal + "endpoints: {cdn: \"https://cdn.aliyuncs.com\"}\n",
 			map[string]string{"CDNREFRESH_CDN_ENDPOINT": "http://127.0.0.1:8765"},
 			func(c *config.Config) any { return c.Endpoints.CDN }, "http://127.0.0.1:8765"},
@@ -337,22 +338,27 @@ func TestParseErrors(t *testing.T) {
 			[]string{`line 2: field "domain" not found in rules[0]`, "line 3: window.max_batch: must be greater than 0, got 0", `line 3: field "durtion" not found in window (did you mean "duration"?)`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Parse([]byte(tt.yaml), env(tt.env))
-			if err == nil {
-				t.Fatalf("Parse(%q) = nil error, want %q", tt.yaml, tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse(%q) error =\n%v\nwant it to contain\n%s", tt.yaml, err, w)
-				}
-			}
-			for _, v := range tt.env {
-				if strings.Contains(err.Error(), v) {
-					t.Errorf("Parse(%q) error %q shows the value of an environment variable", tt.yaml, err)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantParseError(t, tt.yaml, tt.env, tt.want) })
+	}
+}
+
+// wantParseError checks that Parse refuses yaml with an error containing
+// each of want, and showing no value of env.
+func wantParseError(t *testing.T, yaml string, env map[string]string, want []string) {
+	t.Helper()
+	_, err := config.Parse([]byte(yaml), func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatalf("Parse(%q) = nil error, want %q", yaml, want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Parse(%q) error =\n%v\nwant it to contain\n%s", yaml, err, w)
+		}
+	}
+	for _, v := range env {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("Parse(%q) error %q shows the value of an environment variable", yaml, err)
+		}
 	}
 }
 
@@ -408,7 +414,7 @@ func TestFromEnv(t *testing.T) {
 	}{
 		{"file", map[string]string{"CDNREFRESH_CONFIG": file}, "b", ""},
 		{"inline", map[string]string{"CDNREFRESH_CONFIG_YAML": "rules: [{bucket: inline, domains: [d.example.com]}]"}, "inline", ""},
-		{"file wins over inline", map[string]string{"CDNREFRESH_CONFIG": file, "CDNREFRESH_CONFIG_YAML": "x: 1"}, "b", ""},
+		{"file and inline", map[string]string{"CDNREFRESH_CONFIG": file, "CDNREFRESH_CONFIG_YAML": "x: 1"}, "", "config: both CDNREFRESH_CONFIG (" + file + ") and CDNREFRESH_CONFIG_YAML are set"},
 		{"neither", nil, "", "config: no config: set CDNREFRESH_CONFIG to the path of the YAML config file, or CDNREFRESH_CONFIG_YAML to the YAML itself"},
 		{"missing file", map[string]string{"CDNREFRESH_CONFIG": filepath.Join(dir, "nope.yaml")}, "", "config: read " + filepath.Join(dir, "nope.yaml") + " (named by CDNREFRESH_CONFIG)"},
 		{"bad file names it", map[string]string{"CDNREFRESH_CONFIG": bad}, "", "config: " + bad + `: line 2: field "domain" not found in rules[0]`},
@@ -529,7 +535,7 @@ func TestNotifyCheck(t *testing.T) {
 		t.Fatalf("Parse with the robot URL unset: %v", err)
 	}
 	err = c.Notify.Check()
-	for _, want := range []string{"notify.channels[0] (slack): url: not set", "notify.channels[1] (webhook): url: not set"} {
+	for _, want := range []string{"notify.channels[0] (slack): url: ${SLACK_URL} is not set", "notify.channels[1] (webhook): url: not set"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Notify.Check() = %v, want it to name %q", err, want)
 		}

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -30,6 +32,8 @@ type decoder struct {
 	getenv func(string) string
 	set    map[string]bool // places the file gives a value for, e.g. "window.dedupe_ttl"
 	errs   []error
+	lines  map[string]int    // the line of each place's key, e.g. "spill.dir" -> 31
+	vars   map[string]string // places given as one ${NAME} reference -> NAME
 }
 
 type options struct {
@@ -52,16 +56,38 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 }
 
 // decode fills cfg, which holds the defaults, from the YAML document data.
+// A config is one document: a second one (after ---) is an error rather
+// than silently unread.
 func (d *decoder) decode(data []byte, cfg *Config) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc, next yaml.Node
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		d.errs = append(d.errs, errors.New(strings.TrimPrefix(err.Error(), "yaml: ")))
 		return
+	}
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+	case err != nil:
+		d.errs = append(d.errs, errors.New(strings.TrimPrefix(err.Error(), "yaml: ")))
+	default:
+		d.errs = append(d.errs, fmt.Errorf("line %d: a second YAML document starts here (the first starts at line %d): a config is one document",
+			next.Line, max(doc.Line, 1)))
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return // an empty document: the checks say what is missing
 	}
 	d.value(doc.Content[0], reflect.ValueOf(cfg).Elem(), "", options{})
+}
+
+// once records that the key k names place, or reports that an earlier key
+// of the same mapping named it: yaml/v3 would keep the last silently.
+func (d *decoder) once(seen map[string]int, k *yaml.Node, place string) bool {
+	if first, ok := seen[k.Value]; ok {
+		d.errs = append(d.errs, fmt.Errorf("line %d: %s: given twice (first at line %d): give each key once", k.Line, place, first))
+		return false
+	}
+	seen[k.Value] = k.Line
+	return true
 }
 
 func isNull(n *yaml.Node) bool {
@@ -127,14 +153,19 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, o options) {
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
 				d.errorf(k, path, "a key must be a single value, got %s", describe(k))
 				continue
 			}
+			place := fmt.Sprintf("%s[%q]", path, k.Value)
+			if !d.once(seen, k, place) {
+				continue
+			}
 			e := reflect.New(v.Type().Elem()).Elem()
-			d.value(val, e, fmt.Sprintf("%s[%q]", path, k.Value), o)
+			d.value(val, e, place, o)
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
 		}
 		v.Set(m)
@@ -190,6 +221,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fields := fieldsOf(v.Type())
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" { // <<: *anchor
@@ -216,12 +248,22 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 				where = "the top level"
 			}
 			d.errs = append(d.errs, fmt.Errorf("line %d: field %q not found in %s%s", k.Line, k.Value, where, suggest(k.Value, fields)))
+		case !d.once(seen, k, child):
 		default:
 			f := fields[k.Value]
 			d.set[child] = true
+			d.note(child, k.Line)
 			d.value(val, v.Field(f.index), child, f.opts)
 		}
 	}
+}
+
+// note records the line of the key that names place.
+func (d *decoder) note(place string, line int) {
+	if d.lines == nil {
+		d.lines = map[string]int{}
+	}
+	d.lines[place] = line
 }
 
 // suggest names the known field closest to an unknown one, if any is close.
@@ -340,6 +382,12 @@ func (d *decoder) scalar(n *yaml.Node, path string, o options) (string, bool) {
 		return "", false
 	}
 	whole := len(refs) == 1 && s == "${"+refs[0]+"}"
+	if whole {
+		if d.vars == nil {
+			d.vars = map[string]string{}
+		}
+		d.vars[path] = refs[0]
+	}
 	if o.secret && s != "" && !whole {
 		// Never repeat the value: it may be the secret itself.
 		d.errorf(n, path, "give it as ${NAME} so it stays out of the file")

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -83,8 +84,14 @@ var secretSections = map[string]string{
 	"github.com/cdnrefresh/cdnrefresh/internal/report":  "notify", // report.Runner sends to the channels
 }
 
+// secretBuilders are the App methods that build a package of
+// secretSections for a function's main, which then need not import it.
+var secretBuilders = map[string]string{
+	"WebhookHandler": "webhook", // app.App.WebhookHandler builds internal/webhook's handler
+}
+
 // sectionsUsed returns the secret sections functions/<fn> reads, from the
-// imports of its main package.
+// imports of its main package and the App methods it calls.
 func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 	dir := path.Join("functions", fn)
 	entries, err := fs.ReadDir(fsys, dir)
@@ -101,7 +108,7 @@ func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 		if err != nil {
 			return nil, err
 		}
-		f, err := parser.ParseFile(fset, e.Name(), src, parser.ImportsOnly)
+		f, err := parser.ParseFile(fset, e.Name(), src, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -110,6 +117,14 @@ func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 				used[s] = true
 			}
 		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if s, ok := secretBuilders[sel.Sel.Name]; ok {
+					used[s] = true
+				}
+			}
+			return true
+		})
 	}
 	return used, nil
 }

@@ -22,6 +22,9 @@ type Handlers struct {
 	Initialize func(ctx context.Context) error
 	// PreStop runs before the platform stops the instance.
 	PreStop func(ctx context.Context) error
+	// Abort cuts the work in flight short when the instance must stop
+	// before it ends (see fc.Server.Abort): it must record what is left.
+	Abort func()
 	// Logger is the base of every invocation's logger; see Logger.
 	Logger *slog.Logger
 }
@@ -41,6 +44,7 @@ func Start(ctx context.Context, getenv func(string) string, h Handlers) error {
 		HTTP:       h.HTTP,
 		Initialize: h.Initialize,
 		PreStop:    h.PreStop,
+		Abort:      h.Abort,
 		Logger:     h.Logger,
 	})
 }

@@ -52,6 +52,8 @@ type ossRecord struct {
 		Object struct {
 			Key  string `json:"key"`
 			ETag string `json:"eTag"`
+			// Size is kept raw: only whether it is 0 (or absent) matters.
+			Size json.RawMessage `json:"size"`
 		} `json:"object"`
 	} `json:"oss"`
 	ResponseElements struct {
@@ -69,7 +71,9 @@ type ossRecord struct {
 // refresh.OpDelete. Event names may carry the "oss:" prefix the trigger
 // configuration uses. Multipart steps, aborted uploads, ObjectDownloaded
 // events, unknown event names and records whose eventSource is not
-// "acs:oss" are ignored with the reason. Keys are kept as sent, raw UTF-8.
+// "acs:oss" are ignored with the reason, and so are folder placeholders (a
+// key ending in / with size 0 or none) and keys that are not valid UTF-8.
+// Keys are kept as sent, raw UTF-8.
 //
 // Each change's EventID is responseElements.requestId + "/" + key (empty
 // when the record has no request id); its Time is the record's eventTime.
@@ -125,6 +129,12 @@ func decodeOSSRecord(b *batch, i int, raw json.RawMessage) {
 		return
 	case key == "":
 		b.malformed(i, key, "missing oss.object.key")
+		return
+	}
+	size := strings.TrimSpace(string(r.OSS.Object.Size))
+	rawKey := func() json.RawMessage { return rawKeysOf(raw).OSS.Object.Key }
+	if why := checkKey(key, size == "" || size == "0" || size == "null", rawKey); why != "" {
+		b.skip(i, key, why)
 		return
 	}
 	var at time.Time

@@ -26,7 +26,9 @@ const s3EventSource = "aws:s3"
 // LifecycleExpiration:* — the object is gone just the same — are
 // refresh.OpDelete. Other event names (restores, replication, tagging, ACL
 // changes, storage-class transitions) and records whose eventSource is not
-// "aws:s3" are ignored with the reason. The s3:TestEvent that S3 sends when
+// "aws:s3" are ignored with the reason, and so are folder placeholders (a
+// key ending in / with size 0 or none) and keys that are not valid UTF-8
+// once decoded. The s3:TestEvent that S3 sends when
 // a notification is configured decodes to an event with no changes.
 //
 // Each change has Source "s3"; its EventID is the x-amz-request-id response
@@ -105,6 +107,15 @@ func decodeS3Record(b *batch, i int, raw json.RawMessage) {
 		return
 	case key == "":
 		b.malformed(i, key, "missing s3.object.key")
+		return
+	}
+	rawKey := func() json.RawMessage { return rawKeysOf(raw).S3.Object.Key }
+	if why := checkKey(key, r.S3.Object.Size == 0, rawKey); why != "" {
+		shown := key
+		if why == reasonUTF8 {
+			shown = r.S3.Object.Key // as sent, still encoded: the decoded bytes are not text
+		}
+		b.skip(i, shown, why)
 		return
 	}
 	var id string

@@ -31,6 +31,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
@@ -270,4 +272,94 @@ func (b *batch) envelope(i int, key, source, want, name string) bool {
 		return true
 	}
 	return false
+}
+
+// Reasons for keys that name no file.
+const (
+	reasonFolder = "folder placeholder (key ends in / and size is 0): not a file"
+	reasonUTF8   = "key is not valid UTF-8"
+)
+
+// checkKey says why a decoded key names no file the CDN serves, or ""
+// when it names one: a folder placeholder (a key ending in / with size 0,
+// as the OSS and S3 consoles create for folders; delete events carry no
+// size), or a key that is not valid UTF-8. rawKey returns the key's JSON
+// token as sent, asked only for a key holding U+FFFD: encoding/json turns
+// invalid bytes and unpaired surrogate escapes into U+FFFD without a
+// word, which would refresh another URL.
+func checkKey(key string, zeroSize bool, rawKey func() json.RawMessage) string {
+	switch {
+	case !utf8.ValidString(key), strings.ContainsRune(key, utf8.RuneError) && !utf8JSONString(rawKey()):
+		return reasonUTF8
+	case strings.HasSuffix(key, "/") && zeroSize:
+		return reasonFolder
+	}
+	return ""
+}
+
+// rawKeysOf returns the keys of an OSS or S3 record as their JSON tokens.
+func rawKeysOf(rec json.RawMessage) rawKeys {
+	var rk rawKeys
+	_ = json.Unmarshal(rec, &rk) // the record decoded already
+	return rk
+}
+
+// rawKeys holds the keys of an OSS or S3 record as their JSON tokens.
+type rawKeys struct {
+	OSS struct {
+		Object struct {
+			Key json.RawMessage `json:"key"`
+		} `json:"object"`
+	} `json:"oss"`
+	S3 struct {
+		Object struct {
+			Key json.RawMessage `json:"key"`
+		} `json:"object"`
+	} `json:"s3"`
+}
+
+// utf8JSONString reports whether the JSON string token tok decodes to
+// valid UTF-8: no invalid byte and no unpaired surrogate escape. A token
+// that is not a well-formed string is left to the JSON decoder.
+func utf8JSONString(tok []byte) bool {
+	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
+		return true
+	}
+	s := tok[1 : len(tok)-1]
+	hex4 := func(i int) (rune, bool) { // the \uXXXX escape at s[i:]
+		if i+6 > len(s) || s[i] != '\\' || s[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(s[i+2:i+6]), 16, 32)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s) && s[i+1] == 'u':
+			r, ok := hex4(i)
+			if !ok {
+				return true
+			}
+			i += 6
+			if !utf16.IsSurrogate(r) {
+				continue
+			}
+			lo, ok := hex4(i)
+			if !ok || utf16.DecodeRune(r, lo) == unicode.ReplacementChar {
+				return false
+			}
+			i += 6
+		case c == '\\':
+			i += 2
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return false
+			}
+			i += size
+		}
+	}
+	return true
 }

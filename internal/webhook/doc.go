@@ -12,7 +12,8 @@
 //	                         (X-GitHub-Event, X-Contentful-Topic,
 //	                         Sanity-Webhook-Signature, X-Ghost-Signature,
 //	                         X-Strapi-Event)
-//	POST /hooks/github       GitHub push events
+//	POST /hooks/github       GitHub push events, as JSON or in GitHub's
+//	                         default form encoding (payload=<JSON>)
 //	POST /hooks/strapi       Strapi entry.* and media.* events
 //	POST /hooks/contentful   Contentful Entry and Asset topics
 //	POST /hooks/sanity       Sanity GROQ-powered document webhooks
@@ -61,7 +62,8 @@
 //	404  no such route
 //	405  wrong method (Allow says which)
 //	413  body over MaxBodyBytes, or more items than MaxURLs
-//	415  Content-Type is not JSON (application/json or application/*+json)
+//	415  Content-Type is not JSON (application/json or application/*+json),
+//	     nor, for a GitHub delivery, application/x-www-form-urlencoded
 //	429  over RateLimit (Retry-After)
 //	503  the pipeline could not make every outcome durable, or the replay
 //	     store is unreachable: retry after Retry-After; the body is the
@@ -80,7 +82,8 @@
 //     X-Cdnrefresh-Signature: sha256=<hex of HMAC-SHA256(secret,
 //     timestamp + "." + raw body)>.
 //   - GitHub: X-Hub-Signature-256: sha256=<hex of HMAC-SHA256(secret,
-//     body)>; the replay key is X-GitHub-Delivery.
+//     raw body)> — the form-encoded body itself for a form delivery; the
+//     replay key is X-GitHub-Delivery.
 //   - Sanity: Sanity-Webhook-Signature: t=<unix ms>,v1=<base64url of
 //     HMAC-SHA256(secret, t + "." + body)>, as @sanity/webhook signs.
 //   - Ghost: X-Ghost-Signature: sha256=<hex of HMAC-SHA256(secret,

@@ -292,7 +292,8 @@ func (h *handler) serve(r *http.Request, x *exchange) {
 		rt = routes[p]
 	}
 	x.route = rt.name
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+	form := githubForm(rt, r.Header.Get("Content-Type"))
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil && !form {
 		x.fail(err)
 		return
 	}
@@ -304,6 +305,12 @@ func (h *handler) serve(r *http.Request, x *exchange) {
 	replayKey := ""
 	if !h.o.AuthNone {
 		if replayKey, err = h.authenticate(r, rt, body, x); err != nil {
+			x.fail(err)
+			return
+		}
+	}
+	if form {
+		if body, err = formPayload(body); err != nil {
 			x.fail(err)
 			return
 		}

@@ -10,11 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
@@ -40,8 +40,16 @@ type Server struct {
 	HTTP http.Handler
 	// Initialize runs when FC calls the Initializer, once per instance.
 	Initialize func(ctx context.Context) error
-	// PreStop runs when FC calls the PreStop hook before it stops the instance.
+	// PreStop runs when FC calls the PreStop hook before it stops the
+	// instance, after the invocations in flight have finished or been
+	// cut short (see Abort).
 	PreStop func(ctx context.Context) error
+	// Abort cuts the work of the invocations in flight short when the
+	// instance must stop before it ends: the work must then record what
+	// it has not done (the pipeline spills it) and let its invocation
+	// answer. The server calls it at most once, shortly before the stop
+	// deadline: SIGTERM's grace, or the PreStop hook's timeout.
+	Abort func()
 	// Logger receives the server's structured logs; each request's logger
 	// (see Logger) adds its request_id. Default: JSON lines on Out, which
 	// show refresh.Credentials values by their String method only.
@@ -57,6 +65,13 @@ type Server struct {
 	out     io.Writer // Out, serialised
 	log     *slog.Logger
 	maxBody int64
+
+	// base is the context of every request served by serve; ending it
+	// (endRequests) ends theirs.
+	base        context.Context
+	endRequests context.CancelFunc
+	active      atomic.Int64 // invocations in flight
+	abortOnce   sync.Once
 }
 
 func (s *Server) init() {
@@ -75,16 +90,22 @@ func (s *Server) init() {
 	if s.maxBody == 0 {
 		s.maxBody = maxBody
 	}
+	s.base, s.endRequests = context.WithCancel(context.Background())
 }
 
 // ServeHTTP dispatches one request from FC on its x-fc-control-path header.
-// Handler errors and panics become failure responses; the server keeps
-// serving.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Every request gets an answer: handler errors and panics — anywhere, the
+// server's own code included — become failure responses, and the server
+// keeps serving. Only a panic after the status line went out cuts the
+// connection, the one way left to tell FC the body is incomplete.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	s.once.Do(s.init)
 	arrival := s.Now()
+	w := &answerWriter{ResponseWriter: rw}
+	control := r.Header.Get(headerControlPath)
+	defer s.answerPanic(w, r, control)
 	var serve func(ctx context.Context, w http.ResponseWriter, r *http.Request, red *strings.Replacer)
-	switch control := r.Header.Get(headerControlPath); {
+	switch {
 	case control == controlInvoke:
 		serve = s.invoke
 	case control == controlInitialize:
@@ -101,7 +122,88 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel, red := s.context(r, arrival)
 	defer cancel()
+	if inv, _ := FromContext(ctx); !inv.Deadline.IsZero() {
+		// The answer may be written until well after the invocation's
+		// own deadline, whatever the server's default timeouts: a handler
+		// that overruns it still answers rather than find the connection
+		// gone. (A ResponseRecorder supports neither: nothing to do.)
+		// The connection's deadlines are on the real clock, not Now.
+		by := time.Now().Add(inv.Deadline.Sub(arrival) + answerGrace)
+		rc := http.NewResponseController(rw)
+		_ = rc.SetReadDeadline(by)
+		_ = rc.SetWriteDeadline(by)
+	}
+	if control == controlInvoke || control == controlHTTP {
+		s.active.Add(1)
+		defer s.active.Add(-1)
+	}
 	serve(ctx, w, r, red)
+}
+
+// answerGrace is how long after an invocation's deadline its answer may
+// still be written.
+const answerGrace = time.Minute
+
+// answerPanic, deferred, answers a request whose serving panicked outside
+// the handlers' own recovery: a failure (x-fc-status 404) when nothing was
+// written yet, else a cut connection.
+func (s *Server) answerPanic(w *answerWriter, r *http.Request, control string) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p != http.ErrAbortHandler {
+		s.log.Error("request panicked", "error", fmt.Sprint(p), "request_id", r.Header.Get(headerRequestID), "stack", string(debug.Stack()))
+	}
+	if w.wrote {
+		panic(http.ErrAbortHandler) // the status is out: cut the body short, quietly
+	}
+	status := http.StatusNotFound
+	if control == controlHTTP {
+		status = http.StatusInternalServerError
+	}
+	clear(w.Header())
+	writeJSON(w, status, "404", errorBody{Message: "internal error", Type: "Panic"})
+}
+
+// answerWriter records whether the response's status line went out.
+type answerWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (a *answerWriter) WriteHeader(status int) {
+	a.wrote = a.wrote || status >= http.StatusOK
+	a.ResponseWriter.WriteHeader(status)
+}
+
+func (a *answerWriter) Write(b []byte) (int, error) {
+	a.wrote = true
+	return a.ResponseWriter.Write(b)
+}
+
+// Flush lets streaming handlers flush through the writer.
+func (a *answerWriter) Flush() {
+	a.wrote = true
+	if fl, ok := a.ResponseWriter.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// unwrap returns the server's own writer under w's wrappers: only it can
+// tell net/http, when http.MaxBytesReader hits its limit, to stop reading
+// the body and close the connection after the answer.
+func unwrap(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }
 
 // context derives a request's context: its deadline, credentials,
@@ -183,7 +285,7 @@ func (s *Server) invoke(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(result); err != nil {
-		s.fail(w, log, red, "invocation failed", fmt.Errorf("encode result as JSON: %w", err))
+		s.fail(w, log, red, "invocation failed", &statusError{http.StatusNotFound, "EncodeError", fmt.Errorf("encode result as JSON: %w", err)})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -196,8 +298,54 @@ func (s *Server) initialize(ctx context.Context, w http.ResponseWriter, r *http.
 	s.hook(ctx, w, r, red, "Initialize", s.Initialize)
 }
 
+// preStop serves FC's PreStop hook: the invocations in flight may finish
+// until the hook's deadline, and are cut short (Abort) before it; then
+// the PreStop function runs. The hook's timeout is not among FC's
+// documented headers, so its deadline is at most stopGrace away.
 func (s *Server) preStop(ctx context.Context, w http.ResponseWriter, r *http.Request, red *strings.Replacer) {
+	deadline := time.Now().Add(stopGrace)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	s.settle(deadline)
 	s.hook(ctx, w, r, red, "PreStop", s.PreStop)
+}
+
+// settle lets the invocations in flight finish until the deadline less a
+// margin (the larger of 2 s and a tenth of the time left), then calls
+// Abort so that they record what is left and answer, and waits for them
+// until the deadline. It reports whether none is left in flight.
+func (s *Server) settle(deadline time.Time) bool {
+	margin := max(2*time.Second, time.Until(deadline)/10)
+	if s.idleBy(deadline.Add(-margin)) {
+		return true
+	}
+	s.abort()
+	return s.idleBy(deadline)
+}
+
+// abort calls Abort, once.
+func (s *Server) abort() {
+	s.abortOnce.Do(func() {
+		s.log.Warn("stopping: cutting the invocations in flight short", "in_flight", s.active.Load())
+		if s.Abort != nil {
+			s.Abort()
+		}
+	})
+}
+
+// idleBy waits until no invocation is in flight or the deadline passes,
+// and reports whether none is.
+func (s *Server) idleBy(deadline time.Time) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.active.Load() > 0 {
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
 }
 
 // hook serves a lifecycle hook: any 2xx answer is success to FC.
@@ -228,15 +376,15 @@ func (s *Server) httpInvoke(ctx context.Context, w http.ResponseWriter, r *http.
 	for _, k := range []string{headerAccessKeyID, headerAccessKeySecret, headerSecurityToken} {
 		req.Header.Del(k)
 	}
-	req.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	req.Body = http.MaxBytesReader(unwrap(w), r.Body, s.maxBody)
 	fw := &fcHeaderFilter{ResponseWriter: w}
 	defer func() {
 		p := recover()
 		if p == nil {
 			return
 		}
-		if p == http.ErrAbortHandler {
-			panic(p) // the handler asked net/http to abort the response
+		if fw.wrote && p == http.ErrAbortHandler {
+			panic(p) // the handler cut its own response short
 		}
 		Logger(ctx).Error("HTTP handler panicked", "error", red.Replace(fmt.Sprint(p)), "stack", string(debug.Stack()))
 		if fw.wrote {
@@ -273,7 +421,7 @@ func (s *Server) line(text string) {
 
 // readBody reads a request body of at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(unwrap(w), r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, &statusError{http.StatusRequestEntityTooLarge, "RequestTooLarge",
@@ -330,16 +478,14 @@ func call[T any](f func() (T, error)) (v T, err error) {
 	return f()
 }
 
-// errorType names err's dynamic type, as Lambda's errorType does.
+// errorType names the kind of err in the project's own words
+// (refresh.ErrorType: DecodeError, SpillError, TimeoutError,
+// InvocationError), never Go's internal type names.
 func errorType(err error) string {
 	if _, ok := err.(*panicError); ok {
 		return "Panic"
 	}
-	t := reflect.TypeOf(err)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Name()
+	return refresh.ErrorType(err)
 }
 
 // fcHeaderFilter drops x-fc-* response headers an HTTP handler sets (FC

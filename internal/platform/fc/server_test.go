@@ -169,8 +169,30 @@ func TestInvoke(t *testing.T) {
 			body:       payload,
 			wantStatus: 404,
 			wantFC:     "404",
-			wantBody:   map[string]any{"errorMessage": "cdn throttled", "errorType": "failure"},
-			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "cdn throttled", "error_type": "failure"},
+			wantBody:   map[string]any{"errorMessage": "cdn throttled", "errorType": "InvocationError"},
+			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "cdn throttled", "error_type": "InvocationError"},
+		},
+		{
+			name: "typed error, wrapped",
+			handler: func(context.Context, []byte) (any, error) {
+				return nil, fmt.Errorf("refresh: spill 3 jobs: %w", refresh.Typed(refresh.ErrorSpill, errors.New("disk full")))
+			},
+			body:       payload,
+			wantStatus: 404,
+			wantFC:     "404",
+			wantBody:   map[string]any{"errorMessage": "refresh: spill 3 jobs: disk full", "errorType": "SpillError"},
+			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "refresh: spill 3 jobs: disk full", "error_type": "SpillError"},
+		},
+		{
+			name: "out of time",
+			handler: func(context.Context, []byte) (any, error) {
+				return nil, fmt.Errorf("window: wait for flush: %w", context.DeadlineExceeded)
+			},
+			body:       payload,
+			wantStatus: 404,
+			wantFC:     "404",
+			wantBody:   map[string]any{"errorMessage": "window: wait for flush: context deadline exceeded", "errorType": "TimeoutError"},
+			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "window: wait for flush: context deadline exceeded", "error_type": "TimeoutError"},
 		},
 		{
 			name: "error naming the secret is redacted",
@@ -180,8 +202,8 @@ func TestInvoke(t *testing.T) {
 			body:       payload,
 			wantStatus: 404,
 			wantFC:     "404",
-			wantBody:   map[string]any{"errorMessage": "sign with [redacted]/[redacted]", "errorType": "errorString"},
-			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "sign with [redacted]/[redacted]", "error_type": "errorString"},
+			wantBody:   map[string]any{"errorMessage": "sign with [redacted]/[redacted]", "errorType": "InvocationError"},
+			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "sign with [redacted]/[redacted]", "error_type": "InvocationError"},
 		},
 		{
 			name: "panic is recovered",
@@ -203,8 +225,8 @@ func TestInvoke(t *testing.T) {
 			body:       payload,
 			wantStatus: 404,
 			wantFC:     "404",
-			wantBody:   map[string]any{"errorMessage": "encode result as JSON: json: unsupported type: chan int", "errorType": "wrapError"},
-			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "encode result as JSON: json: unsupported type: chan int", "error_type": "wrapError"},
+			wantBody:   map[string]any{"errorMessage": "encode result as JSON: json: unsupported type: chan int", "errorType": "EncodeError"},
+			wantLog:    map[string]any{"level": "ERROR", "msg": "invocation failed", "request_id": requestID, "error": "encode result as JSON: json: unsupported type: chan int", "error_type": "EncodeError"},
 		},
 		{
 			name:       "body over the cap",
@@ -449,7 +471,7 @@ func TestInitialize(t *testing.T) {
 		{"no initializer", nil, 200, 0, nil},
 		{"ok", func(context.Context) error { return nil }, 200, 1, nil},
 		{"error", func(context.Context) error { return errors.New("config: no rules") }, 404, 1,
-			map[string]any{"errorMessage": "config: no rules", "errorType": "errorString"}},
+			map[string]any{"errorMessage": "config: no rules", "errorType": "InvocationError"}},
 		{"panic", func(context.Context) error { panic("bad") }, 404, 1,
 			map[string]any{"errorMessage": "panic: bad", "errorType": "Panic"}},
 	}
