@@ -31,7 +31,7 @@ func handle(p *refresh.Pipeline) func(context.Context, []byte) (any, error) {
 			return nil, refresh.Typed(refresh.ErrorDecode, fmt.Errorf("decode event: %w", err))
 		}
 		r, err := p.Run(ctx, ev)
-		app.LogReport(ctx, "oss-refresh", r, err)
+		r.Log(platform.Logger(ctx), "oss-refresh", err)
 		return r, err
 	}
 }

@@ -7,7 +7,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
@@ -46,7 +45,6 @@ type App struct {
 
 	now   func() time.Time
 	redis *redis.Client
-	stop  stopper
 }
 
 // New assembles an App from cfg.
@@ -111,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Mapper:    NewMapper(cfg, a.Rules),
 		Planner:   a.Planner,
 		Submitter: a.CDN,
-		Spiller:   typedSpill{a.Spill},
+		Spiller:   a.Spill,
 		Quota:     a.CDN.Remaining,
 		Accepted:  a.CDN.Accepted,
 		Ledger:    a.Ledger,
@@ -123,7 +121,6 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		PrefetchAfter: cfg.Tasks.PrefetchAfter,
 		Now:           o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
-			flush = a.stop.wrap(flush)
 			if a.redis != nil {
 				w, err := window.NewRedis(ctx, wopts, a.redis, o.InstanceID, flush)
 				if err == nil {
@@ -190,11 +187,11 @@ func newSpill(cfg *config.Config) (*spill.Store, error) {
 	return spill.NewFiles(cfg.Spill.Dir)
 }
 
-// Close cuts short the flushes still in flight (see Abort), waits for
-// them to spill what is left, and releases the shared-window connection.
+// Close cuts short the flushes still in flight (refresh.Pipeline.Stop),
+// waits for them to spill what is left, and releases the shared-window
+// connection.
 func (a *App) Close() error {
-	a.Abort()
-	a.stop.wait(flushWait)
+	a.Pipeline.Stop()
 	if a.redis != nil {
 		return a.redis.Close()
 	}
@@ -222,7 +219,7 @@ func (g spillGuard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, str
 // quota less limits.quota_reserve: at most limit jobs, 0 meaning
 // refresh.DefaultDrainLimit.
 func (a *App) Drain(ctx context.Context, limit int) (refresh.Drained, error) {
-	d, err := a.Pipeline.Drain(ctx, typedSpill{a.Spill}, limit, a.Config.Limits.QuotaReserve)
+	d, err := a.Pipeline.Drain(ctx, a.Spill, limit, a.Config.Limits.QuotaReserve)
 	if cerr := a.Ledger.Compact(ctx); cerr != nil {
 		d.Notes = append(d.Notes, "the task ledger was not compacted: "+cerr.Error())
 	}
@@ -256,18 +253,7 @@ func (a *App) Reporter() report.Runner {
 // report.quota_threshold for the URL, directory and prefetch quotas.
 func (a *App) Policy() report.Policy {
 	t := a.Config.Report.QuotaThreshold
-	var th report.Threshold
-	if t.Percent {
-		th.Percent = t.Value
-	} else {
-		th.Absolute = int(math.Ceil(t.Value))
-	}
-	return report.Policy{
-		When: a.Config.Report.When,
-		Thresholds: map[string]report.Threshold{
-			report.KindURL: th, report.KindDir: th, report.KindPreload: th,
-		},
-	}
+	return report.UniformPolicy(a.Config.Report.When, report.NewThreshold(t.Value, t.Percent))
 }
 
 // Channels builds the notification channels of the config. Functions call

@@ -105,7 +105,7 @@ func TestSelfCheck(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			newSelfCheck(a, log).check(refresh.WithCredentials(context.Background(), refresh.Credentials{}))
+			selfCheck{a, log}.check(refresh.WithCredentials(context.Background(), refresh.Credentials{}))
 			got := out.String()
 			for _, w := range tt.wantLogs {
 				if !strings.Contains(got, w) {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
-	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/window"
 )
 
 // Main is the body of every function's main: it loads the config from the
@@ -18,7 +18,7 @@ import (
 // in the logs. It returns the process exit code.
 func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", name)
-	logRedisTo(logger)
+	window.LogRedisTo(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	cfg, err := config.FromEnv(os.Getenv)
@@ -44,41 +44,14 @@ func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 		return 1
 	}
 	h.Logger = logger
-	h.Abort = a.Abort
-	check := newSelfCheck(a, logger)
+	h.Abort = a.Pipeline.Abort
+	h, check := platform.OnFirst(h, selfCheck{a, logger}.run)
 	if !cfg.Credentials.Empty() {
-		check.start(ctx)
+		check(ctx)
 	}
-	if err := platform.Start(ctx, os.Getenv, check.wrap(h)); err != nil {
+	if err := platform.Start(ctx, os.Getenv, h); err != nil {
 		logger.Error("serve", "error", err)
 		return 1
 	}
 	return 0
-}
-
-// LogReport writes the one log line of an invocation: the same counts as
-// its answer.
-func LogReport(ctx context.Context, msg string, r refresh.Report, err error) {
-	attrs := []any{
-		"changes", r.Changes, "ignored", r.Ignored, "submitted", r.Submitted,
-		"duplicate", r.Duplicate, "spilled", r.Spilled, "rejected", r.Rejected,
-		"tasks", r.Tasks,
-	}
-	if len(r.SpilledBy) > 0 {
-		attrs = append(attrs, "spilled_by", r.SpilledBy)
-	}
-	if len(r.RejectedBy) > 0 {
-		attrs = append(attrs, "rejected_by", r.RejectedBy)
-	}
-	log := platform.Logger(ctx)
-	switch {
-	case err != nil:
-		log.Error(msg, append(attrs, "error", err)...)
-	case r.Submitted == 0 && r.Duplicate == 0 && r.Spilled > 0:
-		// Nothing went through: the API, the credentials or the quota is
-		// in the way. The reasons say which.
-		log.Warn(msg, attrs...)
-	default:
-		log.Info(msg, attrs...)
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/lambda"
@@ -56,4 +57,29 @@ func Logger(ctx context.Context) *slog.Logger {
 		return fc.Logger(ctx)
 	}
 	return lambda.Logger(ctx)
+}
+
+// OnFirst returns h with first run once, in the background, at h's first
+// invocation (event or HTTP), with that invocation's context values — on
+// FC, the function role's credentials — but not its deadline; it never
+// delays the invocation. Start runs it at once instead: first then gets
+// ctx (e.g. when the environment holds credentials).
+func OnFirst(h Handlers, first func(ctx context.Context)) (Handlers, func(ctx context.Context)) {
+	var once sync.Once
+	start := func(ctx context.Context) {
+		once.Do(func() { go first(context.WithoutCancel(ctx)) })
+	}
+	if ev := h.Event; ev != nil {
+		h.Event = func(ctx context.Context, raw []byte) (any, error) {
+			start(ctx)
+			return ev(ctx, raw)
+		}
+	}
+	if hh := h.HTTP; hh != nil {
+		h.HTTP = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start(r.Context())
+			hh.ServeHTTP(w, r)
+		})
+	}
+	return h, start
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -64,6 +65,7 @@ type Pipeline struct {
 	o       Options
 	window  Window
 	deletes recentDeletes
+	stop    stopper
 }
 
 // NewPipeline returns a pipeline built from o.
@@ -87,10 +89,11 @@ func NewPipeline(o Options) (*Pipeline, error) {
 		o.DeadlineMargin = 500 * time.Millisecond
 	}
 	p := &Pipeline{o: o}
+	flush := p.stop.wrap(p.Flush)
 	if o.Window != nil {
-		p.window = o.Window(p.Flush)
+		p.window = o.Window(flush)
 	} else {
-		p.window = direct(p.Flush)
+		p.window = direct(flush)
 	}
 	return p, nil
 }
@@ -119,6 +122,40 @@ type Report struct {
 	IgnoredKeys []Ignored `json:"ignored_keys,omitempty"`
 	Outcomes    []Outcome `json:"outcomes,omitempty"`
 	Truncated   int       `json:"truncated,omitempty"`
+}
+
+// Log writes the one log line of an invocation to log: the same counts as
+// its answer. An error is logged at ERROR; an invocation that got nothing
+// through (the API, the credentials or the quota in the way; the reasons
+// say which) at WARN.
+func (r Report) Log(log *slog.Logger, msg string, err error) {
+	attrs := []any{
+		"changes", r.Changes, "ignored", r.Ignored, "submitted", r.Submitted,
+		"duplicate", r.Duplicate, "spilled", r.Spilled, "rejected", r.Rejected,
+		"waiting", r.Waiting, "tasks", r.Tasks,
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"canceled", r.Canceled}, {"failed", r.Failed}, {"truncated", r.Truncated}} {
+		if c.n > 0 {
+			attrs = append(attrs, c.name, c.n)
+		}
+	}
+	if len(r.SpilledBy) > 0 {
+		attrs = append(attrs, "spilled_by", r.SpilledBy)
+	}
+	if len(r.RejectedBy) > 0 {
+		attrs = append(attrs, "rejected_by", r.RejectedBy)
+	}
+	switch {
+	case err != nil:
+		log.Error(msg, append(attrs, "error", err)...)
+	case r.Submitted == 0 && r.Duplicate == 0 && r.Waiting == 0 && r.Spilled > 0:
+		log.Warn(msg, attrs...)
+	default:
+		log.Info(msg, attrs...)
+	}
 }
 
 // MaxListed caps the per-item lists in a Report; the counts stay exact.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"slices"
 	"strconv"
 )
@@ -32,6 +33,25 @@ type Policy struct {
 	// Thresholds, per quota kind, replace DefaultThreshold (which applies
 	// to url, dir and preload); a zero Threshold turns a kind's check off.
 	Thresholds map[string]Threshold
+}
+
+// NewThreshold returns the threshold value, in percent when percent is
+// set, else a count (rounded up).
+func NewThreshold(value float64, percent bool) Threshold {
+	if percent {
+		return Threshold{Percent: value}
+	}
+	return Threshold{Absolute: int(math.Ceil(value))}
+}
+
+// UniformPolicy is the policy When with threshold t for the URL, directory
+// and prefetch quotas, the kinds DefaultThreshold applies to.
+func UniformPolicy(when string, t Threshold) Policy {
+	p := Policy{When: when, Thresholds: map[string]Threshold{}}
+	for _, k := range defaultKinds {
+		p.Thresholds[k] = t
+	}
+	return p
 }
 
 // threshold returns the threshold for a quota kind.

@@ -195,7 +195,8 @@ const readers = 8
 
 // Spill stores p as one new object. It returns only after p is durable;
 // concurrent callers never lose each other's entries.
-func (s *Store) Spill(ctx context.Context, p []refresh.Pending) error {
+func (s *Store) Spill(ctx context.Context, p []refresh.Pending) (err error) {
+	defer typed(&err)
 	if len(p) == 0 {
 		return nil
 	}
@@ -232,7 +233,8 @@ func (s *Store) create(ctx context.Context, data []byte) (string, error) {
 // the entries of all the others together with an error that names each
 // unreadable object (errors.As finds a *ReadError per object): callers
 // should work on the entries they got and report the error.
-func (s *Store) Load(ctx context.Context) ([]Entry, error) {
+func (s *Store) Load(ctx context.Context) (_ []Entry, err error) {
+	defer typed(&err)
 	if r, ok := s.b.(orphanRecoverer); ok {
 		adopt := func(data []byte) error { _, err := s.create(ctx, data); return err }
 		if _, _, err := r.recoverOrphans(ctx, adopt); err != nil {
@@ -293,7 +295,8 @@ func (s *Store) Load(ctx context.Context) ([]Entry, error) {
 // the rest. An entry whose object is already gone is skipped without
 // error: it was removed before, or a partial Remove by another store moved
 // it to a new object and the next Load returns it again.
-func (s *Store) Remove(ctx context.Context, entries []Entry) error {
+func (s *Store) Remove(ctx context.Context, entries []Entry) (err error) {
+	defer typed(&err)
 	byObject := make(map[string]map[int]bool)
 	counts := make(map[string]int)
 	for i, e := range entries {
@@ -485,3 +488,7 @@ func (s *Store) Check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// typed gives the failures of the store the error type SpillError, which
+// an invocation failed by them answers.
+func typed(err *error) { *err = refresh.Typed(refresh.ErrorSpill, *err) }

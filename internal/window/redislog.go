@@ -1,4 +1,4 @@
-package app
+package window
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// logRedisTo sends go-redis's own log lines (a failed dial, a connection
+// LogRedisTo sends go-redis's own log lines (a failed dial, a connection
 // dropped by the pool) to log as JSON records at WARN, in place of its
 // default plain lines on stderr. go-redis has one logger per process, so
 // Main installs it once.
-func logRedisTo(log *slog.Logger) {
+func LogRedisTo(log *slog.Logger) {
 	redis.SetLogger(redisLog{log})
 }
 

@@ -1,23 +1,21 @@
-package app
+package refresh
 
 import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// flushWait bounds how long Close waits for the flushes in flight, which
-// Abort has cut short and which then only spill (the pipeline gives a
-// spill write 10 s).
-const flushWait = 15 * time.Second
+// flushWait bounds how long Stop waits for the flushes in flight, which
+// it has cut short and which then only spill (a spill write gets
+// spillTimeout).
+const flushWait = spillTimeout + 5*time.Second
 
 // stopper lets the platform cut the window's flushes short when the
-// instance must stop (App.Abort): their contexts end, so the pipeline
-// submits no more, spills what is left and answers the invocations
-// waiting on them; Close waits for them, so that the process does not
-// exit in the middle of a spill.
+// instance must stop (Pipeline.Abort): their contexts end, so the
+// pipeline submits no more, spills what is left and answers the
+// invocations waiting on them; Stop waits for them, so that the process
+// does not exit in the middle of a spill.
 type stopper struct {
 	once    sync.Once
 	ctx     context.Context // done once aborted
@@ -31,9 +29,9 @@ func (s *stopper) init() {
 }
 
 // wrap returns flush with its context also ended by Abort.
-func (s *stopper) wrap(flush refresh.FlushFunc) refresh.FlushFunc {
+func (s *stopper) wrap(flush FlushFunc) FlushFunc {
 	s.init()
-	return func(ctx context.Context, jobs []refresh.Job) ([]refresh.Outcome, error) {
+	return func(ctx context.Context, jobs []Job) ([]Outcome, error) {
 		s.mu.Lock()
 		s.running++
 		s.mu.Unlock()
@@ -75,4 +73,11 @@ func (s *stopper) wait(d time.Duration) {
 // (platform.Handlers.Abort): the window's flushes submit no more and
 // spill what they have not submitted, so that the invocations waiting on
 // them answer with every job submitted or spilled.
-func (a *App) Abort() { a.stop.abort() }
+func (p *Pipeline) Abort() { p.stop.abort() }
+
+// Stop aborts the work in flight and waits, a bounded time, until it has
+// spilled what it did not submit.
+func (p *Pipeline) Stop() {
+	p.stop.abort()
+	p.stop.wait(flushWait)
+}
