@@ -16,6 +16,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/cdn"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/dcdn"
 
@@ -311,15 +312,15 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 
 	var last error
 	for n := 1; ; n++ {
-		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx, api, urlsPerDomain); err != nil {
-				if last != nil {
-					return withAttempts(last, n-1)
-				}
-				return fmt.Errorf("alicdn: %s: wait for rate limit: %w", api, err)
+		settle, err := c.reserve(ctx, api, urlsPerDomain)
+		if err != nil {
+			if last != nil {
+				return withAttempts(last, n-1)
 			}
+			return fmt.Errorf("alicdn: %s: wait for rate limit: %w", api, err)
 		}
-		err := c.once(ctx, cred, attempt)
+		err = c.once(ctx, cred, attempt)
+		settle(!answered(err))
 		if err == nil {
 			return nil
 		}
@@ -338,6 +339,26 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 			return withAttempts(last, n)
 		}
 	}
+}
+
+// reserve waits on the limiter for one attempt and returns what tells
+// the limiter how the attempt ended (see refresh.CountingLimiter).
+func (c *Client) reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(counted bool), error) {
+	switch l := c.limiter.(type) {
+	case nil:
+		return func(bool) {}, nil
+	case refresh.CountingLimiter:
+		return l.Reserve(ctx, api, urlsPerDomain)
+	}
+	return func(bool) {}, c.limiter.Wait(ctx, api, urlsPerDomain)
+}
+
+// answered reports whether err is the API's refusal of a call, which
+// counts none of its URLs against the per-domain minute budget. Without
+// an answer (a timeout, a lost connection) the call may have counted.
+func answered(err error) bool {
+	var se *sdkerrors.ServerError
+	return errors.As(err, &se)
 }
 
 func withAttempts(err error, n int) error {

@@ -387,6 +387,65 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// counting is a refresh.CountingLimiter that records how each attempt
+// was settled.
+type counting struct {
+	limiter
+	settled []bool
+}
+
+func (l *counting) Reserve(ctx context.Context, api string, perDomain map[string]int) (func(bool), error) {
+	if err := l.Wait(ctx, api, perDomain); err != nil {
+		return nil, err
+	}
+	return func(counted bool) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.settled = append(l.settled, counted)
+	}, nil
+}
+
+// TestLimiterSettled: an attempt the API refused gives its URLs back to
+// the limiter (the API counted none); an accepted one, or one that got no
+// answer, counts.
+func TestLimiterSettled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	tests := []struct {
+		name     string
+		next     []string // error codes of the first attempts
+		endpoint string   // instead of the emulator's
+		want     []bool
+	}{
+		{"accepted", nil, "", []bool{true}},
+		{"500, then accepted", []string{"InternalError"}, "", []bool{false, true}},
+		{"per-minute refusal, then accepted", []string{"QuotaPerMinuteExceeded.Refresh"}, "", []bool{false, true}},
+		{"refused for good", []string{"InvalidDomain.NotFound"}, "", []bool{false}},
+		{"no answer", nil, dead, []bool{true, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := &counting{}
+			f := setup(t, cdnemu.Options{}, func(c *alicdn.Config) {
+				c.Limiter = lim
+				c.Retry.MaxAttempts = 2
+				if tt.endpoint != "" {
+					c.Endpoint = tt.endpoint
+				}
+			})
+			f.emu.Inject(cdnemu.Faults{Next: tt.next})
+			f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/1"}})
+			if diff := cmp.Diff(tt.want, lim.settled); diff != "" {
+				t.Errorf("settled (counted?) per attempt mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestCredentials(t *testing.T) {
 	keys := map[string]string{cdnemu.AccessKeyID: cdnemu.AccessKeySecret, "STS.role": "role-secret"}
 	call := refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}}

@@ -61,3 +61,16 @@ type Limiter interface {
 	// the wait would pass ctx's deadline) without waiting in vain.
 	Wait(ctx context.Context, api string, urlsPerDomain map[string]int) error
 }
+
+// CountingLimiter is a Limiter that keeps each domain's per-minute URL
+// budget as the API counts it.
+type CountingLimiter interface {
+	Limiter
+	// Reserve waits as Wait does and takes the call's share of the
+	// budget. The caller calls settle once, when the attempt has ended:
+	// settle(false) when the API answered with a refusal, which counts
+	// none of the call's URLs (they are given back); settle(true) when it
+	// accepted the call, or when no answer came (the URLs then count from
+	// now, the latest moment the API can have counted them).
+	Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (settle func(counted bool), err error)
+}
