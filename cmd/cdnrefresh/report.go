@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
@@ -29,7 +31,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	a, err := openApp(ctx, *cfgFile)
 	if err != nil {
-		return err
+		return exit(exitUsage, err)
 	}
 	defer a.Close()
 	o := report.RunOptions{Drain: *drain, Report: true, Since: time.Now().Add(-*since)}
@@ -52,5 +54,20 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	for _, f := range res.NotifyFailures {
 		fmt.Fprintf(stderr, "not sent: %s\n", f)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Cron and CI must tell a report that could not read the quota, or
+	// reach a channel, from a good one.
+	if res.Report != nil {
+		for _, p := range a.Config.Providers() {
+			if !slices.ContainsFunc(res.Report.Quotas, func(q report.Quota) bool { return q.Provider == p }) {
+				return exit(exitPartial, fmt.Errorf("the %s quota could not be read", strings.ToUpper(string(p))))
+			}
+		}
+	}
+	if n := len(res.NotifyFailures); n > 0 {
+		return exit(exitPartial, fmt.Errorf("%d of %d channels failed", n, n+len(res.Sent)))
+	}
+	return nil
 }
