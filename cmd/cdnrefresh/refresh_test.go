@@ -245,6 +245,36 @@ func TestRefreshPacing(t *testing.T) {
 	}
 }
 
+// TestRefreshMinuteSpentElsewhere: when another process (an earlier run,
+// a function) spent the domain's minute, the one refusal that says so
+// makes the run wait for the minute and submit everything, instead of
+// backing off for seconds and giving up.
+func TestRefreshMinuteSpentElsewhere(t *testing.T) {
+	s := newStand(t, emu.Options{})
+	urls := urlList("cdn.example.com", 1500)
+	if code, _, stderr := s.run(t, strings.Join(urls[:500], "\n"), "refresh"); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	start := s.clk.Now()
+	code, stdout, stderr := s.run(t, strings.Join(urls[500:], "\n"), "refresh")
+	elapsed := s.clk.Now().Sub(start)
+	if code != 0 {
+		t.Fatalf("second run: exit %d, want 0\n%s\n%s", code, stdout, stderr)
+	}
+	if diff := cmp.Diff(urls, sorted(s.refreshed())); diff != "" {
+		t.Errorf("URLs refreshed (-want +got):\n%s", diff)
+	}
+	if n := s.emu.Stats().Refused["QuotaPerMinuteExceeded.Refresh"]; n != 1 {
+		t.Errorf("%d refusals for the minute budget, want the one that told", n)
+	}
+	if elapsed < time.Minute || elapsed > 70*time.Second {
+		t.Errorf("second run took %v of simulated time, want about a minute", elapsed)
+	}
+	if !strings.Contains(stderr, "cdn.example.com: minute budget used, next call in") {
+		t.Errorf("stderr does not show the wait:\n%s", stderr)
+	}
+}
+
 // TestRefreshAllThrottled is the third "done when": with every
 // call throttled nothing is submitted (exit 3), the leftovers file holds
 // every URL, and no more than one call's worth was sent while the quota

@@ -320,7 +320,7 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 			return fmt.Errorf("alicdn: %s: wait for rate limit: %w", api, err)
 		}
 		err = c.once(ctx, cred, attempt)
-		settle(!answered(err))
+		settle(settlement(err))
 		if err == nil {
 			return nil
 		}
@@ -343,22 +343,30 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 
 // reserve waits on the limiter for one attempt and returns what tells
 // the limiter how the attempt ended (see refresh.CountingLimiter).
-func (c *Client) reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(counted bool), error) {
+func (c *Client) reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(refresh.Settlement), error) {
 	switch l := c.limiter.(type) {
 	case nil:
-		return func(bool) {}, nil
+		return func(refresh.Settlement) {}, nil
 	case refresh.CountingLimiter:
 		return l.Reserve(ctx, api, urlsPerDomain)
 	}
-	return func(bool) {}, c.limiter.Wait(ctx, api, urlsPerDomain)
+	return func(refresh.Settlement) {}, c.limiter.Wait(ctx, api, urlsPerDomain)
 }
 
-// answered reports whether err is the API's refusal of a call, which
-// counts none of its URLs against the per-domain minute budget. Without
-// an answer (a timeout, a lost connection) the call may have counted.
-func answered(err error) bool {
+// settlement says how an attempt that ended with err counts against the
+// per-domain minute budget: a refusal by the API counts none of its URLs,
+// a refusal for that very budget says the domain's minute is spent, and
+// without an answer (a timeout, a lost connection) the call may have
+// counted.
+func settlement(err error) refresh.Settlement {
 	var se *sdkerrors.ServerError
-	return errors.As(err, &se)
+	switch {
+	case !errors.As(err, &se):
+		return refresh.Counted
+	case se.ErrorCode() == codeMinuteSpent:
+		return refresh.BudgetSpent
+	}
+	return refresh.Refused
 }
 
 func withAttempts(err error, n int) error {

@@ -391,23 +391,24 @@ func TestLimiter(t *testing.T) {
 // was settled.
 type counting struct {
 	limiter
-	settled []bool
+	settled []refresh.Settlement
 }
 
-func (l *counting) Reserve(ctx context.Context, api string, perDomain map[string]int) (func(bool), error) {
+func (l *counting) Reserve(ctx context.Context, api string, perDomain map[string]int) (func(refresh.Settlement), error) {
 	if err := l.Wait(ctx, api, perDomain); err != nil {
 		return nil, err
 	}
-	return func(counted bool) {
+	return func(s refresh.Settlement) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.settled = append(l.settled, counted)
+		l.settled = append(l.settled, s)
 	}, nil
 }
 
 // TestLimiterSettled: an attempt the API refused gives its URLs back to
-// the limiter (the API counted none); an accepted one, or one that got no
-// answer, counts.
+// the limiter (the API counted none), one refused for the domain's minute
+// budget says it is spent; an accepted one, or one that got no answer,
+// counts.
 func TestLimiterSettled(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -419,13 +420,13 @@ func TestLimiterSettled(t *testing.T) {
 		name     string
 		next     []string // error codes of the first attempts
 		endpoint string   // instead of the emulator's
-		want     []bool
+		want     []refresh.Settlement
 	}{
-		{"accepted", nil, "", []bool{true}},
-		{"500, then accepted", []string{"InternalError"}, "", []bool{false, true}},
-		{"per-minute refusal, then accepted", []string{"QuotaPerMinuteExceeded.Refresh"}, "", []bool{false, true}},
-		{"refused for good", []string{"InvalidDomain.NotFound"}, "", []bool{false}},
-		{"no answer", nil, dead, []bool{true, true}},
+		{"accepted", nil, "", []refresh.Settlement{refresh.Counted}},
+		{"500, then accepted", []string{"InternalError"}, "", []refresh.Settlement{refresh.Refused, refresh.Counted}},
+		{"per-minute refusal, then accepted", []string{"QuotaPerMinuteExceeded.Refresh"}, "", []refresh.Settlement{refresh.BudgetSpent, refresh.Counted}},
+		{"refused for good", []string{"InvalidDomain.NotFound"}, "", []refresh.Settlement{refresh.Refused}},
+		{"no answer", nil, dead, []refresh.Settlement{refresh.Counted, refresh.Counted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,7 +441,7 @@ func TestLimiterSettled(t *testing.T) {
 			f.emu.Inject(cdnemu.Faults{Next: tt.next})
 			f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/1"}})
 			if diff := cmp.Diff(tt.want, lim.settled); diff != "" {
-				t.Errorf("settled (counted?) per attempt mismatch (-want +got):\n%s", diff)
+				t.Errorf("settlements per attempt mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

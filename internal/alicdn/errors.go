@@ -34,7 +34,7 @@ var codeVerdicts = map[string]refresh.Verdict{
 	"QuotaExceeded.Preload": refresh.QuotaSpent, // 400
 
 	// [api] rates and queues: back off and retry.
-	"QuotaPerMinuteExceeded.Refresh": refresh.Retry, // 400, per domain per minute
+	"QuotaPerMinuteExceeded.Refresh": refresh.Retry, // 400, per domain per minute (codeMinuteSpent)
 	"TooMany.Refresh":                refresh.Retry, // 400, the domain's refresh queue is full
 	"PreloadQueueFull":               refresh.Retry, // 400, 50,000 URLs waiting
 	"Throttling":                     refresh.Retry, // 503, older CDN pages
@@ -95,6 +95,11 @@ var verdictPrefixes = []struct {
 	{"Forbidden", refresh.Keep},
 	{"Throttling", refresh.Retry},
 }
+
+// codeMinuteSpent refuses a refresh that would pass a domain's URLs per
+// minute (RefreshObjectCaches API page, Error codes); the limiter then
+// counts the domain's minute as spent (refresh.BudgetSpent).
+const codeMinuteSpent = "QuotaPerMinuteExceeded.Refresh"
 
 // VerdictOf returns what becomes of a call answered with an error code and
 // HTTP status.

@@ -67,10 +67,26 @@ type Limiter interface {
 type CountingLimiter interface {
 	Limiter
 	// Reserve waits as Wait does and takes the call's share of the
-	// budget. The caller calls settle once, when the attempt has ended:
-	// settle(false) when the API answered with a refusal, which counts
-	// none of the call's URLs (they are given back); settle(true) when it
-	// accepted the call, or when no answer came (the URLs then count from
-	// now, the latest moment the API can have counted them).
-	Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (settle func(counted bool), err error)
+	// budget. The caller calls settle once, when the attempt has ended,
+	// with how it ended.
+	Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (settle func(Settlement), err error)
 }
+
+// Settlement is how an attempt a CountingLimiter let through ended.
+type Settlement uint8
+
+// Settlements.
+const (
+	// Counted: the API accepted the call, or no answer came. Its URLs
+	// count from now, the latest moment the API can have counted them.
+	Counted Settlement = iota
+	// Refused: the API refused the call, which counts none of its URLs:
+	// they are given back.
+	Refused
+	// BudgetSpent: the API refused the call because a domain's minute
+	// budget is spent (QuotaPerMinuteExceeded.Refresh), by calls the
+	// limiter did not see (another process). Each domain of the call
+	// counts as full from now, so that the next call waits for the
+	// minute instead of being refused again.
+	BudgetSpent
+)

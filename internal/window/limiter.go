@@ -141,7 +141,7 @@ func (l *LocalLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[s
 
 // Reserve is Wait, and lets the caller say how the call ended; see
 // refresh.CountingLimiter.
-func (l *LocalLimiter) Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(counted bool), error) {
+func (l *LocalLimiter) Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(refresh.Settlement), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
 	}
@@ -151,7 +151,7 @@ func (l *LocalLimiter) Reserve(ctx context.Context, api string, urlsPerDomain ma
 	for {
 		wait, domain, id := l.reserve(api, urlsPerDomain)
 		if wait <= 0 {
-			return func(counted bool) { l.settle(api, urlsPerDomain, id, counted) }, nil
+			return func(s refresh.Settlement) { l.settle(api, urlsPerDomain, id, s) }, nil
 		}
 		refresh.NotifyLimitWait(ctx, refresh.LimitWait{API: api, Domain: domain, Wait: wait})
 		if err := sleep(ctx, l.now, l.after, api, wait); err != nil {
@@ -202,9 +202,10 @@ func (l *LocalLimiter) reserve(api string, urlsPerDomain map[string]int) (wait t
 	return 0, "", l.seq
 }
 
-// settle gives back the URLs of call id (the API counted none of them),
-// or, when counted, makes them count from now.
-func (l *LocalLimiter) settle(api string, urlsPerDomain map[string]int, id uint64, counted bool) {
+// settle takes the entries of call id out of its domains' logs and puts
+// back what s says: the call's URLs at now (Counted), nothing (Refused),
+// or the whole budget at now (BudgetSpent).
+func (l *LocalLimiter) settle(api string, urlsPerDomain map[string]int, id uint64, s refresh.Settlement) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -214,8 +215,11 @@ func (l *LocalLimiter) settle(api string, urlsPerDomain map[string]int, id uint6
 		}
 		lg := l.logLocked(api, d)
 		lg.remove(id)
-		if counted {
+		switch s {
+		case refresh.Counted:
 			lg.add(now, n, id)
+		case refresh.BudgetSpent:
+			lg.add(now, l.urls, id)
 		}
 	}
 }
@@ -418,7 +422,7 @@ func (l *RedisLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[s
 
 // Reserve is Wait, and lets the caller say how the call ended; see
 // refresh.CountingLimiter.
-func (l *RedisLimiter) Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(counted bool), error) {
+func (l *RedisLimiter) Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(refresh.Settlement), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
 	}
@@ -460,7 +464,7 @@ func (l *RedisLimiter) Reserve(ctx context.Context, api string, urlsPerDomain ma
 		}
 		l.h.ok()
 		if res[0] <= 0 {
-			return func(counted bool) { l.settle(ctx, keys[1:], counts, id, counted) }, nil
+			return func(s refresh.Settlement) { l.settle(ctx, keys[1:], counts, id, s) }, nil
 		}
 		wait := time.Duration(res[0]) * time.Millisecond
 		if i := int(res[1]) - 1; i >= 0 && i < len(domains) {
@@ -472,23 +476,23 @@ func (l *RedisLimiter) Reserve(ctx context.Context, api string, urlsPerDomain ma
 	}
 }
 
-// settle gives back the URLs of call id in each domain key (the API
-// counted none of them), or, when counted, makes them count from now. On
-// a Redis error the entries stay as the script wrote them, which only
-// ever counts them early.
-func (l *RedisLimiter) settle(ctx context.Context, keys []string, counts []any, id string, counted bool) {
+// settle puts back in each domain key of call id what s says, as
+// LocalLimiter.settle does: its URLs at now, nothing, or the whole budget
+// at now. On a Redis error the entries stay as the script wrote them.
+func (l *RedisLimiter) settle(ctx context.Context, keys []string, counts []any, id string, s refresh.Settlement) {
 	octx, cancel := opContext(context.WithoutCancel(ctx))
 	defer cancel()
-	now := l.now().UnixMilli()
+	now := float64(l.now().UnixMilli())
 	_, _ = l.rdb.Pipelined(octx, func(p redis.Pipeliner) error {
 		for i, k := range keys {
-			member := fmt.Sprint(counts[i]) + ":" + id
-			if counted {
-				p.ZAddXX(octx, k, redis.Z{Score: float64(now), Member: member})
-				p.PExpire(octx, k, urlWindow+time.Second)
-			} else {
-				p.ZRem(octx, k, member)
+			p.ZRem(octx, k, fmt.Sprint(counts[i])+":"+id)
+			switch s {
+			case refresh.Counted:
+				p.ZAdd(octx, k, redis.Z{Score: now, Member: fmt.Sprint(counts[i]) + ":" + id})
+			case refresh.BudgetSpent:
+				p.ZAdd(octx, k, redis.Z{Score: now, Member: strconv.Itoa(l.urls) + ":" + id})
 			}
+			p.PExpire(octx, k, urlWindow+time.Second)
 		}
 		return nil
 	})

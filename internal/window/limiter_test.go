@@ -110,7 +110,9 @@ func TestLimiterDomainBudget(t *testing.T) {
 
 // TestLimiterSettle: a call the API refused gives its URLs back; one it
 // accepted counts from when its answer came, and a call sent after that
-// waits the minute and the margin, naming the domain it waits for.
+// waits the minute and the margin, naming the domain it waits for; one
+// refused because the domain's minute is spent elsewhere makes the next
+// call wait a minute.
 func TestLimiterSettle(t *testing.T) {
 	for _, kind := range []string{"local", "redis"} {
 		t.Run(kind, func(t *testing.T) {
@@ -124,7 +126,7 @@ func TestLimiterSettle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			settle(false) // refused: the API counted none
+			settle(refresh.Refused) // the API counted none
 			start := clk.Slept()
 			if settle, err = l.Reserve(ctx, "RefreshObjectCaches", full); err != nil {
 				t.Fatal(err)
@@ -133,7 +135,7 @@ func TestLimiterSettle(t *testing.T) {
 				t.Errorf("Reserve after a refused call of 1000 URLs waited %v, want none: the URLs were given back", got)
 			}
 			<-clk.After(5 * time.Second) // the call takes 5 s to be answered
-			settle(true)
+			settle(refresh.Counted)
 			answered := clk.Slept()
 			if _, err := l.Reserve(ctx, "RefreshObjectCaches", map[string]int{"a.example.com": 1}); err != nil {
 				t.Fatal(err)
@@ -143,6 +145,19 @@ func TestLimiterSettle(t *testing.T) {
 			}
 			if len(waits) == 0 || waits[len(waits)-1].Domain != "a.example.com" || waits[len(waits)-1].Wait < time.Minute {
 				t.Errorf("waits told = %+v, want the last one for a.example.com's minute budget", waits)
+			}
+
+			b := map[string]int{"b.example.com": 10}
+			if settle, err = l.Reserve(ctx, "RefreshObjectCaches", b); err != nil {
+				t.Fatal(err)
+			}
+			settle(refresh.BudgetSpent) // b's minute is spent by someone else
+			spent := clk.Slept()
+			if _, err := l.Reserve(ctx, "RefreshObjectCaches", b); err != nil {
+				t.Fatal(err)
+			}
+			if got := clk.Slept() - spent; got < urlWindow || got > urlWindow+10*time.Millisecond {
+				t.Errorf("next call to b waited %v after its minute was spent elsewhere, want %v", got, urlWindow)
 			}
 		})
 	}
