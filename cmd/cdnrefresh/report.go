@@ -22,6 +22,8 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	send := fs.Bool("send", false, "send the report to notify.channels when report.when says so")
 	since := fs.Duration("since", report.DefaultLookback, "look for failed tasks this far back (at most 72h)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
+	fs.Usage = usageOf(fs, "cdnrefresh report --config FILE [--drain] [--send] [--since 24h] [--json]",
+		"Prints the quota left, the failed tasks and the spill backlog, as the report function does;\nexit 1 when the quota could not be read or a channel failed.")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
