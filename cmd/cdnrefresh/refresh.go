@@ -411,11 +411,11 @@ func printRefresh(stdout io.Writer, o *refreshOptions, res refreshResult) {
 				fmt.Fprintf(stdout, "  %s\n", u)
 			}
 		}
-		fmt.Fprintf(stdout, "dry run: %s for %s, %d duplicates skipped, %d rejected; nothing sent\n",
-			plural(res.Calls, "call"), plural(res.URLs-res.Duplicate-res.Rejected, "URL"), res.Duplicate, res.Rejected)
+		fmt.Fprintf(stdout, "dry run: %s for %s, %s skipped, %d rejected; nothing sent\n",
+			plural(res.Calls, "call"), plural(res.URLs-res.Duplicate-res.Rejected, "URL"), plural(res.Duplicate, "duplicate"), res.Rejected)
 	} else {
-		fmt.Fprintf(stdout, "%s: %d submitted in %s, %d duplicates skipped, %d spilled, %d rejected\n",
-			plural(res.URLs, "URL"), res.Submitted, plural(res.Calls, "call"), res.Duplicate, res.Spilled, res.Rejected)
+		fmt.Fprintf(stdout, "%s: %d submitted in %s, %s skipped, %d spilled, %d rejected\n",
+			plural(res.URLs, "URL"), res.Submitted, plural(res.Calls, "call"), plural(res.Duplicate, "duplicate"), res.Spilled, res.Rejected)
 		if len(res.Tasks) > 0 {
 			ids := make([]string, len(res.Tasks))
 			for i, t := range res.Tasks {
