@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,6 +223,9 @@ func TestRefreshCommand(t *testing.T) {
 	}
 	if filepath.Dir(r.LeftoversFile) != work || !strings.HasPrefix(filepath.Base(r.LeftoversFile), "cdnrefresh-leftovers-") {
 		t.Errorf("leftovers file %q, want a cdnrefresh-leftovers-TIME.txt in the working directory %s", r.LeftoversFile, work)
+	}
+	if _, err := os.Stat(filepath.Join(work, "var")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the config's spill directory var/ was made (%v): the CLI keeps its leftovers in the leftovers file only", err)
 	}
 	if !strings.Contains(stderr.String(), "line 5: https://evil.example.net/x (domain not allowed)") {
 		t.Errorf("stderr does not name the rejected URL by its line:\n%s", stderr.String())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	emu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
 )
 
 // counts are the counts of a refresh result.
@@ -45,6 +47,7 @@ func TestRefreshInput(t *testing.T) {
 		wantCode  int
 		want      counts
 		wantAPI   []string   // refreshed URLs
+		wantCalls []string   // when set: the API's calls, as "Action ObjectType Force"
 		wantLeft  []leftover // without reasons
 		wantInErr string
 	}{
@@ -80,7 +83,19 @@ func TestRefreshInput(t *testing.T) {
 		},
 		{
 			name: "prefetch", args: []string{"prefetch", "--area", "overseas", "https://static.example.com/a.css"},
-			want: counts{URLs: 1, Submitted: 1, Calls: 1},
+			want:      counts{URLs: 1, Submitted: 1, Calls: 1},
+			wantCalls: []string{"PushObjectCache  false overseas"},
+		},
+		{
+			name: "both: refresh, then prefetch", args: []string{"refresh", "--both", "https://static.example.com/a.css"},
+			want:      counts{URLs: 2, Submitted: 2, Calls: 2},
+			wantAPI:   []string{"https://static.example.com/a.css"},
+			wantCalls: []string{"RefreshObjectCaches File false ", "PushObjectCache  false "},
+		},
+		{
+			name: "DCDN, forced regex", args: []string{"refresh", "--provider", "dcdn", "--type", "regex", "--force", "https://static.example.com/img/.*\\.png"},
+			want:      counts{URLs: 1, Submitted: 1, Calls: 1},
+			wantCalls: []string{"RefreshDcdnObjectCaches Regex true "},
 		},
 		{
 			name: "dry run sends nothing", args: []string{"refresh", "--dry-run", "https://static.example.com/a.css", "https://static.example.com/a.css"},
@@ -113,6 +128,17 @@ func TestRefreshInput(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantAPI, s.refreshed()); diff != "" {
 				t.Errorf("URLs the API refreshed (-want +got):\n%s", diff)
+			}
+			if tt.wantCalls != nil {
+				var calls []string
+				for _, c := range s.emu.Calls() {
+					if c.Action != refresh.APIQuota && c.Action != refresh.APIQuotaDCDN {
+						calls = append(calls, fmt.Sprintf("%s %s %v %s", c.Action, c.ObjectType, c.Force, c.Area))
+					}
+				}
+				if diff := cmp.Diff(tt.wantCalls, calls); diff != "" {
+					t.Errorf("API calls (-want +got):\n%s", diff)
+				}
 			}
 			for i := range r.Leftovers {
 				r.Leftovers[i].Reason = ""
@@ -272,6 +298,30 @@ func TestRefreshMinuteSpentElsewhere(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "cdn.example.com: minute budget used, next call in") {
 		t.Errorf("stderr does not show the wait:\n%s", stderr)
+	}
+}
+
+// TestRefreshSharedBudget: with CDNREFRESH_REDIS_URL two runs (two
+// processes, as the CLI and a function are) keep one minute budget, so
+// the second waits for the minute and the API refuses nothing.
+func TestRefreshSharedBudget(t *testing.T) {
+	addr, _ := redistest.Start(t)
+	s := newStand(t, emu.Options{})
+	t.Setenv("CDNREFRESH_REDIS_URL", "redis://"+addr)
+	urls := urlList("cdn.example.com", 1600)
+	if code, _, stderr := s.run(t, strings.Join(urls[:800], "\n"), "refresh"); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	start := s.clk.Now()
+	code, _, stderr := s.run(t, strings.Join(urls[800:], "\n"), "refresh")
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	if waited := s.clk.Now().Sub(start); waited < time.Minute {
+		t.Errorf("second run took %v, want a minute's wait for the shared budget", waited)
+	}
+	if refused := s.emu.Stats().Refused; len(refused) > 0 {
+		t.Errorf("the API refused %v, want nothing: the budget is shared", refused)
 	}
 }
 
