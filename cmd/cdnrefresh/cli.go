@@ -22,6 +22,7 @@ import (
 // clock is the time the API commands keep: the limiter's pacing, the
 // retry backoff and the task polling all wait on it. Tests give a fake one
 // (apptest.Clock) that the emulator shares, so that minutes pass at once.
+// A nil sleep is the client's own timer.
 type clock struct {
 	now   func() time.Time
 	after func(time.Duration) <-chan time.Time
@@ -29,16 +30,7 @@ type clock struct {
 }
 
 // realClock is the time of the world.
-var realClock = clock{now: time.Now, after: time.After, sleep: func(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}}
+var realClock = clock{now: time.Now, after: time.After}
 
 // options are the App options of the clock.
 func (c clock) options() app.Options {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdnrefresh/cdnrefresh/internal/alicdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/plan"
@@ -226,7 +227,6 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 	if err != nil {
 		return err
 	}
-	objectType := config.ObjectType(o.typ).API()
 	var domains []string
 	for _, e := range entries {
 		if u, err := refresh.CanonicalPattern(e.text); err == nil {
@@ -237,29 +237,60 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 	if err != nil {
 		return err
 	}
-	if o.provider != "" && o.config == "" {
-		for i := range cfg.Rules {
-			cfg.Rules[i].Provider = refresh.Provider(o.provider)
-		}
-	}
 	rules, err := urlmap.Compile(cfg.Rules)
 	if err != nil {
 		return exit(exitUsage, err)
 	}
 	mapper := app.NewMapper(cfg, rules)
 	planner := app.NewPlanner(cfg)
+	res, jobs, whereOf := mapEntries(o, entries, mapper)
+	switch {
+	case o.dryRun:
+		res.Plan, _ = planner.Plan(jobs, refresh.NoQuotaLimit)
+		res.Plan = orEmpty(res.Plan)
+		res.Calls, res.Rejected = len(res.Plan), len(res.Leftovers)
+		return finishRefresh(o, res, stdout, stderr, len(jobs))
+	case len(jobs) == 0:
+		res.Rejected = len(res.Leftovers)
+		writeLeftovers(o, &res, clk.now(), stderr)
+		return finishRefresh(o, res, stdout, stderr, 0)
+	case cfg.Credentials.Empty():
+		return noCredentials
+	}
+	cdn, closeCDN, err := openCDN(cfg, clk)
+	if err != nil {
+		return err
+	}
+	defer closeCDN()
+	if err := submit(ctx, clk, cdn, mapper, planner, jobs, whereOf, o, &res, stderr); err != nil {
+		return err
+	}
+	if len(res.Leftovers) > 0 {
+		writeLeftovers(o, &res, clk.now(), stderr)
+	}
+	if o.wait && len(res.Tasks) > 0 && ctx.Err() == nil {
+		res.Waited, err = follow(ctx, clk, cdn, res.Tasks, o.timeout, newProgress(stderr, o.quiet, len(res.Tasks)))
+		if err != nil {
+			fmt.Fprintf(stderr, "cdnrefresh %s: following the tasks: %v\n", o.action, err)
+		}
+	}
+	return finishRefresh(o, res, stdout, stderr, len(jobs))
+}
 
-	// Each URL once, in canonical spelling; then its jobs by the rules.
-	res := refreshResult{URLs: len(entries) * len(o.actions()), Tasks: []taskRef{}, Leftovers: []leftover{}}
-	var jobs []refresh.Job
-	var whereOf []string // whereOf[i] is where jobs[i] came from
+// mapEntries turns each entry into its jobs by the rules, once each in
+// canonical spelling, for each action: the result counts the URLs, the
+// duplicates skipped and the rejected ones (as leftovers); whereOf[i] is
+// where jobs[i] came from.
+func mapEntries(o *refreshOptions, entries []entry, mapper refresh.Mapper) (res refreshResult, jobs []refresh.Job, whereOf []string) {
+	res = refreshResult{URLs: len(entries) * len(o.actions()), Tasks: []taskRef{}, Leftovers: []leftover{}}
+	objectType := config.ObjectType(o.typ).API()
 	seen := map[string]bool{}
 	for _, act := range o.actions() {
 		for _, e := range entries {
 			c := refresh.Change{Source: "cli", URL: e.text, Op: refresh.OpCreate, Action: act, ObjectType: objectType, Force: o.force}
 			js, rejected, why := mapper.Map(c)
 			if len(js)+len(rejected) == 0 {
-				rejected = []refresh.Outcome{{Job: refresh.Job{Action: act, URL: e.text}, Status: refresh.Rejected, Reason: why}}
+				rejected = []refresh.Outcome{{Reason: why}}
 			}
 			for _, r := range rejected {
 				res.Leftovers = append(res.Leftovers, leftover{Where: e.where, URL: e.text, Action: act, Status: refresh.Rejected, Reason: r.Reason})
@@ -281,33 +312,15 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 			}
 		}
 	}
+	return res, jobs, whereOf
+}
 
-	if o.dryRun {
-		res.Plan, _ = planner.Plan(jobs, refresh.NoQuotaLimit)
-		if res.Plan == nil {
-			res.Plan = []refresh.Call{}
-		}
-		res.Calls = len(res.Plan)
-		res.Rejected = len(res.Leftovers)
-		return finishRefresh(o, res, stdout, stderr, clk, len(jobs))
-	}
-
-	if len(jobs) == 0 {
-		res.Rejected = len(res.Leftovers)
-		if err := writeLeftovers(o, &res, clk.now()); err != nil {
-			fmt.Fprintf(stderr, "cdnrefresh %s: %v\n", o.action, err)
-		}
-		return finishRefresh(o, res, stdout, stderr, clk, 0)
-	}
-	if cfg.Credentials.Empty() {
-		return noCredentials
-	}
-	cdn, closeCDN, err := openCDN(cfg, clk)
-	if err != nil {
-		return err
-	}
-	defer closeCDN()
+// submit carries jobs out in one plan through a pipeline over cdn, with
+// progress on stderr, and records in res what became of each: submitted
+// (with the calls and tasks), or left over with the reason.
+func submit(ctx context.Context, clk clock, cdn *alicdn.Client, mapper refresh.Mapper, planner plan.Planner, jobs []refresh.Job, whereOf []string, o *refreshOptions, res *refreshResult, stderr io.Writer) error {
 	prog := newProgress(stderr, o.quiet, len(jobs)+len(res.Leftovers))
+	defer prog.finish()
 	prog.rejected = len(res.Leftovers)
 	guard := &quotaGuard{read: cdn.Remaining, limits: planner.Limits, out: prog}
 	w := &watch{planner: planner, submitter: cdn, prog: prog}
@@ -323,21 +336,19 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 		return err
 	}
 	outs, err := p.Flush(refresh.WithLimitWaits(ctx, prog.waiting), jobs)
-	prog.finish()
 	if err != nil {
 		return err
 	}
 	for i, out := range outs {
-		switch out.Status {
-		case refresh.Submitted:
+		if out.Status == refresh.Submitted {
 			res.Submitted++
-		default:
-			reason := out.Reason
-			if out.Reason == refresh.ReasonQuota && guard.unread(out.Job.Provider) {
-				reason = "quota unreadable: at most one call's worth is sent blind"
-			}
-			res.Leftovers = append(res.Leftovers, leftover{Where: whereOf[i], URL: out.Job.URL, Action: out.Job.Action, Status: out.Status, Reason: reason})
+			continue
 		}
+		reason := out.Reason
+		if out.Reason == refresh.ReasonQuota && guard.unread(out.Job.Provider) {
+			reason = "quota unreadable: at most one call's worth is sent blind"
+		}
+		res.Leftovers = append(res.Leftovers, leftover{Where: whereOf[i], URL: out.Job.URL, Action: out.Job.Action, Status: out.Status, Reason: reason})
 	}
 	res.Calls, res.Tasks = w.calls, w.tasks
 	for _, l := range res.Leftovers {
@@ -347,22 +358,11 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 			res.Rejected++
 		}
 	}
-	if len(res.Leftovers) > 0 {
-		if err := writeLeftovers(o, &res, clk.now()); err != nil {
-			fmt.Fprintf(stderr, "cdnrefresh %s: %v\n", o.action, err)
-		}
-	}
-	if o.wait && len(res.Tasks) > 0 {
-		res.Waited, err = follow(ctx, clk, cdn, res.Tasks, o.timeout, newProgress(stderr, o.quiet, len(res.Tasks)))
-		if err != nil {
-			return err
-		}
-	}
-	return finishRefresh(o, res, stdout, stderr, clk, len(jobs))
+	return nil
 }
 
 // finishRefresh prints the result and returns the exit code it stands for.
-func finishRefresh(o *refreshOptions, res refreshResult, stdout, stderr io.Writer, clk clock, sendable int) error {
+func finishRefresh(o *refreshOptions, res refreshResult, stdout, stderr io.Writer, sendable int) error {
 	if o.json {
 		if err := printJSON(stdout, res); err != nil {
 			return err
@@ -452,8 +452,9 @@ func printLeftovers(stderr io.Writer, o *refreshOptions, res refreshResult) {
 
 // writeLeftovers writes res.Leftovers to the file of --leftovers, or a new
 // one in the working directory, one URL a line with its reason after a
-// # (which --file skips), and records where.
-func writeLeftovers(o *refreshOptions, res *refreshResult, now time.Time) error {
+// # (which --file skips), and records where; a failure is told on stderr,
+// where the leftovers are named anyway.
+func writeLeftovers(o *refreshOptions, res *refreshResult, now time.Time, stderr io.Writer) {
 	name := o.leftovers
 	if name == "" {
 		name = "cdnrefresh-leftovers-" + now.Format("20060102-150405") + ".txt"
@@ -465,10 +466,10 @@ func writeLeftovers(o *refreshOptions, res *refreshResult, now time.Time) error 
 		fmt.Fprintf(&b, "%s\t# %s %s, %s: %s\n", l.URL, l.Status, l.Action, l.Where, oneLine(l.Reason))
 	}
 	if err := os.WriteFile(name, []byte(b.String()), 0o600); err != nil {
-		return fmt.Errorf("write the leftovers: %w", err)
+		fmt.Fprintf(stderr, "cdnrefresh %s: write the leftovers: %v\n", o.action, err)
+		return
 	}
 	res.LeftoversFile = absPath(name)
-	return nil
 }
 
 // plural writes n and the noun: "1 URL", "2 URLs".

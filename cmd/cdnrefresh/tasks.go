@@ -300,8 +300,11 @@ func waitTasks(ctx context.Context, clk clock, args []string, stdout, stderr io.
 		refs[i] = taskRef{Provider: providers[0], ID: id}
 	}
 	res, err := follow(ctx, clk, c, refs, *timeout, newProgress(stderr, *quiet, len(refs)))
-	if err != nil {
+	if err != nil && len(res.Complete)+len(res.Failed) == 0 {
 		return exit(exitNothing, err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cdnrefresh wait: %v\n", err)
 	}
 	if f.json {
 		if err := printJSON(stdout, res); err != nil {
@@ -330,8 +333,13 @@ type failedTask struct {
 	Reasons []string `json:"reasons"` // "URL: reason"
 }
 
-// taskPoll is how often follow asks about the tasks not done.
-const taskPoll = 2 * time.Second
+// taskPoll is how often follow asks about the tasks not done; it gives up
+// after maxPollFailures reads in a row that failed (each already retried
+// by the client).
+const (
+	taskPoll        = 2 * time.Second
+	maxPollFailures = 5
+)
 
 // taskReader reads tasks by id; *alicdn.Client is one.
 type taskReader interface {
@@ -340,13 +348,21 @@ type taskReader interface {
 
 // follow asks about refs every taskPoll until each is Complete or Failed,
 // for at most timeout, showing the tasks done on prog. A task is Failed
-// when any of its URLs failed, and when the API does not know it. The
-// error is the API's, when it cannot be asked at all.
+// when any of its URLs failed, and when the API does not know it; those
+// not done when following stops are Running. The error says why it
+// stopped early: ctx ended, or the API could not be asked.
 func follow(ctx context.Context, clk clock, api taskReader, refs []taskRef, timeout time.Duration, prog *progress) (*waitResult, error) {
 	defer prog.finish()
 	res := &waitResult{Complete: []string{}, Failed: []failedTask{}, Running: []string{}}
 	open := slices.Clone(refs)
+	stop := func(err error) (*waitResult, error) {
+		for _, r := range open {
+			res.Running = append(res.Running, r.ID)
+		}
+		return res, err
+	}
 	deadline := clk.now().Add(timeout)
+	failures := 0
 	for {
 		byProvider := map[refresh.Provider][]string{}
 		for _, r := range open {
@@ -357,11 +373,16 @@ func follow(ctx context.Context, clk clock, api taskReader, refs []taskRef, time
 			got, err := api.TasksByID(ctx, p, ids)
 			if err != nil {
 				if ctx.Err() != nil {
-					return nil, err
+					return stop(ctx.Err())
+				}
+				if failures++; failures >= maxPollFailures {
+					return stop(fmt.Errorf("read tasks: %w (%d times in a row; giving up)", err, failures))
 				}
 				prog.note(fmt.Sprintf("read tasks: %v (asking again)", err))
+				delete(byProvider, p)
 				continue
 			}
+			failures = 0
 			for _, t := range got {
 				k := taskRef{Provider: p, ID: t.ID}
 				records[k] = append(records[k], t)
@@ -387,19 +408,13 @@ func follow(ctx context.Context, clk clock, api taskReader, refs []taskRef, time
 			}
 		}
 		open = still
-		if len(open) == 0 {
-			return res, nil
-		}
-		if !clk.now().Before(deadline) {
-			for _, r := range open {
-				res.Running = append(res.Running, r.ID)
-			}
-			return res, nil
+		if len(open) == 0 || !clk.now().Before(deadline) {
+			return stop(nil)
 		}
 		select {
 		case <-clk.after(taskPoll):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return stop(ctx.Err())
 		}
 	}
 }

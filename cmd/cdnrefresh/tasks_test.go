@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,29 @@ func TestWaitTimeout(t *testing.T) {
 	code, stdout, _ := s.run(t, "", "wait", "--timeout", "1m", r.Tasks[0].ID)
 	if code != 1 || !strings.Contains(stdout, "still running: task "+r.Tasks[0].ID) {
 		t.Errorf("wait --timeout 1m on an hour's task: exit %d\n%s\nwant 1 and the task named", code, stdout)
+	}
+}
+
+// TestAPIOutOfReach: every command that needs the API exits 3 when it
+// cannot reach it at all.
+func TestAPIOutOfReach(t *testing.T) {
+	for _, args := range [][]string{
+		{"refresh", "https://a.example.com/x"},
+		{"quota"},
+		{"tasks"},
+		{"wait", "17000000001"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			s := newStand(t, emu.Options{})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("CDNREFRESH_CDN_ENDPOINT", "http://"+ln.Addr().String())
+			ln.Close() // nobody listens there now
+			if code, stdout, stderr := s.run(t, "", args...); code != 3 {
+				t.Errorf("%v with the API out of reach: exit %d, want 3\n%s\n%s", args, code, stdout, stderr)
+			}
+		})
 	}
 }
