@@ -41,20 +41,25 @@ func TestPlanGolden(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Calls == nil || doc.Ignored == nil {
 				t.Fatalf("plan output is not the documented JSON (calls, ignored): %v\n%s", err, stdout.String())
 			}
-			golden := filepath.Join("testdata/plan", name)
-			if *update {
-				if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd/cdnrefresh -update)", err)
-			}
-			if diff := cmp.Diff(string(want), stdout.String()); diff != "" {
-				t.Errorf("plan %s (-want +got):\n%s", name, diff)
-			}
+			checkGolden(t, filepath.Join("testdata/plan", name), stdout.Bytes())
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, which -update rewrites.
+func checkGolden(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/cdnrefresh -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", golden, diff)
 	}
 }
 

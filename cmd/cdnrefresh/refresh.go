@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,7 +50,8 @@ type refreshOptions struct {
 	config    string
 	profile   string
 	leftovers string
-	urls      []string // the arguments
+	kinds     *kindFlags // --tag, --domain, --edge-routine, --query-hashkey
+	urls      []string   // the arguments
 }
 
 // define puts the flags on fs.
@@ -71,6 +73,7 @@ func (o *refreshOptions) define(fs *flag.FlagSet) {
 		fs.BoolVar(&o.prefetch, "prefetch", false, "prefetch instead of refresh (as cdnrefresh prefetch)")
 		fs.BoolVar(&o.both, "both", false, "refresh, then prefetch")
 	}
+	o.kinds = addKindFlags(fs)
 }
 
 // check reads the flags that have a fixed set of values.
@@ -93,7 +96,7 @@ func (o *refreshOptions) check() error {
 	if o.file != "" && len(o.urls) > 0 {
 		return errors.New("give URLs as arguments or with --file, not both")
 	}
-	return nil
+	return o.kinds.check(o.action == refresh.ActionPrefetch || o.prefetch)
 }
 
 // actions are what is done to each URL, in order.
@@ -128,10 +131,14 @@ type entry struct {
 }
 
 // readEntries returns the URLs of o's arguments, else of its --file, else
-// of stdin: one a line, blank lines skipped, # starting a comment at the
-// start of a line or after a space (a leftovers file reads back).
+// of stdin (but not with --tag): one a line, blank lines skipped, #
+// starting a comment at the start of a line or after a space (a leftovers
+// file reads back).
 func readEntries(o *refreshOptions, stdin io.Reader) ([]entry, error) {
 	var out []entry
+	if len(o.urls) == 0 && o.kinds != nil && !o.kinds.needURLs(o.file) {
+		return nil, nil
+	}
 	if len(o.urls) > 0 && !(len(o.urls) == 1 && o.urls[0] == "-") {
 		for i, u := range o.urls {
 			out = append(out, entry{where: "argument " + strconv.Itoa(i+1), text: u})
@@ -175,10 +182,11 @@ func readEntries(o *refreshOptions, stdin io.Reader) ([]entry, error) {
 	return out, nil
 }
 
-// leftover is a URL that was not submitted, with why.
+// leftover is a URL (or cache tag) that was not submitted, with why.
 type leftover struct {
-	Where  string         `json:"where"` // line 17, argument 2
+	Where  string         `json:"where"` // line 17, argument 2, --tag T
 	URL    string         `json:"url"`
+	Tag    string         `json:"tag,omitempty"` // the cache tag of https://DOMAIN/
 	Action refresh.Action `json:"action"`
 	Status refresh.Status `json:"status"` // spilled or rejected
 	Reason string         `json:"reason"`
@@ -228,6 +236,9 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 		return err
 	}
 	var domains []string
+	if d := *o.kinds.domain; d != "" {
+		domains = append(domains, d)
+	}
 	for _, e := range entries {
 		if u, err := refresh.CanonicalPattern(e.text); err == nil {
 			domains = append(domains, refresh.Host(u))
@@ -277,39 +288,50 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 	return finishRefresh(o, res, stdout, stderr, len(jobs))
 }
 
-// mapEntries turns each entry into its jobs by the rules, once each in
-// canonical spelling, for each action: the result counts the URLs, the
-// duplicates skipped and the rejected ones (as leftovers); whereOf[i] is
-// where jobs[i] came from.
+// mapEntries turns each --tag, and each entry for each action, into its
+// jobs by the rules, once each in canonical spelling: the result counts
+// them, the duplicates skipped and the rejected ones (as leftovers);
+// whereOf[i] is where jobs[i] came from.
 func mapEntries(o *refreshOptions, entries []entry, mapper refresh.Mapper) (res refreshResult, jobs []refresh.Job, whereOf []string) {
-	res = refreshResult{URLs: len(entries) * len(o.actions()), Tasks: []taskRef{}, Leftovers: []leftover{}}
+	type input struct {
+		where string
+		c     refresh.Change
+	}
+	var in []input
+	for _, c := range o.kinds.tagEvent(o.force).Changes {
+		in = append(in, input{"--tag " + c.Tag, c})
+	}
 	objectType := config.ObjectType(o.typ).API()
-	seen := map[string]bool{}
 	for _, act := range o.actions() {
 		for _, e := range entries {
 			c := refresh.Change{Source: "cli", URL: e.text, Op: refresh.OpCreate, Action: act, ObjectType: objectType, Force: o.force}
-			js, rejected, why := mapper.Map(c)
-			if len(js)+len(rejected) == 0 {
-				rejected = []refresh.Outcome{{Reason: why}}
+			in = append(in, input{e.where, o.kinds.apply(c)})
+		}
+	}
+	res = refreshResult{URLs: len(in), Tasks: []taskRef{}, Leftovers: []leftover{}}
+	seen := map[string]bool{}
+	for _, x := range in {
+		js, rejected, why := mapper.Map(x.c)
+		if len(js)+len(rejected) == 0 {
+			rejected = []refresh.Outcome{{Reason: why}}
+		}
+		for _, r := range rejected {
+			res.Leftovers = append(res.Leftovers, leftover{Where: x.where, URL: x.c.URL, Tag: x.c.Tag, Action: cmp.Or(x.c.Action, refresh.ActionRefresh), Status: refresh.Rejected, Reason: r.Reason})
+		}
+		for _, j := range js {
+			if o.provider != "" {
+				j.Provider = refresh.Provider(o.provider)
 			}
-			for _, r := range rejected {
-				res.Leftovers = append(res.Leftovers, leftover{Where: e.where, URL: e.text, Action: act, Status: refresh.Rejected, Reason: r.Reason})
+			if j.Action == refresh.ActionPrefetch && o.area != "" {
+				j.Area = o.area
 			}
-			for _, j := range js {
-				if o.provider != "" {
-					j.Provider = refresh.Provider(o.provider)
-				}
-				if j.Action == refresh.ActionPrefetch && o.area != "" {
-					j.Area = o.area
-				}
-				if seen[j.DedupeKey()] {
-					res.Duplicate++
-					continue
-				}
-				seen[j.DedupeKey()] = true
-				jobs = append(jobs, j)
-				whereOf = append(whereOf, e.where)
+			if seen[j.DedupeKey()] {
+				res.Duplicate++
+				continue
 			}
+			seen[j.DedupeKey()] = true
+			jobs = append(jobs, j)
+			whereOf = append(whereOf, x.where)
 		}
 	}
 	return res, jobs, whereOf
@@ -348,14 +370,14 @@ func submit(ctx context.Context, clk clock, cdn *alicdn.Client, mapper refresh.M
 		if out.Reason == refresh.ReasonQuota && guard.unread(out.Job.Provider) {
 			reason = "quota unreadable: at most one call's worth is sent blind"
 		}
-		res.Leftovers = append(res.Leftovers, leftover{Where: whereOf[i], URL: out.Job.URL, Action: out.Job.Action, Status: out.Status, Reason: reason})
+		res.Leftovers = append(res.Leftovers, leftover{Where: whereOf[i], URL: out.Job.URL, Tag: out.Job.Tag, Action: out.Job.Action, Status: out.Status, Reason: reason})
 	}
 	res.Calls, res.Tasks = w.calls, w.tasks
 	for _, l := range res.Leftovers {
-		if l.Status == refresh.Spilled {
-			res.Spilled++
-		} else {
+		if l.Status == refresh.Rejected {
 			res.Rejected++
+		} else {
+			res.Spilled++ // spilled, or another outcome that may be tried again
 		}
 	}
 	return nil
@@ -463,6 +485,10 @@ func writeLeftovers(o *refreshOptions, res *refreshResult, now time.Time, stderr
 	fmt.Fprintf(&b, "# cdnrefresh %s, %s: %s not submitted. Fix the rejected ones, then: cdnrefresh %s --file %s\n",
 		o.action, now.UTC().Format(time.RFC3339), plural(len(res.Leftovers), "URL"), o.action, name)
 	for _, l := range res.Leftovers {
+		if l.Tag != "" { // not a URL: --file would refresh the domain's root
+			fmt.Fprintf(&b, "# %s (--tag %s --domain %s): %s: %s\n", l.Status, l.Tag, refresh.Host(l.URL), l.Where, oneLine(l.Reason))
+			continue
+		}
 		fmt.Fprintf(&b, "%s\t# %s %s, %s: %s\n", l.URL, l.Status, l.Action, l.Where, oneLine(l.Reason))
 	}
 	if err := os.WriteFile(name, []byte(b.String()), 0o600); err != nil {

@@ -55,8 +55,12 @@ func TestKilledMidFlightThenRedelivered(t *testing.T) {
 	}
 	event := apptest.OSSEvent("my-site", "663DA2EF9C0E4B3837A1C2F1", keys...)
 
-	emu := cdn.New(cdn.Options{DomainURLsPerMinute: -1, TaskDuration: -1})
-	g := &gate{next: emu, held: make(chan struct{})}
+	// The instances sign with keys of their own, so that the gate knows a
+	// late call of the killed one from the calls of its successor.
+	second := refresh.Credentials{AccessKeyID: "LTAIsecondInstance", AccessKeySecret: "second-secret-not-real"}
+	emu := cdn.New(cdn.Options{DomainURLsPerMinute: -1, TaskDuration: -1,
+		Keys: map[string]string{cdn.AccessKeyID: cdn.AccessKeySecret, second.AccessKeyID: second.AccessKeySecret}})
+	g := &gate{next: emu, held: make(chan struct{}), firstKey: cdn.AccessKeyID}
 	g.holding.Store(true)
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
@@ -95,14 +99,14 @@ func TestKilledMidFlightThenRedelivered(t *testing.T) {
 	g.holding.Store(false)
 
 	// FC's retry, delivered to a fresh instance.
-	second := startFunction(t, bin, env, "instance-2")
-	status, body, err := apptest.PostInvoke(ctx, http.DefaultClient, second.url, apptest.Invocation{RequestID: "req-1", RetryCount: 1}, event)
+	next := startFunction(t, bin, env, "instance-2")
+	status, body, err := apptest.PostInvoke(ctx, http.DefaultClient, next.url, apptest.Invocation{RequestID: "req-1", RetryCount: 1, Credentials: second}, event)
 	if err != nil {
-		t.Fatalf("redelivery: %v\n%s", err, second.log())
+		t.Fatalf("redelivery: %v\n%s", err, next.log())
 	}
 	var r refresh.Report
 	if status != 200 || json.Unmarshal(body, &r) != nil {
-		t.Fatalf("redelivery: x-fc-status %d, %s; want 200 and a report\n%s", status, body, second.log())
+		t.Fatalf("redelivery: x-fc-status %d, %s; want 200 and a report\n%s", status, body, next.log())
 	}
 	if r.Changes != n || r.Submitted+r.Spilled != n {
 		t.Errorf("redelivery answered %d changes, %d submitted, %d spilled; want %d changes, each submitted or spilled", r.Changes, r.Submitted, r.Spilled, n)
@@ -157,13 +161,14 @@ func TestKilledMidFlightThenRedelivered(t *testing.T) {
 // away, and then lets the emulator carry it out: the API did the work,
 // nobody heard the answer.
 type gate struct {
-	next http.Handler
-	held chan struct{} // closed when the first request is held
+	next     http.Handler
+	held     chan struct{} // closed when the first request is held
+	firstKey string        // the access key the first instance signs with
 
 	holding        atomic.Bool
 	mu             sync.Mutex
 	calls, nHeld   int
-	sentBeforeKill int // URLs in refresh calls received while holding
+	sentBeforeKill int // URLs in the first instance's refresh calls
 	wg             sync.WaitGroup
 	once           sync.Once
 }
@@ -181,15 +186,17 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	form, _ := url.ParseQuery(string(body))
 	params := r.URL.Query()
 	action := params.Get("Action") + form.Get("Action")
-	if action != "RefreshObjectCaches" || !g.holding.Load() {
+	if action != "RefreshObjectCaches" || params.Get("AccessKeyId")+form.Get("AccessKeyId") != g.firstKey {
 		g.next.ServeHTTP(w, r)
 		return
 	}
+	// One of the first instance's calls: counted even when it arrives
+	// after the kill (it was on its way).
 	paths := params.Get("ObjectPath") + form.Get("ObjectPath")
 	g.mu.Lock()
 	g.calls++
 	g.sentBeforeKill += len(strings.Fields(paths))
-	hold := g.calls > 1
+	hold := g.calls > 1 && g.holding.Load()
 	if hold {
 		g.nHeld++
 		g.wg.Add(1)

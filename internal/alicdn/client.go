@@ -129,6 +129,7 @@ type Client struct {
 	now       func() time.Time
 	transport http.RoundTripper
 	quotas    *quotaCache
+	spelling  spellings
 }
 
 var regionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
@@ -244,7 +245,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // ErrNoCredentials means neither the context nor the Config carries an
 // access key. The client returns it inside a *refresh.Failure (Keep,
 // code NoCredentials): the work waits until credentials are given.
-var ErrNoCredentials = errors.New("alicdn: no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run with a function role on FC")
+var ErrNoCredentials = errors.New("alicdn: " + noCredentials)
+
+const noCredentials = "no credentials: give the function a role (s.yaml role), or set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 
 // credentials returns the invocation's credentials, else the configured ones.
 func (c *Client) credentials(ctx context.Context) (refresh.Credentials, error) {
@@ -252,7 +255,7 @@ func (c *Client) credentials(ctx context.Context) (refresh.Credentials, error) {
 		return cr, nil
 	}
 	if c.creds.Empty() {
-		return refresh.Credentials{}, &refresh.Failure{Verdict: refresh.Keep, Code: "NoCredentials", Err: ErrNoCredentials}
+		return refresh.Credentials{}, &refresh.Failure{Verdict: refresh.Keep, Code: "NoCredentials", Detail: noCredentials, Err: ErrNoCredentials}
 	}
 	return c.creds, nil
 }
@@ -325,18 +328,23 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("alicdn: %s: %w", api, context.Cause(ctx))
+			// Sent, and cut off before an answer: the API may have done it.
+			return &refresh.Failure{Verdict: refresh.InDoubt, Code: refresh.ReasonInDoubt,
+				Err: fmt.Errorf("alicdn: %s: no answer before the call was cut off: %w", api, context.Cause(ctx))}
 		}
 		last = classify(api, err, r)
-		if v, _ := refresh.FailureOf(last); v != refresh.Retry || n >= c.retry.MaxAttempts {
-			return withAttempts(last, n)
+		v, _ := refresh.FailureOf(last)
+		// An undocumented 4xx code is rejected, but only after one retry
+		// (see Codes).
+		if retry := v == refresh.Retry || n == 1 && undocumented4xx(last); !retry || n >= c.retry.MaxAttempts {
+			return final(last, n)
 		}
 		d := time.Duration(c.rand() * float64(c.retry.ceiling(n)))
 		if dl, ok := ctx.Deadline(); ok && !c.now().Add(d).Before(dl) {
-			return withAttempts(last, n) // sleeping would pass the deadline
+			return final(last, n) // sleeping would pass the deadline
 		}
 		if err := c.sleep(ctx, d); err != nil {
-			return withAttempts(last, n)
+			return final(last, n)
 		}
 	}
 }
@@ -369,6 +377,17 @@ func settlement(err error) refresh.Settlement {
 	return refresh.Refused
 }
 
+// final is the error of a call whose last attempt failed with last: in
+// doubt when that attempt timed out waiting for the answer (the API may
+// have carried it out), else last, with the number of attempts.
+func final(last error, n int) error {
+	var te *TransportError
+	if errors.As(last, &te) && te.Code == "Timeout" {
+		last = &refresh.Failure{Verdict: refresh.InDoubt, Code: refresh.ReasonInDoubt, Err: last}
+	}
+	return withAttempts(last, n)
+}
+
 func withAttempts(err error, n int) error {
 	if n <= 1 {
 		return err
@@ -385,4 +404,15 @@ func (c *Client) once(ctx context.Context, cred auth.Credential, attempt func(sd
 	cfg.Timeout = c.timeout
 	cfg.Transport = ctxTransport{ctx: actx, base: c.transport}
 	return attempt(sdkEnv{config: cfg, credential: cred, region: c.region, cdnHost: c.cdnHost, dcdnHost: c.dcdnHost})
+}
+
+// Check reads the account's CDN quota once, to prove the credentials, the
+// endpoint and the role's permission before the first refresh needs them.
+// The error says what to set.
+func (c *Client) Check(ctx context.Context) error {
+	if _, err := c.Quota(ctx, refresh.CDN); err != nil {
+		return fmt.Errorf("the CDN API at %s://%s did not answer %s: %w (check CDNREFRESH_CDN_ENDPOINT, the network, and that the function's role allows cdn:%s)",
+			strings.ToLower(c.scheme), c.cdnHost, refresh.APIQuota, err, refresh.APIQuota)
+	}
+	return nil
 }

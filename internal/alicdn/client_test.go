@@ -54,7 +54,12 @@ type fixture struct {
 // the emulator's credentials, a recording sleep and jitter fixed at 0.5.
 func setup(t *testing.T, opts cdnemu.Options, mod func(*alicdn.Config)) *fixture {
 	t.Helper()
-	emu := cdnemu.New(opts)
+	return setupWith(t, cdnemu.New(opts), mod)
+}
+
+// setupWith is setup with an emulator already made.
+func setupWith(t *testing.T, emu *cdnemu.Server, mod func(*alicdn.Config)) *fixture {
+	t.Helper()
 	ts := httptest.NewServer(emu)
 	t.Cleanup(ts.Close)
 	f := &fixture{emu: emu, sleeps: &sleeps{}, url: ts.URL}
@@ -115,6 +120,28 @@ func TestSubmit(t *testing.T) {
 			cdnemu.Call{Action: "PreloadDcdnObjectCaches", Version: "2018-01-15", WithHeader: `{"Accept-Language":["zh-CN"]}`, URLs: []string{"http://a.com/p"}},
 		},
 		{
+			"CDN refresh ignoring parameters",
+			refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.IgnoreParams, URLs: []string{"http://a.com/x"}},
+			cdnemu.Call{Action: "RefreshObjectCaches", Version: "2018-05-10", ObjectType: "IgnoreParams", URLs: []string{"http://a.com/x"}},
+		},
+		{
+			"CDN push in hash key query mode",
+			refresh.Call{Provider: refresh.CDN, Action: refresh.ActionPrefetch, QueryHashkey: true, URLs: []string{"http://a.com/p"}},
+			cdnemu.Call{Action: "PushObjectCache", Version: "2018-05-10", QueryHashkey: true, URLs: []string{"http://a.com/p"}},
+		},
+		{
+			"DCDN Edge Routine cache, forced directory",
+			refresh.Call{Provider: refresh.DCDN, Action: refresh.ActionRefresh, ObjectType: refresh.Directory, Force: true,
+				Routine: "name.sub", MergeDomains: "b.com,c.com", URLs: []string{"http://a.com/d/"}},
+			cdnemu.Call{Action: "RefreshErObjectCaches", Version: "2018-01-15", ObjectType: "Directory", Force: true,
+				RoutineID: "name.sub", MergeDomains: []string{"b.com", "c.com"}, URLs: []string{"http://a.com/d/"}},
+		},
+		{
+			"DCDN Edge Routine cache, File sent explicitly",
+			refresh.Call{API: "RefreshErObjectCaches", Provider: refresh.DCDN, Action: refresh.ActionRefresh, Routine: "name.sub", URLs: []string{"http://a.com/x"}},
+			cdnemu.Call{Action: "RefreshErObjectCaches", Version: "2018-01-15", ObjectType: "File", RoutineID: "name.sub", URLs: []string{"http://a.com/x"}},
+		},
+		{
 			"API alone",
 			refresh.Call{API: "PreloadDcdnObjectCaches", URLs: []string{"http://a.com/p"}},
 			cdnemu.Call{Action: "PreloadDcdnObjectCaches", Version: "2018-01-15", URLs: []string{"http://a.com/p"}},
@@ -156,11 +183,20 @@ func TestSubmitBadCall(t *testing.T) {
 		{"API disagrees", refresh.Call{API: "PushObjectCache", Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/"}}},
 		{"unknown provider", refresh.Call{Provider: "akamai", Action: refresh.ActionRefresh, URLs: []string{"http://a.com/"}}},
 		{"bad object type", refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: "file", URLs: []string{"http://a.com/"}}},
+		{"Edge Routine on two domains", refresh.Call{Provider: refresh.DCDN, Action: refresh.ActionRefresh, Routine: "r.sub", URLs: []string{"http://a.com/", "http://b.com/"}}},
+		{"Edge Routine id", refresh.Call{Provider: refresh.DCDN, Action: refresh.ActionRefresh, Routine: "nodot", URLs: []string{"http://a.com/"}}},
+		{"Edge Routine on CDN", refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, Routine: "r.sub", URLs: []string{"http://a.com/"}}},
+		{"no cache tags", refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.CacheTag, URLs: []string{"https://a.com/"}}},
+		{"empty cache tag", refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.CacheTag, URLs: []string{"https://a.com/"}, Tags: []string{""}}},
+		{"cache tag with a comma", refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.CacheTag, URLs: []string{"https://a.com/"}, Tags: []string{"a,b"}}},
+		{"cache tags of two domains", refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.CacheTag, URLs: []string{"https://a.com/", "https://b.com/"}, Tags: []string{"a"}}},
+		{"QueryHashkey on DCDN", refresh.Call{Provider: refresh.DCDN, Action: refresh.ActionPrefetch, QueryHashkey: true, URLs: []string{"http://a.com/"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := f.client.Submit(context.Background(), tt.call); err == nil {
-				t.Errorf("Submit(%+v) = nil error, want one", tt.call)
+			_, err := f.client.Submit(context.Background(), tt.call)
+			if v, code := refresh.FailureOf(err); err == nil || v != refresh.Reject || code != "InvalidCall" {
+				t.Errorf("Submit(%+v) = %v, want an InvalidCall rejection", tt.call, err)
 			}
 		})
 	}
@@ -519,20 +555,23 @@ func TestConcurrentSubmits(t *testing.T) {
 	}
 }
 
-func TestRefreshByCacheTag(t *testing.T) {
+func TestSubmitCacheTags(t *testing.T) {
+	tagCall := func(p refresh.Provider, force bool, u string, tags ...string) refresh.Call {
+		return refresh.Call{Provider: p, Action: refresh.ActionRefresh, ObjectType: refresh.CacheTag, Force: force, URLs: []string{u}, Tags: tags}
+	}
 	tests := []struct {
-		name     string
-		provider refresh.Provider
-		force    bool
-		want     string
+		name string
+		call refresh.Call
+		want string
 	}{
-		{"CDN", refresh.CDN, true, "RefreshObjectCacheByCacheTag 2018-05-10 POST a.com [t1 t2] true"},
-		{"DCDN", refresh.DCDN, false, "RefreshDcdnObjectCacheByCacheTag 2018-01-15 POST a.com [t1 t2] false"},
+		{"CDN", tagCall(refresh.CDN, true, "https://a.com/", "t1", "t2"), "RefreshObjectCacheByCacheTag 2018-05-10 POST a.com [t1 t2] true"},
+		{"DCDN", tagCall(refresh.DCDN, false, "https://a.com/", "t1", "t2"), "RefreshDcdnObjectCacheByCacheTag 2018-01-15 POST a.com [t1 t2] false"},
+		{"port and scheme dropped", tagCall(refresh.CDN, false, "http://A.com:8080/", "t"), "RefreshObjectCacheByCacheTag 2018-05-10 POST a.com [t] false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := setup(t, cdnemu.Options{}, nil)
-			id, err := f.client.RefreshByCacheTag(context.Background(), tt.provider, "a.com", []string{"t1", "t2"}, tt.force)
+			id, err := f.client.Submit(context.Background(), tt.call)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -542,12 +581,6 @@ func TestRefreshByCacheTag(t *testing.T) {
 				t.Errorf("server saw %q (task %s), want %q (task %s)", got, c.TaskID, tt.want, id)
 			}
 		})
-	}
-	f := setup(t, cdnemu.Options{}, nil)
-	for _, tags := range [][]string{nil, {""}, {"a,b"}} {
-		if _, err := f.client.RefreshByCacheTag(context.Background(), refresh.CDN, "a.com", tags, false); err == nil {
-			t.Errorf("RefreshByCacheTag(tags %q) = nil error, want one", tags)
-		}
 	}
 }
 
@@ -745,8 +778,19 @@ func TestTransportErrors(t *testing.T) {
 	})
 	f.emu.Inject(cdnemu.Faults{Delay: 5 * time.Second})
 	_, err = f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
-	if !errors.As(err, &te) || te.Code != "Timeout" || verdict(err) != refresh.Retry {
-		t.Errorf("Submit to a slow server = %v, want a retryable Timeout", err)
+	// Sent and not answered: the API may have done it.
+	if !errors.As(err, &te) || te.Code != "Timeout" || verdict(err) != refresh.InDoubt {
+		t.Errorf("Submit to a slow server = %v, want a Timeout in doubt", err)
+	}
+
+	// Cut off by the caller's deadline while the API holds the call.
+	f = setup(t, cdnemu.Options{}, nil)
+	f.emu.Inject(cdnemu.Faults{Delay: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = f.client.Submit(ctx, refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
+	if v, code := refresh.FailureOf(err); v != refresh.InDoubt || code != refresh.ReasonInDoubt {
+		t.Errorf("Submit cut off by its deadline = %v (%v, %q), want in doubt", err, v, code)
 	}
 }
 
@@ -773,7 +817,7 @@ func TestProductionEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.RefreshByCacheTag(ctx, refresh.CDN, "a.com", []string{"t"}, false); err != nil {
+	if _, err := c.Submit(ctx, refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.CacheTag, URLs: []string{"https://a.com/"}, Tags: []string{"t"}}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{

@@ -2,20 +2,25 @@
 // (2018-01-15) client of cdnrefresh, on alibaba-cloud-sdk-go's typed
 // requests, with CommonRequest where the SDK lacks an API
 // (RefreshObjectCacheByCacheTag) and raw query parameters where it lacks a
-// field (Force on RefreshObjectCaches).
+// field (Force on RefreshObjectCaches, QueryHashkey on PushObjectCache).
 //
-// Client.Submit implements refresh.Submitter: it maps a planned call to
-// RefreshObjectCaches, PushObjectCache, RefreshDcdnObjectCaches or
-// PreloadDcdnObjectCaches, waits on the optional refresh.Limiter, and
-// retries retryable errors with exponential backoff and full jitter within
-// the context's deadline. RefreshByCacheTag refreshes by cache tag; Quota,
-// Tasks, TasksByID and PreloadDetail read what the report function needs.
-// Every method waits on the limiter and retries the same way.
+// Client.Submit implements refresh.Submitter: it sends a planned call to
+// the API refresh.APIFor names — RefreshObjectCaches, PushObjectCache,
+// RefreshObjectCacheByCacheTag, RefreshDcdnObjectCaches,
+// PreloadDcdnObjectCaches, RefreshDcdnObjectCacheByCacheTag or
+// RefreshErObjectCaches — always with an explicit ObjectType, trying the
+// other spelling of IgnoreParams (ExQuery) once when CDN refuses one and
+// remembering the one that works. It waits on the optional
+// refresh.Limiter, and retries retryable errors with exponential backoff
+// and full jitter within the context's deadline. Quota, Tasks, TasksByID
+// and PreloadDetail read what the report function needs. Every method
+// waits on the limiter and retries the same way.
 //
-// Errors are classified by one table of documented codes (see ClassOf):
-// *APIError and *TransportError answer Rejected, Retryable,
-// QuotaExhausted and ErrorCode. Neither ever carries the signed request
-// URL, the access key secret or an STS token.
+// Errors are classified by one table of the documented codes, Codes,
+// each with its HTTP status and source: every failure is a
+// *refresh.Failure carrying the verdict, with an *APIError or a
+// *TransportError inside. Neither ever carries the signed request URL, the
+// access key secret or an STS token.
 //
 // Credentials come per call from the context (refresh.WithCredentials, set
 // from FC's x-fc-* headers) or else from Config.Credentials. An SDK client

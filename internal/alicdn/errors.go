@@ -15,75 +15,103 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
-// codeVerdicts is the one table of every documented error code the client
-// acts on, with what becomes of a call answered with it (refresh.Verdict).
-// Sources:
-//   - [api] the CDN 2018-05-10 and DCDN 2018-01-15 API pages for
-//     RefreshObjectCaches, PushObjectCache, RefreshObjectCacheByCacheTag,
-//     RefreshDcdnObjectCaches, RefreshErObjectCaches and
-//     PreloadDcdnObjectCaches (their "Error codes" tables), e.g.
-//     https://www.alibabacloud.com/help/en/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
-//   - [pop] the OpenAPI gateway's common errors, shared by every product,
-//     https://www.alibabacloud.com/help/en/openapi/support/common-error-codes
-//
-// Codes not listed fall back on verdictPrefixes, then on the HTTP status:
-// 429 and 5xx are Retry, anything else Keep.
-var codeVerdicts = map[string]refresh.Verdict{
-	// [api] quotas, per day: wait for the daily reset (00:00 UTC+8).
-	"QuotaExceeded.Refresh": refresh.QuotaSpent, // 400
-	"QuotaExceeded.Preload": refresh.QuotaSpent, // 400
-
-	// [api] rates and queues: back off and retry.
-	"QuotaPerMinuteExceeded.Refresh": refresh.Retry, // 400, per domain per minute (codeMinuteSpent)
-	"TooMany.Refresh":                refresh.Retry, // 400, the domain's refresh queue is full
-	"PreloadQueueFull":               refresh.Retry, // 400, 50,000 URLs waiting
-	"Throttling":                     refresh.Retry, // 503, older CDN pages
-	"TooManyRequests":                refresh.Retry, // 429
-	"ServiceBusy":                    refresh.Retry, // 403, the domain is being configured
-
-	// [api] some paths or domains of the call are wrong: split to save
-	// the others.
-	"SingleRequest.OverLimit":                  refresh.SplitURLs,    // 400, too many paths in one call
-	"InvalidObjectPath.Malformed":              refresh.SplitURLs,    // 400
-	"ObjectPath.Malformed":                     refresh.SplitURLs,    // 400
-	"InvalidObjectPath.Size.Malformed":         refresh.SplitURLs,    // 400
-	"InvalidExtensiveDomain.ValueNotSupported": refresh.SplitDomains, // 400, wildcard domain
-	"IllegalOperation":                         refresh.SplitDomains, // 403, illegal domain
-	"InvalidDomain.NotFound":                   refresh.SplitDomains, // 404, not the account's domain
-	"InvalidDomain.Offline":                    refresh.SplitDomains, // 404
-	"InvalidDomain.Configure_failed":           refresh.SplitDomains, // 500, but retrying does not help
-
-	// [api] the request itself is wrong: never retry.
-	"InvalidObjectType.Malformed":         refresh.Reject, // 400
-	"InvalidObjectType.ValueNotSupported": refresh.Reject, // 400
-	"MissingParameter":                    refresh.Reject, // 400
-
-	// [api] CDN not opened or suspended; [pop] authentication and
-	// permission: never retry now, keep the work for when it is fixed.
-	"OperationDenied":             refresh.Keep, // 403
-	"SignatureDoesNotMatch":       refresh.Keep, // 400
-	"IncompleteSignature":         refresh.Keep, // 400
-	"InvalidAccessKeyId.NotFound": refresh.Keep, // 404
-	"InvalidAccessKeyId.Inactive": refresh.Keep, // 403
-	"Forbidden.RAM":               refresh.Keep, // 403
-	"Forbidden.NoPermission":      refresh.Keep, // 403
-	"Forbidden":                   refresh.Keep, // 403, e.g. an allow-listed API
-
-	// [pop] transient gateway conditions.
-	"Throttling.User":    refresh.Retry, // flow control per user
-	"Throttling.Api":     refresh.Retry, // flow control per API
-	"InternalError":      refresh.Retry, // 500
-	"ServiceUnavailable": refresh.Retry, // 503
-	"SignatureNonceUsed": refresh.Retry, // 400; a retry signs with a fresh nonce
-
-	// [pop] clock skew: retrying with the same clock does not help, but
-	// the URLs are fine.
-	"InvalidTimeStamp.Expired": refresh.Keep,
-	"InvalidTimeStamp.Format":  refresh.Keep,
+// Code is one documented error code: the HTTP status the documents give
+// it, what becomes of a call answered with it, and where it is written.
+type Code struct {
+	Status  int
+	Verdict refresh.Verdict
+	Source  string
 }
 
-// verdictPrefixes classify families of codes ("InvalidDomain.*").
-var verdictPrefixes = []struct {
+// Sources of the codes, named once. The seeds are the API pages the
+// project is built from (seed 001: RefreshObjectCaches in full; 002 and
+// 004: its older en and zh pages; 003: RefreshErObjectCaches).
+const (
+	srcRefresh = "RefreshObjectCaches API page (seed 001), Error codes"
+	srcER      = "RefreshErObjectCaches API page (seed 003), Error codes"
+	srcOldZH   = "RefreshObjectCaches API page, older zh (seed 004), 错误码"
+	srcOlder   = "error tables of the older CDN API pages (RefreshObjectCaches seeds 002 and 004: example; PushObjectCache; DescribeDomainQpsData)"
+	srcPreload = "PreloadDcdnObjectCaches API page, Error codes"
+	srcDCDN    = "RefreshDcdnObjectCaches API page, Error codes"
+	srcByID    = "DescribeRefreshTaskById API page, Error codes"
+	srcBadType = "no page lists it (the emulator's answer to a bad ObjectType); taken as seed 001's InvalidObjectType.Malformed"
+	srcPage    = "seed 000 (describeRefreshTasks, pageSize: at most 100); the code follows the gateway's Invalid<Parameter>.ValueNotSupported"
+	srcPOP     = "OpenAPI gateway common error codes, https://www.alibabacloud.com/help/en/openapi/support/common-error-codes"
+)
+
+// Codes is the one table of every error code the client acts on, from the
+// documents: its status, its verdict (refresh.Verdict) and its source.
+//
+// A code not listed falls back on codeFamilies, then on the HTTP status:
+// 429 and 5xx are Retry (retried with backoff, then spilled); any other
+// 4xx is Reject, after one retry (Client.do), so that an unknown refusal
+// is neither replayed forever nor lost to one glitch; anything else Keep.
+var Codes = map[string]Code{
+	// Quotas, per day: spill until the daily reset (00:00 UTC+8).
+	"QuotaExceeded.Refresh": {400, refresh.QuotaSpent, srcRefresh + "; " + srcER},
+	"QuotaExceeded.Preload": {400, refresh.QuotaSpent, srcPreload},
+
+	// Rates and queues: back off and retry.
+	"QuotaPerMinuteExceeded.Refresh": {400, refresh.Retry, srcRefresh + "; " + srcER}, // per domain per minute
+	"TooMany.Refresh":                {400, refresh.Retry, srcRefresh + "; " + srcER}, // the domain's refresh queue is full
+	"PreloadQueueFull":               {400, refresh.Retry, srcPreload + "; " + srcER}, // 100,000 URLs waiting
+	"TooManyRequests":                {429, refresh.Retry, srcRefresh + "; " + srcDCDN},
+	"Throttling":                     {503, refresh.Retry, srcOlder},
+	"ServiceBusy":                    {403, refresh.Retry, srcOlder}, // the domain is being configured
+
+	// Some paths or domains of the call are wrong: split, to save the
+	// others.
+	"SingleRequest.OverLimit":                  {400, refresh.SplitURLs, srcRefresh + "; " + srcER}, // too many paths in one call
+	"InvalidObjectPath.Malformed":              {400, refresh.SplitURLs, srcRefresh + "; " + srcER},
+	"ObjectPath.Malformed":                     {400, refresh.SplitURLs, srcOldZH},
+	"InvalidObjectPath.Size.Malformed":         {400, refresh.SplitURLs, srcER},
+	"InvalidExtensiveDomain.ValueNotSupported": {400, refresh.SplitDomains, srcRefresh + "; " + srcER}, // a wildcard domain
+	"IllegalOperation":                         {403, refresh.SplitDomains, srcOlder},                  // an illegal domain
+	"InvalidDomain.NotFound":                   {404, refresh.SplitDomains, srcOlder},                  // not the account's domain
+	"InvalidDomain.Offline":                    {404, refresh.SplitDomains, srcOlder},
+	"InvalidDomain.Configure_failed":           {500, refresh.SplitDomains, srcOlder}, // a 5xx, but retrying does not help
+
+	// The request itself is wrong: never retried as sent. An
+	// InvalidObjectType.* answer to IgnoreParams first makes Submit try
+	// the type's other spelling (refresh.ObjectTypeSpellings).
+	"InvalidObjectType.Malformed":         {400, refresh.Reject, srcRefresh + "; " + srcER},
+	"InvalidObjectType.ValueNotSupported": {400, refresh.Reject, srcBadType},
+	"InvalidParameters":                   {400, refresh.Reject, srcER},
+	"InvalidStations.Malformed":           {400, refresh.Reject, srcER},
+	"InvalidTaskId.Malformed":             {400, refresh.Reject, srcByID},
+	"InvalidPageSize.ValueNotSupported":   {400, refresh.Reject, srcPage},
+	"InvalidParameter":                    {400, refresh.Reject, srcPOP},
+	"MissingParameter":                    {400, refresh.Reject, srcPOP},
+
+	// CDN not opened or suspended; authentication and permission; an
+	// endpoint without the API: never retried now, the work is kept for
+	// when the account or the setup is fixed.
+	"OperationDenied":             {403, refresh.Keep, srcOlder},
+	"SignatureDoesNotMatch":       {400, refresh.Keep, srcPOP},
+	"IncompleteSignature":         {400, refresh.Keep, srcPOP},
+	"InvalidAccessKeyId.NotFound": {404, refresh.Keep, srcPOP},
+	"InvalidAccessKeyId.Inactive": {403, refresh.Keep, srcPOP},
+	"Forbidden.RAM":               {403, refresh.Keep, srcPOP},
+	"Forbidden.NoPermission":      {403, refresh.Keep, srcPOP},
+	"Forbidden":                   {403, refresh.Keep, srcPOP}, // e.g. an allow-listed API
+	"InvalidAction.NotFound":      {404, refresh.Keep, srcPOP},
+	"InvalidVersion":              {400, refresh.Keep, srcPOP},
+	// Clock skew: retrying with the same clock does not help, but the
+	// URLs are fine.
+	"InvalidTimeStamp.Expired": {400, refresh.Keep, srcPOP},
+	"InvalidTimeStamp.Format":  {400, refresh.Keep, srcPOP},
+
+	// Transient gateway conditions.
+	"Throttling.User":    {400, refresh.Retry, srcPOP}, // flow control per user
+	"Throttling.Api":     {400, refresh.Retry, srcPOP}, // flow control per API
+	"InternalError":      {500, refresh.Retry, srcPOP},
+	"ServiceUnavailable": {503, refresh.Retry, srcPOP},
+	"SignatureNonceUsed": {400, refresh.Retry, srcPOP}, // a retry signs with a fresh nonce
+}
+
+// codeFamilies classify families of codes ("InvalidDomain.*") not listed
+// one by one in Codes.
+var codeFamilies = []struct {
 	prefix  string
 	verdict refresh.Verdict
 }{
@@ -101,21 +129,45 @@ var verdictPrefixes = []struct {
 // counts the domain's minute as spent (refresh.BudgetSpent).
 const codeMinuteSpent = "QuotaPerMinuteExceeded.Refresh"
 
-// VerdictOf returns what becomes of a call answered with an error code and
-// HTTP status.
-func VerdictOf(code string, status int) refresh.Verdict {
-	if v, ok := codeVerdicts[code]; ok {
-		return v
+// lookup returns the verdict of a documented code or family.
+func lookup(code string) (refresh.Verdict, bool) {
+	if c, ok := Codes[code]; ok {
+		return c.Verdict, true
 	}
-	for _, p := range verdictPrefixes {
-		if strings.HasPrefix(code, p.prefix) {
-			return p.verdict
+	for _, f := range codeFamilies {
+		if strings.HasPrefix(code, f.prefix) {
+			return f.verdict, true
 		}
 	}
-	if status == http.StatusTooManyRequests || status >= 500 {
+	return 0, false
+}
+
+// VerdictOf returns what becomes of a call answered with an error code and
+// HTTP status: the documented verdict of the code, else Retry for 429 and
+// 5xx, Reject for another 4xx (which Client.do retries once first), and
+// Keep for anything else.
+func VerdictOf(code string, status int) refresh.Verdict {
+	if v, ok := lookup(code); ok {
+		return v
+	}
+	switch {
+	case status == http.StatusTooManyRequests || status >= 500:
 		return refresh.Retry
+	case status >= 400:
+		return refresh.Reject
 	}
 	return refresh.Keep
+}
+
+// undocumented4xx reports whether err is an API answer of a 4xx status
+// with a code no document gives: rejected, but only after one retry.
+func undocumented4xx(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) || e.Status < 400 || e.Status >= 500 || e.Status == http.StatusTooManyRequests {
+		return false
+	}
+	_, known := lookup(e.Code)
+	return !known
 }
 
 // APIError is an error reply from the CDN or DCDN API. Quote RequestID in
@@ -232,5 +284,20 @@ func scrub(err error, r redactor) error {
 }
 
 func transportFailure(e *TransportError) error {
-	return &refresh.Failure{Verdict: refresh.Retry, Code: e.Code, Err: e}
+	return &refresh.Failure{Verdict: refresh.Retry, Code: e.Code, Detail: cause(e.Err), Err: e}
+}
+
+// cause returns the innermost words of err, the ones an operator acts on
+// ("dial tcp 10.0.0.1:443: connect: connection refused"), without the
+// request's method and URL.
+func cause(err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return ne.Error()
+	}
+	msg := err.Error()
+	for _, op := range []string{"Post: ", "Get: "} {
+		msg = strings.TrimPrefix(msg, op)
+	}
+	return msg
 }

@@ -71,7 +71,11 @@ func TestVerdictOf(t *testing.T) {
 		{"IllegalOperation", 403, refresh.SplitDomains},
 		{"OperationDenied", 403, refresh.Keep},
 		{"InvalidTimeStamp.Expired", 400, refresh.Keep},
-		{"SomethingNew", 400, refresh.Keep},
+		{"SomethingNew", 400, refresh.Reject}, // after one retry (TestUndocumented4xx)
+		{"SomethingNew", 302, refresh.Keep},
+		{"InvalidParameters", 400, refresh.Reject},
+		{"InvalidStations.Malformed", 400, refresh.Reject},
+		{"InvalidObjectType.Malformed", 400, refresh.Reject},
 	}
 	for _, tt := range tests {
 		if got := VerdictOf(tt.code, tt.status); got != tt.want {

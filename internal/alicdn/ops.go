@@ -1,12 +1,15 @@
 package alicdn
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -25,23 +28,34 @@ const (
 	timeFormat        = "2006-01-02T15:04:05Z"
 )
 
-// apiOf returns the action that carries out call, checking call.API when
-// set.
+// submitAPIs are the APIs Submit sends.
+var submitAPIs = []string{
+	refresh.APIRefresh, refresh.APIPush, refresh.APICacheTag,
+	refresh.APIRefreshDCDN, refresh.APIPreloadDCDN, refresh.APICacheTagDCDN, refresh.APIRefreshER,
+}
+
+// apiOf returns the action that carries out call (refresh.APIFor),
+// checking call.API when set; a call naming only its API is taken as it
+// says.
 func apiOf(call refresh.Call) (string, error) {
-	if call.Action == "" {
-		switch call.API {
-		case refresh.APIRefresh, refresh.APIPush, refresh.APIRefreshDCDN, refresh.APIPreloadDCDN:
-			return call.API, nil
-		}
+	if call.Action == "" && slices.Contains(submitAPIs, call.API) {
+		return call.API, nil
 	}
-	api := refresh.APIFor(call.Provider, call.Action)
+	api := refresh.APIFor(call.Provider, call.Action, call.ObjectType, call.Routine != "")
 	if api == "" {
-		return "", fmt.Errorf("alicdn: no API for provider %q action %q", call.Provider, call.Action)
+		return "", invalid(call.API, "no API for provider %q, action %q, object type %q, edge routine %q", call.Provider, call.Action, call.ObjectType, call.Routine)
 	}
 	if call.API != "" && call.API != api {
-		return "", fmt.Errorf("alicdn: call names API %s but provider %q action %q need %s", call.API, call.Provider, call.Action, api)
+		return "", invalid(call.API, "the call names API %s but provider %q, action %q, object type %q need %s", call.API, call.Provider, call.Action, call.ObjectType, api)
 	}
 	return api, nil
+}
+
+// invalid is a call the client refuses to send: it can never succeed as
+// it is, so its jobs are rejected (code InvalidCall). The planner never
+// forms one.
+func invalid(api, format string, args ...any) error {
+	return &refresh.Failure{Verdict: refresh.Reject, Code: "InvalidCall", Err: fmt.Errorf("alicdn: %s: %s", api, fmt.Sprintf(format, args...))}
 }
 
 // URLsPerDomain counts urls by domain (refresh.Hostname: lower case, no
@@ -54,175 +68,291 @@ func URLsPerDomain(urls []string) map[string]int {
 	return m
 }
 
-// Submit sends one refresh or prefetch call and returns the task id the
-// API assigned (a comma-separated list when the URLs span domains). It
-// waits on the limiter before every attempt and retries retryable errors
-// with backoff within ctx. Errors are *APIError or *TransportError
-// (possibly wrapped): ask them Rejected, Retryable, QuotaExhausted or
-// ErrorCode.
+// request is one call as it goes on the wire.
+type request struct {
+	api        string
+	objectType string // the spelling sent
+	paths      string // ObjectPath: the URLs, one a line
+	domain     string // DomainName of a cache-tag call
+	tags       string // CacheTag: the tags, comma-joined
+	call       refresh.Call
+}
+
+// check refuses what no API would accept, before anything is sent.
+func check(api string, call refresh.Call) (request, error) {
+	r := request{api: api, call: call}
+	if call.ObjectType == refresh.CacheTag || api == refresh.APICacheTag || api == refresh.APICacheTagDCDN {
+		if len(call.Tags) == 0 {
+			return r, invalid(api, "CacheTag: no cache tags")
+		}
+		for _, t := range call.Tags {
+			if err := refresh.CheckTag(t); err != nil {
+				return r, invalid(api, "CacheTag %q: %v", t, err)
+			}
+		}
+		if hs := hostsOf(call.URLs); len(hs) != 1 {
+			return r, invalid(api, "DomainName: a cache-tag call names one domain, this one %d (%s)", len(hs), strings.Join(hs, ", "))
+		}
+		r.domain, r.tags = refresh.Hostname(call.URLs[0]), strings.Join(call.Tags, ",")
+		return r, nil
+	}
+	if len(call.URLs) == 0 {
+		return r, invalid(api, "ObjectPath: no URLs")
+	}
+	r.paths = strings.Join(call.URLs, "\n")
+	if call.Action == refresh.ActionPrefetch || api == refresh.APIPush || api == refresh.APIPreloadDCDN {
+		if call.QueryHashkey && api != refresh.APIPush {
+			return r, invalid(api, "QueryHashkey is a PushObjectCache (CDN) parameter (seed 000); %s takes none", api)
+		}
+		return r, nil
+	}
+	switch t := call.ObjectType; t {
+	case "":
+		r.objectType = string(refresh.File) // the documented default, sent explicitly
+	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams:
+		r.objectType = string(t)
+	default:
+		return r, invalid(api, "ObjectType %q is not File, Directory, Regex or IgnoreParams", t)
+	}
+	if api == refresh.APIRefreshER {
+		if err := refresh.CheckRoutine(call.Routine); err != nil {
+			return r, invalid(api, "RoutineId: %v", err)
+		}
+		if hs := hostsOf(call.URLs); len(hs) > 1 {
+			return r, invalid(api, "ObjectPath: the URLs of a call must belong to one domain (seed 003); these name %d (%s)", len(hs), strings.Join(hs, ", "))
+		}
+	}
+	return r, nil
+}
+
+// hostsOf lists the distinct domains of urls in first-seen order.
+func hostsOf(urls []string) []string {
+	var out []string
+	for _, u := range urls {
+		if h := refresh.Hostname(u); !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Submit sends one planned call — a refresh, a prefetch, a cache-tag or an
+// Edge Routine refresh, the API following from the call (refresh.APIFor)
+// — and returns the task id the API assigned (a comma-separated list when
+// the URLs span domains). It waits on the limiter before every attempt and
+// retries retryable errors with backoff within ctx.
+//
+// ObjectType is always sent, File when the call names none. Where the
+// documents spell the type two ways (refresh.ObjectTypeSpellings: CDN's
+// IgnoreParams or ExQuery), a call the API answers InvalidObjectType.* is
+// sent once more with the other spelling, and the spelling that worked is
+// the first one every later call of this Client tries.
+//
+// A failure wraps a *refresh.Failure (see Codes) with an *APIError or a
+// *TransportError inside.
 func (c *Client) Submit(ctx context.Context, call refresh.Call) (string, error) {
 	api, err := apiOf(call)
 	if err != nil {
 		return "", err
 	}
-	if len(call.URLs) == 0 {
-		return "", fmt.Errorf("alicdn: %s: no URLs", api)
+	r, err := check(api, call)
+	if err != nil {
+		return "", err
 	}
-	objectType := call.ObjectType
-	if objectType == "" {
-		objectType = refresh.File
-	}
-	switch objectType {
-	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams:
-	default:
-		return "", fmt.Errorf("alicdn: %s: object type %q is not File, Directory, Regex or IgnoreParams", api, objectType)
-	}
-	paths := strings.Join(call.URLs, "\n")
-
 	var id string
-	err = c.do(ctx, api, URLsPerDomain(call.URLs), func(e sdkEnv) error {
-		switch api {
-		case refresh.APIRefresh:
-			cl, err := e.cdn()
-			if err != nil {
-				return err
-			}
-			req := cdn.CreateRefreshObjectCachesRequest()
-			req.ObjectPath, req.ObjectType = paths, string(objectType)
-			if call.Force {
-				req.QueryParams["Force"] = "true" // the typed request has no Force field
-			}
-			resp, err := cl.RefreshObjectCaches(req)
-			if err != nil {
-				return err
-			}
-			id = resp.RefreshTaskId
-		case refresh.APIPush:
-			cl, err := e.cdn()
-			if err != nil {
-				return err
-			}
-			req := cdn.CreatePushObjectCacheRequest()
-			req.ObjectPath, req.Area, req.WithHeader = paths, call.Area, call.WithHeader
-			if call.L2Preload {
-				req.L2Preload = requests.NewBoolean(true)
-			}
-			resp, err := cl.PushObjectCache(req)
-			if err != nil {
-				return err
-			}
-			id = resp.PushTaskId
-		case refresh.APIRefreshDCDN:
-			cl, err := e.dcdn()
-			if err != nil {
-				return err
-			}
-			req := dcdn.CreateRefreshDcdnObjectCachesRequest()
-			req.ObjectPath, req.ObjectType = paths, string(objectType)
-			if call.Force {
-				req.Force = requests.NewBoolean(true)
-			}
-			resp, err := cl.RefreshDcdnObjectCaches(req)
-			if err != nil {
-				return err
-			}
-			id = resp.RefreshTaskId
-		case refresh.APIPreloadDCDN:
-			cl, err := e.dcdn()
-			if err != nil {
-				return err
-			}
-			req := dcdn.CreatePreloadDcdnObjectCachesRequest()
-			req.ObjectPath, req.Area, req.WithHeader = paths, call.Area, call.WithHeader
-			if call.L2Preload {
-				req.L2Preload = requests.NewBoolean(true)
-			}
-			resp, err := cl.PreloadDcdnObjectCaches(req)
-			if err != nil {
-				return err
-			}
-			id = resp.PreloadTaskId
+	spellings := c.spelling.order(api, call.ObjectType)
+	for i, sp := range spellings {
+		r.objectType = cmp.Or(sp, r.objectType)
+		id, err = c.send(ctx, r)
+		var ae *APIError
+		if err == nil || i == len(spellings)-1 || !errors.As(err, &ae) || !strings.HasPrefix(ae.Code, "InvalidObjectType.") {
+			break
 		}
-		return nil
-	})
+	}
 	if v, _ := refresh.FailureOf(err); err == nil || v == refresh.QuotaSpent {
 		c.quotas.spend(call, err != nil)
 	}
 	if err != nil {
-		return "", fmt.Errorf("submit %d URLs: %w", len(call.URLs), err)
+		return "", fmt.Errorf("submit %d %s: %w", call.Size(), pathsName(call), err)
+	}
+	if len(spellings) > 1 {
+		c.spelling.worked(api, call.ObjectType, r.objectType)
 	}
 	return id, nil
 }
 
-// RefreshByCacheTag refreshes everything domain cached under any of tags
-// and returns the task id. CDN has no typed SDK request for it, so it goes
-// as a CommonRequest (POST).
-func (c *Client) RefreshByCacheTag(ctx context.Context, provider refresh.Provider, domain string, tags []string, force bool) (string, error) {
-	api := refresh.APICacheTag
-	if provider == refresh.DCDN {
-		api = refresh.APICacheTagDCDN
-	} else if provider != refresh.CDN && provider != "" {
-		return "", fmt.Errorf("alicdn: unknown provider %q", provider)
+func pathsName(c refresh.Call) string {
+	if c.ObjectType == refresh.CacheTag {
+		return "cache tags of " + refresh.Hostname(c.URLs[0])
 	}
-	if domain == "" {
-		return "", fmt.Errorf("alicdn: %s: no domain", api)
-	}
-	if len(tags) == 0 {
-		return "", fmt.Errorf("alicdn: %s: no cache tags", api)
-	}
-	for _, t := range tags {
-		if t == "" || strings.Contains(t, ",") {
-			return "", fmt.Errorf("alicdn: %s: cache tag %q is empty or has a comma", api, t)
-		}
-	}
-	joined := strings.Join(tags, ",")
+	return "URLs"
+}
 
+// send makes one call, with the limiter, retries and classification of do.
+func (c *Client) send(ctx context.Context, r request) (string, error) {
+	var perDomain map[string]int // cache tags are no URLs: no per-domain budget
+	if r.paths != "" {
+		perDomain = URLsPerDomain(r.call.URLs)
+	}
+	call := r.call
 	var id string
-	err := c.do(ctx, api, nil, func(e sdkEnv) error {
-		if provider == refresh.DCDN {
-			cl, err := e.dcdn()
-			if err != nil {
+	err := c.do(ctx, r.api, perDomain, func(e sdkEnv) error {
+		var err error
+		switch r.api {
+		case refresh.APIRefresh:
+			var cl *cdn.Client
+			if cl, err = e.cdn(); err != nil {
+				return err
+			}
+			req := cdn.CreateRefreshObjectCachesRequest()
+			req.ObjectPath, req.ObjectType = r.paths, r.objectType
+			if call.Force {
+				req.QueryParams["Force"] = "true" // the typed request has no Force field
+			}
+			var resp *cdn.RefreshObjectCachesResponse
+			if resp, err = cl.RefreshObjectCaches(req); err == nil {
+				id = resp.RefreshTaskId
+			}
+		case refresh.APIPush:
+			var cl *cdn.Client
+			if cl, err = e.cdn(); err != nil {
+				return err
+			}
+			req := cdn.CreatePushObjectCacheRequest()
+			req.ObjectPath, req.Area, req.WithHeader = r.paths, call.Area, call.WithHeader
+			if call.L2Preload {
+				req.L2Preload = requests.NewBoolean(true)
+			}
+			if call.QueryHashkey {
+				req.QueryParams["QueryHashkey"] = "true" // the typed request has no QueryHashkey field
+			}
+			var resp *cdn.PushObjectCacheResponse
+			if resp, err = cl.PushObjectCache(req); err == nil {
+				id = resp.PushTaskId
+			}
+		case refresh.APICacheTag:
+			id, err = c.cacheTagCDN(e, r)
+		case refresh.APIRefreshDCDN:
+			var cl *dcdn.Client
+			if cl, err = e.dcdn(); err != nil {
+				return err
+			}
+			req := dcdn.CreateRefreshDcdnObjectCachesRequest()
+			req.ObjectPath, req.ObjectType = r.paths, r.objectType
+			if call.Force {
+				req.Force = requests.NewBoolean(true)
+			}
+			var resp *dcdn.RefreshDcdnObjectCachesResponse
+			if resp, err = cl.RefreshDcdnObjectCaches(req); err == nil {
+				id = resp.RefreshTaskId
+			}
+		case refresh.APIRefreshER:
+			var cl *dcdn.Client
+			if cl, err = e.dcdn(); err != nil {
+				return err
+			}
+			req := dcdn.CreateRefreshErObjectCachesRequest()
+			req.ObjectPath, req.ObjectType, req.RoutineId, req.MergeDomainName = r.paths, r.objectType, call.Routine, call.MergeDomains
+			if call.Force {
+				req.Force = requests.NewBoolean(true)
+			}
+			var resp *dcdn.RefreshErObjectCachesResponse
+			if resp, err = cl.RefreshErObjectCaches(req); err == nil {
+				id = resp.RefreshTaskId
+			}
+		case refresh.APIPreloadDCDN:
+			var cl *dcdn.Client
+			if cl, err = e.dcdn(); err != nil {
+				return err
+			}
+			req := dcdn.CreatePreloadDcdnObjectCachesRequest()
+			req.ObjectPath, req.Area, req.WithHeader = r.paths, call.Area, call.WithHeader
+			if call.L2Preload {
+				req.L2Preload = requests.NewBoolean(true)
+			}
+			var resp *dcdn.PreloadDcdnObjectCachesResponse
+			if resp, err = cl.PreloadDcdnObjectCaches(req); err == nil {
+				id = resp.PreloadTaskId
+			}
+		case refresh.APICacheTagDCDN:
+			var cl *dcdn.Client
+			if cl, err = e.dcdn(); err != nil {
 				return err
 			}
 			req := dcdn.CreateRefreshDcdnObjectCacheByCacheTagRequest()
-			req.DomainName, req.CacheTag = domain, joined
-			if force {
+			req.DomainName, req.CacheTag = r.domain, r.tags
+			if call.Force {
 				req.Force = requests.NewBoolean(true)
 			}
-			resp, err := cl.RefreshDcdnObjectCacheByCacheTag(req)
-			if err != nil {
-				return err
+			var resp *dcdn.RefreshDcdnObjectCacheByCacheTagResponse
+			if resp, err = cl.RefreshDcdnObjectCacheByCacheTag(req); err == nil {
+				id = resp.RefreshTaskId
 			}
-			id = resp.RefreshTaskId
-			return nil
 		}
-		cl, err := e.cdn()
-		if err != nil {
-			return err
-		}
-		req := requests.NewCommonRequest()
-		req.Method = requests.POST // CommonRequest defaults to GET
-		req.Product, req.Version, req.ApiName = "Cdn", CDNVersion, refresh.APICacheTag
-		req.QueryParams["DomainName"] = domain
-		req.QueryParams["CacheTag"] = joined
-		if force {
-			req.QueryParams["Force"] = "true"
-		}
-		resp, err := cl.ProcessCommonRequest(req)
-		if err != nil {
-			return err
-		}
-		var body struct{ RefreshTaskId string }
-		if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
-			return fmt.Errorf("decode %s answer: %w", refresh.APICacheTag, err)
-		}
-		id = body.RefreshTaskId
-		return nil
+		return err
 	})
+	return id, err
+}
+
+// cacheTagCDN sends RefreshObjectCacheByCacheTag, for which the SDK has no
+// typed request: a CommonRequest (POST).
+func (c *Client) cacheTagCDN(e sdkEnv, r request) (string, error) {
+	cl, err := e.cdn()
 	if err != nil {
-		return "", fmt.Errorf("refresh %d cache tags of %s: %w", len(tags), domain, err)
+		return "", err
 	}
-	return id, nil
+	req := requests.NewCommonRequest()
+	req.Method = requests.POST // CommonRequest defaults to GET
+	req.Product, req.Version, req.ApiName = "Cdn", CDNVersion, refresh.APICacheTag
+	req.QueryParams["DomainName"] = r.domain
+	req.QueryParams["CacheTag"] = r.tags
+	if r.call.Force {
+		req.QueryParams["Force"] = "true"
+	}
+	resp, err := cl.ProcessCommonRequest(req)
+	if err != nil {
+		return "", err
+	}
+	var body struct{ RefreshTaskId string }
+	if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
+		return "", fmt.Errorf("decode %s answer: %w", refresh.APICacheTag, err)
+	}
+	return body.RefreshTaskId, nil
+}
+
+// spellings remembers, per API and object type, the spelling of ObjectType
+// the API last accepted, so that after one refusal every later call is
+// right first time. It is safe for concurrent use.
+type spellings struct {
+	mu      sync.Mutex
+	working map[string]string // api|type -> spelling
+}
+
+// order returns the spellings to try for type t at api: the one that
+// worked last first, then the others in refresh.ObjectTypeSpellings'
+// order; [""] (send the type as it is) where there is one spelling.
+func (s *spellings) order(api string, t refresh.ObjectType) []string {
+	all := refresh.ObjectTypeSpellings(api, t)
+	if len(all) == 0 {
+		return []string{""}
+	}
+	s.mu.Lock()
+	w := s.working[api+"|"+string(t)]
+	s.mu.Unlock()
+	if i := slices.Index(all, w); i > 0 {
+		all = slices.Concat([]string{w}, all[:i], all[i+1:])
+	}
+	return all
+}
+
+// worked records that api accepted spelling for type t.
+func (s *spellings) worked(api string, t refresh.ObjectType, spelling string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.working == nil {
+		s.working = map[string]string{}
+	}
+	s.working[api+"|"+string(t)] = spelling
 }
 
 // quotaFields are the fields of a DescribeRefreshQuota answer, by kind:

@@ -105,7 +105,7 @@ func (c *quotaCache) spend(call refresh.Call, exhausted bool) {
 	if !ok {
 		return
 	}
-	n := len(call.URLs)
+	n := call.Size()
 	if exhausted {
 		n = -1
 	}

@@ -6,8 +6,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -64,6 +62,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	wopts := window.Options{
 		Duration:  cfg.Window.Duration,
+		Quiet:     cfg.Window.Quiet,
 		DedupeTTL: cfg.Window.DedupeTTL,
 		EventTTL:  cfg.Window.EventTTL,
 		MaxBatch:  cfg.Window.MaxBatch,
@@ -89,6 +88,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Submitter: a.CDN,
 		Spiller:   a.Spill,
 		Quota:     a.CDN.Remaining,
+		Accepted:  a.CDN.Accepted,
 		Now:       o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
 			if a.redis != nil {
@@ -113,7 +113,7 @@ func NewPlanner(cfg *config.Config) plan.Planner {
 	// the limiter would refuse it outright.
 	l := plan.DefaultLimits()
 	if n := cfg.Limits.DomainURLsPerMinute; n > 0 {
-		for _, f := range []*int{&l.RefreshURLs, &l.RefreshDirs, &l.PushURLs, &l.DCDNRefreshURLs, &l.DCDNRefreshDirs, &l.DCDNPreloadURLs} {
+		for _, f := range []*int{&l.RefreshURLs, &l.RefreshDirs, &l.PushURLs, &l.DCDNRefreshURLs, &l.DCDNRefreshDirs, &l.DCDNPreloadURLs, &l.ERURLs, &l.ERDirs} {
 			*f = min(*f, n)
 		}
 	}
@@ -213,7 +213,7 @@ func (g spillGuard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, str
 // quota less limits.quota_reserve: at most limit jobs, 0 meaning
 // refresh.DefaultDrainLimit.
 func (a *App) Drain(ctx context.Context, limit int) (refresh.Drained, error) {
-	return a.Pipeline.Drain(ctx, backlog{a.Spill}, limit, a.Config.Limits.QuotaReserve)
+	return a.Pipeline.Drain(ctx, a.Spill, limit, a.Config.Limits.QuotaReserve)
 }
 
 // Reporter returns the report function's runner: drain, gather, send.
@@ -267,15 +267,7 @@ func (a *App) Channels() ([]report.Sender, error) {
 	for i, c := range a.Config.Notify.Channels {
 		cfg[i] = notify.ChannelConfig{Type: string(c.Type), URL: c.URL, Secret: c.Secret, Name: c.Name}
 	}
-	chans, err := notify.New(cfg, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]report.Sender, len(chans))
-	for i, c := range chans {
-		out[i] = c
-	}
-	return out, nil
+	return notify.New(cfg, nil, nil)
 }
 
 // ReplayCache is where the webhook remembers the signatures it accepted:
@@ -287,28 +279,4 @@ func (a *App) ReplayCache() *window.Replay {
 		return nil
 	}
 	return window.NewReplay(a.redis)
-}
-
-// backlog adapts the spill store to refresh.Backlog.
-type backlog struct{ s *spill.Store }
-
-func (b backlog) Load(ctx context.Context) ([]refresh.Stored, error) {
-	entries, err := b.s.Load(ctx)
-	out := make([]refresh.Stored, len(entries))
-	for i, e := range entries {
-		out[i] = refresh.Stored{Pending: e.Pending, Ref: e}
-	}
-	var re *spill.ReadError
-	if errors.As(err, &re) {
-		err = fmt.Errorf("%w: %w", refresh.ErrUnreadable, err)
-	}
-	return out, err
-}
-
-func (b backlog) Remove(ctx context.Context, s []refresh.Stored) error {
-	entries := make([]spill.Entry, len(s))
-	for i, e := range s {
-		entries[i] = e.Ref.(spill.Entry)
-	}
-	return b.s.Remove(ctx, entries)
 }

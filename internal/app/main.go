@@ -43,7 +43,11 @@ func Main(name string, serve func(*App) (platform.Handlers, error)) int {
 		return 1
 	}
 	h.Logger = logger
-	if err := platform.Start(ctx, os.Getenv, h); err != nil {
+	check := newSelfCheck(a, logger)
+	if !cfg.Credentials.Empty() {
+		check.start(ctx)
+	}
+	if err := platform.Start(ctx, os.Getenv, check.wrap(h)); err != nil {
 		logger.Error("serve", "error", err)
 		return 1
 	}
@@ -65,9 +69,14 @@ func LogReport(ctx context.Context, msg string, r refresh.Report, err error) {
 		attrs = append(attrs, "rejected_by", r.RejectedBy)
 	}
 	log := platform.Logger(ctx)
-	if err != nil {
+	switch {
+	case err != nil:
 		log.Error(msg, append(attrs, "error", err)...)
-		return
+	case r.Submitted == 0 && r.Duplicate == 0 && r.Spilled > 0:
+		// Nothing went through: the API, the credentials or the quota is
+		// in the way. The reasons say which.
+		log.Warn(msg, attrs...)
+	default:
+		log.Info(msg, attrs...)
 	}
-	log.Info(msg, attrs...)
 }

@@ -311,7 +311,7 @@ func TestReportStartsWhereThePreviousEnded(t *testing.T) {
 	}
 	run := func() time.Time {
 		before := len(w.seen("DescribeRefreshTasks"))
-		if _, err := w.app.Reporter().Run(context.Background(), report.RunOptions{Report: true, Channels: senders(chans)}); err != nil {
+		if _, err := w.app.Reporter().Run(context.Background(), report.RunOptions{Report: true, Channels: chans}); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
 		start, err := time.Parse("2006-01-02T15:04:05Z", w.seen("DescribeRefreshTasks")[before].Start)
@@ -331,13 +331,4 @@ func TestReportStartsWhereThePreviousEnded(t *testing.T) {
 	if got != 2 {
 		t.Errorf("robot got %d reports, want 2 (report.when: always)", got)
 	}
-}
-
-// senders returns chans as report senders.
-func senders(chans []notify.Channel) []report.Sender {
-	out := make([]report.Sender, len(chans))
-	for i, c := range chans {
-		out[i] = c
-	}
-	return out
 }

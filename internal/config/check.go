@@ -221,6 +221,9 @@ func (r Rule) WithDefaults() Rule {
 	if r.ObjectType == "" {
 		r.ObjectType = File
 	}
+	if r.ObjectType == ExQuery {
+		r.ObjectType = IgnoreParams
+	}
 	if r.Domains != nil {
 		ds := make([]string, len(r.Domains))
 		for i, d := range r.Domains {
@@ -307,6 +310,28 @@ func (r Rule) problems() []error {
 	if (r.OnCreate == CreatePrefetch || r.OnCreate == CreateBoth) && (r.ObjectType == Directory || r.ObjectType == Regex) {
 		addf("on_create", "%q prefetches file URLs, but object_type %q gives no file URL: use on_create: refresh", r.OnCreate, r.ObjectType)
 	}
+	if r.Force && r.ObjectType == File && len(r.CacheTags) == 0 {
+		addf("force", "force has no effect on File refreshes (RefreshObjectCaches, Force: it applies only when ObjectType is not File): remove it, or use object_type directory, regex or ignore_params")
+	}
+	for i, t := range r.CacheTags {
+		add(fmt.Sprintf("cache_tags[%d]", i), checkTagTemplate(t))
+	}
+	if er := r.EdgeRoutine; er != nil {
+		if r.Provider != refresh.DCDN {
+			addf("edge_routine", "Edge Routines are DCDN's (RefreshErObjectCaches): this rule's provider is %q; give provider: dcdn", r.Provider)
+		}
+		if er.ID == "" {
+			addf("edge_routine.id", "missing: the routine's Name.Subdomain")
+		} else {
+			add("edge_routine.id", refresh.CheckRoutine(er.ID))
+		}
+		if _, err := refresh.MergeDomains(er.MergeDomains); err != nil {
+			add("edge_routine.merge_domains", err)
+		}
+	}
+	if r.Prefetch.QueryHashkey && r.Provider == refresh.DCDN {
+		addf("prefetch.query_hashkey", "QueryHashkey is a PushObjectCache (CDN) parameter; PreloadDcdnObjectCaches documents none")
+	}
 	if r.StripPrefix != "" && r.Prefix != "" && !strings.HasPrefix(r.Prefix, r.StripPrefix) {
 		addf("strip_prefix", "%q is not a prefix of prefix %q, so it would not apply to every key", r.StripPrefix, r.Prefix)
 	}
@@ -341,6 +366,25 @@ func (r Rule) problems() []error {
 		}
 	}
 	return errs
+}
+
+// checkTagTemplate returns what is wrong with a cache-tag template: it is
+// empty, names a placeholder other than TagPlaceholders, or its literal
+// text could never be a tag (refresh.CheckTag).
+func checkTagTemplate(t string) error {
+	lit := t
+	for _, p := range TagPlaceholders {
+		lit = strings.ReplaceAll(lit, p, "x")
+	}
+	if i := strings.IndexByte(lit, '{'); i >= 0 {
+		if j := strings.IndexByte(lit[i:], '}'); j > 0 {
+			return fmt.Errorf("%q: unknown placeholder %s (want %s)", t, lit[i:i+j+1], strings.Join(TagPlaceholders, ", "))
+		}
+	}
+	if err := refresh.CheckTag(lit); err != nil {
+		return fmt.Errorf("%q: %w", t, err)
+	}
+	return nil
 }
 
 // isToken reports whether s is an HTTP header name (RFC 9110 token).

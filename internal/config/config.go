@@ -120,6 +120,10 @@ const (
 	Regex ObjectType = "regex"
 	// IgnoreParams refreshes the object's URL under every query string.
 	IgnoreParams ObjectType = "ignore_params"
+	// ExQuery is another name of ignore_params, as the CDN
+	// RefreshObjectCaches page spells the type (ExQuery); a rule reads
+	// as ignore_params.
+	ExQuery ObjectType = "exquery"
 )
 
 // API returns the type as RefreshObjectCaches spells it.
@@ -129,7 +133,7 @@ func (t ObjectType) API() refresh.ObjectType {
 		return refresh.Directory
 	case Regex:
 		return refresh.Regex
-	case IgnoreParams:
+	case IgnoreParams, ExQuery:
 		return refresh.IgnoreParams
 	}
 	return refresh.File
@@ -166,10 +170,42 @@ type Rule struct {
 	Provider   refresh.Provider `yaml:"provider"`    // cdn (default) or dcdn
 	ObjectType ObjectType       `yaml:"object_type"` // default file
 	// Force asks the CDN to refetch everything in scope rather than
-	// revalidate (directory, regex and ignore_params refreshes).
+	// revalidate (directory, regex and ignore_params refreshes, and cache
+	// tags); it has no effect on File refreshes.
 	Force    bool     `yaml:"force"`
 	Prefetch Prefetch `yaml:"prefetch"`
+	// CacheTags are cache-tag templates: each changed key also refreshes,
+	// on each domain, what the CDN cached under every tag they give
+	// (RefreshObjectCacheByCacheTag, RefreshDcdnObjectCacheByCacheTag).
+	// Placeholders: {key} (the object key), {dir} (its directory, without
+	// the final /), {base} (its file name), {ext} (the file name's
+	// extension, without the dot).
+	CacheTags Strings `yaml:"cache_tags"`
+	// EdgeRoutine, on a DCDN rule, also refreshes the rule's URLs in the
+	// cache of an Edge Routine (RefreshErObjectCaches).
+	EdgeRoutine *EdgeRoutine `yaml:"edge_routine"`
 }
+
+// EdgeRoutine names an Edge Routine whose cache a rule's refreshes also
+// purge (RefreshErObjectCaches, seed 003).
+type EdgeRoutine struct {
+	// ID is the routine's RoutineId, "Name.Subdomain".
+	ID string `yaml:"id" config:"required"`
+	// MergeDomains are domains merged for the refresh (MergeDomainName):
+	// the points of presence serving them are refreshed too.
+	MergeDomains []string `yaml:"merge_domains"`
+}
+
+// Tag placeholders, expanded per changed key in Rule.CacheTags.
+const (
+	TagKey  = "{key}"  // the object key
+	TagDir  = "{dir}"  // the key's directory, without the final /; "" at the root
+	TagBase = "{base}" // the key's file name
+	TagExt  = "{ext}"  // the file name's extension, without the dot; "" if none
+)
+
+// TagPlaceholders are the placeholders of a cache-tag template.
+var TagPlaceholders = []string{TagKey, TagDir, TagBase, TagExt}
 
 // Prefetch holds the options of prefetch (PushObjectCache) calls.
 type Prefetch struct {
@@ -178,11 +214,15 @@ type Prefetch struct {
 	// Headers are sent to the origin with each prefetch (PushObjectCache
 	// WithHeader), e.g. {Accept-Encoding: [gzip]} to warm the compressed copy.
 	Headers map[string][]string `yaml:"headers"`
+	// QueryHashkey runs prefetches in hash key query mode (PushObjectCache
+	// QueryHashkey, seed 000; CDN only).
+	QueryHashkey bool `yaml:"query_hashkey"`
 }
 
 // Window configures the short dedupe window.
 type Window struct {
-	Duration  time.Duration `yaml:"duration" config:"positive"`   // how long a window collects jobs; default 2s
+	Duration  time.Duration `yaml:"duration" config:"positive"`   // how long a window collects jobs at most; default 2s
+	Quiet     time.Duration `yaml:"quiet" config:"positive"`      // a window closes after this long without a new job; default 200ms
 	DedupeTTL time.Duration `yaml:"dedupe_ttl" config:"positive"` // how long a URL counts as done; default Duration
 	EventTTL  time.Duration `yaml:"event_ttl" config:"positive"`  // how long an event id counts as seen; default 10m
 	MaxBatch  int           `yaml:"max_batch" config:"positive"`  // a window closes early at this many jobs; default 1000
@@ -434,6 +474,7 @@ func Default() *Config {
 	return &Config{
 		Window: Window{
 			Duration:  window.DefaultDuration,
+			Quiet:     window.DefaultQuiet,
 			DedupeTTL: window.DefaultDuration,
 			EventTTL:  window.DefaultEventTTL,
 			MaxBatch:  window.DefaultMaxBatch,
@@ -570,6 +611,9 @@ func (c *Config) SetDefaults() {
 	def := Default()
 	if c.Window.Duration == 0 {
 		c.Window.Duration = def.Window.Duration
+	}
+	if c.Window.Quiet == 0 {
+		c.Window.Quiet = def.Window.Quiet
 	}
 	if c.Window.DedupeTTL == 0 {
 		c.Window.DedupeTTL = c.Window.Duration

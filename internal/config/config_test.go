@@ -48,17 +48,20 @@ func TestParseFull(t *testing.T) {
 				Scheme:  "https", StripPrefix: "static/", AddPrefix: "v2/", Index: "index.html",
 				OnCreate: config.CreateBoth, OnDelete: config.DeleteRefresh,
 				Provider: refresh.DCDN, ObjectType: config.File,
-				Prefetch: config.Prefetch{Area: "overseas", L2Preload: true},
+				Prefetch:    config.Prefetch{Area: "overseas", L2Preload: true},
+				CacheTags:   config.Strings{"{dir}", "site"},
+				EdgeRoutine: &config.EdgeRoutine{ID: "pages.example", MergeDomains: []string{"m.example.com"}},
 			},
 			{
 				Bucket: "my-site", Prefix: "static/", Suffix: config.Strings{".css", ".js"},
 				Domains: []string{"static.example.com"}, Scheme: "http",
 				OnCreate: config.CreateRefresh, OnDelete: config.DeleteNone,
 				Provider: refresh.CDN, ObjectType: config.Directory, Force: true,
+				Prefetch: config.Prefetch{QueryHashkey: true},
 			},
 		},
 		Window: config.Window{
-			Duration: 3 * time.Second, DedupeTTL: time.Minute, EventTTL: 30 * time.Minute,
+			Duration: 3 * time.Second, Quiet: 300 * time.Millisecond, DedupeTTL: time.Minute, EventTTL: 30 * time.Minute,
 			MaxBatch: 500, RedisURL: "redis://:pw@127.0.0.1:6379/0",
 		},
 		Spill: config.Spill{Dir: "/tmp/spill", OSS: &config.SpillOSS{Bucket: "my-spill", Prefix: "cdnrefresh/"}},
@@ -212,11 +215,15 @@ func TestParseMergeKey(t *testing.T) {
 }
 
 // TestParseErrors checks that each problem is reported with its place.
+// rule is a config of one rule, bucket my-site, prefix img/, with extra
+// keys; r0 names it in errors.
+func rule(extra string) string {
+	return "rules:\n  - bucket: my-site\n    prefix: img/\n    domains: [d.example.com]\n" + extra
+}
+
+const r0 = `config: rules[0] (bucket "my-site", prefix "img/"): `
+
 func TestParseErrors(t *testing.T) {
-	rule := func(extra string) string {
-		return "rules:\n  - bucket: my-site\n    prefix: img/\n    domains: [d.example.com]\n" + extra
-	}
-	const r0 = `config: rules[0] (bucket "my-site", prefix "img/"): `
 	tests := []struct {
 		name string
 		yaml string

@@ -25,7 +25,7 @@ var codeActions = func() map[string]bool {
 		refresh.APITaskByID, refresh.APIPreloadDetail} {
 		m["cdn:"+a] = true
 	}
-	for _, a := range []string{refresh.APIRefreshDCDN, refresh.APIPreloadDCDN, refresh.APICacheTagDCDN, refresh.APIQuotaDCDN,
+	for _, a := range []string{refresh.APIRefreshDCDN, refresh.APIPreloadDCDN, refresh.APICacheTagDCDN, refresh.APIRefreshER, refresh.APIQuotaDCDN,
 		refresh.APITasksDCDN, refresh.APITaskByIDDCDN} {
 		m["dcdn:"+a] = true
 	}

@@ -32,15 +32,8 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
 )
 
-// Channel is one place reports go to.
-type Channel interface {
-	// Name identifies the channel in errors and logs; it never contains
-	// the robot's URL or secret.
-	Name() string
-	// Send delivers r, retrying what is worth retrying within ctx. The
-	// error, if any, names the channel and says what the robot answered.
-	Send(ctx context.Context, r report.Report) error
-}
+// Channel is one place reports go to: a report.Sender.
+type Channel = report.Sender
 
 // Options are what every channel needs to post. The zero Options work.
 type Options struct {

@@ -31,8 +31,8 @@ func collapse(files []*item, threshold int, n *int) []*item {
 	groups := make(map[collapseKey][]*item)
 	var order []collapseKey
 	for _, f := range files {
-		if f.state != statePending || f.key.objectType != refresh.File || f.originLen == len(f.canon) {
-			continue // no path, no directory
+		if f.state != statePending || f.key.objectType != refresh.File || f.originLen == len(f.canon) || f.key.routine != "" {
+			continue // no path, no directory; Edge Routine caches are left as asked
 		}
 		k := collapseKey{f.key.provider, f.key.force, f.key.area, f.key.l2, f.canon[:f.originLen]}
 		if groups[k] == nil {

@@ -39,6 +39,28 @@ const (
 // https://www.alibabacloud.com/help/en/edge-security-acceleration/dcdn/developer-reference/api-dcdn-2018-01-15-preloaddcdnobjectcaches
 const MaxDCDNPreloadURLs = 100
 
+// Per-call limits of DCDN RefreshErObjectCaches, the Edge Routine cache
+// refresh (seed 003, Operation description: "up to 1,000 URLs or 100
+// directories ... in each request"; ObjectPath: "The URLs in a request must
+// belong to the same domain name"). The page states no regex limit; the
+// CDN one (1) is assumed.
+const (
+	MaxERURLs    = 1000
+	MaxERDirs    = 100
+	MaxERRegex   = 1
+	MaxERDomains = 1
+)
+
+// MaxCacheTags is how many cache tags one RefreshObjectCacheByCacheTag or
+// RefreshDcdnObjectCacheByCacheTag call carries, comma-joined in CacheTag,
+// for one DomainName. The documents are silent on a limit (seed 000:
+// "the tags ... separated by commas"); 10 is the emulator's assumption
+// (internal/emulator/cdn, DefaultCacheTagsPerCall, marked Assumed in
+// documented.go), which the planner keeps to. More tags are split into
+// more calls; a call the API refuses as too long is halved by the
+// pipeline, never refused whole.
+const MaxCacheTags = 10
+
 // MaxPathLength is the longest ObjectPath entry the refresh and prefetch APIs
 // accept, in bytes (the ObjectPath parameter on the RefreshObjectCaches and
 // PushObjectCache API pages cited above).
@@ -62,6 +84,10 @@ type Limits struct {
 	DCDNRefreshRegex int // DCDN Regex patterns per call
 	DCDNDomains      int // DCDN distinct domain names per call
 	DCDNPreloadURLs  int // DCDN prefetch URLs per call
+
+	ERURLs    int // RefreshErObjectCaches File and IgnoreParams paths per call
+	ERDirs    int // RefreshErObjectCaches Directory paths per call
+	CacheTags int // cache tags per cache-tag call (CDN and DCDN)
 }
 
 // DefaultLimits returns the limits the provider documents.
@@ -77,6 +103,9 @@ func DefaultLimits() Limits {
 		DCDNRefreshRegex: MaxDCDNRefreshRegex,
 		DCDNDomains:      MaxDCDNDomains,
 		DCDNPreloadURLs:  MaxDCDNPreloadURLs,
+		ERURLs:           MaxERURLs,
+		ERDirs:           MaxERDirs,
+		CacheTags:        MaxCacheTags,
 	}
 }
 
@@ -94,6 +123,9 @@ func (l Limits) withDefaults() Limits {
 		{&l.DCDNRefreshRegex, &d.DCDNRefreshRegex},
 		{&l.DCDNDomains, &d.DCDNDomains},
 		{&l.DCDNPreloadURLs, &d.DCDNPreloadURLs},
+		{&l.ERURLs, &d.ERURLs},
+		{&l.ERDirs, &d.ERDirs},
+		{&l.CacheTags, &d.CacheTags},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def
@@ -102,39 +134,46 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// perCall returns how many paths one call of the given kind may carry. l
-// must have its defaults filled in. Unknown kinds get the URL limit; such
-// calls fail Validate.
-func (l Limits) perCall(p refresh.Provider, a refresh.Action, t refresh.ObjectType) int {
-	dcdn := p == refresh.DCDN
-	if a == refresh.ActionPrefetch {
-		if dcdn {
-			return l.DCDNPreloadURLs
-		}
+// perCall returns how many paths (URLs, directories, patterns or cache
+// tags) one call of api with object type t may carry. l must have its
+// defaults filled in. Unknown kinds get the URL limit; such calls fail
+// Validate.
+func (l Limits) perCall(api string, t refresh.ObjectType) int {
+	switch api {
+	case refresh.APIPush:
 		return l.PushURLs
+	case refresh.APIPreloadDCDN:
+		return l.DCDNPreloadURLs
+	case refresh.APICacheTag, refresh.APICacheTagDCDN:
+		return l.CacheTags
+	case refresh.APIRefreshER:
+		return pickLimit(t, l.ERURLs, l.ERDirs, MaxERRegex)
+	case refresh.APIRefreshDCDN:
+		return pickLimit(t, l.DCDNRefreshURLs, l.DCDNRefreshDirs, l.DCDNRefreshRegex)
 	}
-	switch t {
-	case refresh.Directory:
-		if dcdn {
-			return l.DCDNRefreshDirs
-		}
-		return l.RefreshDirs
-	case refresh.Regex:
-		if dcdn {
-			return l.DCDNRefreshRegex
-		}
-		return l.RefreshRegex
-	}
-	if dcdn {
-		return l.DCDNRefreshURLs
-	}
-	return l.RefreshURLs
+	return pickLimit(t, l.RefreshURLs, l.RefreshDirs, l.RefreshRegex)
 }
 
-// domains returns how many distinct domain names one call of provider p may
+// pickLimit returns the limit of object type t among a refresh API's.
+func pickLimit(t refresh.ObjectType, urls, dirs, regex int) int {
+	switch t {
+	case refresh.Directory:
+		return dirs
+	case refresh.Regex:
+		return regex
+	}
+	return urls
+}
+
+// domains returns how many distinct domain names one call of api may
 // name. l must have its defaults filled in.
-func (l Limits) domains(p refresh.Provider) int {
-	if p == refresh.DCDN {
+func (l Limits) domains(api string) int {
+	switch api {
+	case refresh.APIRefreshER:
+		return MaxERDomains
+	case refresh.APICacheTag, refresh.APICacheTagDCDN:
+		return 1 // one DomainName per call (seed 000)
+	case refresh.APIRefreshDCDN, refresh.APIPreloadDCDN:
 		return l.DCDNDomains
 	}
 	return l.Domains

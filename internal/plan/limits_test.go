@@ -14,6 +14,7 @@ func TestDefaultLimits(t *testing.T) {
 	want := plan.Limits{
 		RefreshURLs: 1000, RefreshDirs: 100, RefreshRegex: 1, Domains: 10, PushURLs: 100,
 		DCDNRefreshURLs: 1000, DCDNRefreshDirs: 100, DCDNRefreshRegex: 1, DCDNDomains: 10, DCDNPreloadURLs: 100,
+		ERURLs: 1000, ERDirs: 100, CacheTags: 10,
 	}
 	if diff := cmp.Diff(want, plan.DefaultLimits()); diff != "" {
 		t.Errorf("DefaultLimits() mismatch (-want +got):\n%s", diff)
@@ -26,6 +27,16 @@ func TestValidate(t *testing.T) {
 	}
 	refreshFile := func(urls ...string) refresh.Call {
 		return call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, refresh.File, urls...)
+	}
+	er := func(urls ...string) refresh.Call {
+		c := call(refresh.APIRefreshER, refresh.DCDN, refresh.ActionRefresh, refresh.File, urls...)
+		c.Routine = "r.sub"
+		return c
+	}
+	tags := func(tags ...string) refresh.Call {
+		c := call(refresh.APICacheTag, refresh.CDN, refresh.ActionRefresh, refresh.CacheTag, "https://d/")
+		c.Tags = tags
+		return c
 	}
 	hosts := func(n int) []string {
 		return urlList(n, "https://h%02d.example/x")
@@ -59,7 +70,15 @@ func TestValidate(t *testing.T) {
 		{"unknown object type", call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, "Tag", "https://d/a"), plan.Limits{}, `unknown object type "Tag"`},
 		{"refresh without object type", call(refresh.APIRefresh, refresh.CDN, refresh.ActionRefresh, "", "https://d/a"), plan.Limits{}, "unknown object type"},
 		{"wrong API", call(refresh.APIRefresh, refresh.DCDN, refresh.ActionRefresh, refresh.File, "https://d/a"), plan.Limits{}, `needs API "RefreshDcdnObjectCaches"`},
-		{"unknown provider", call("", "akamai", refresh.ActionRefresh, refresh.File, "https://d/a"), plan.Limits{}, "unknown provider"},
+		{"unknown provider", call("", "akamai", refresh.ActionRefresh, refresh.File, "https://d/a"), plan.Limits{}, `no API for provider "akamai"`},
+		{"edge routine", er("https://d/a", "https://d/b"), plan.Limits{}, ""},
+		{"edge routine, 2 domains", er("https://d/a", "https://e/b"), plan.Limits{}, "2 distinct domains, over the per-call limit of 1"},
+		{"edge routine, 1001 URLs", er(urlList(1001, "https://d/%d")...), plan.Limits{}, "1001 File paths, over the per-call limit of 1000"},
+		{"edge routine on CDN", refresh.Call{API: refresh.APIRefreshER, Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: refresh.File, Routine: "r.s", URLs: []string{"https://d/a"}}, plan.Limits{}, "no API"},
+		{"10 cache tags", tags(urlList(10, "t%d")...), plan.Limits{}, ""},
+		{"11 cache tags", tags(urlList(11, "t%d")...), plan.Limits{}, "11 CacheTag paths, over the per-call limit of 10"},
+		{"cache tag with a comma", tags("a,b"), plan.Limits{}, "comma"},
+		{"cache tag twice", tags("a", "a"), plan.Limits{}, "appears twice"},
 		{"bad area", refresh.Call{API: refresh.APIPush, Provider: refresh.CDN, Action: refresh.ActionPrefetch, Area: "mars", URLs: []string{"https://d/a"}}, plan.Limits{}, `unknown area "mars"`},
 	}
 	for _, tt := range tests {

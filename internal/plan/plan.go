@@ -3,9 +3,11 @@
 //
 // Planner.Plan, in this order:
 //
-//  1. Drops exact duplicates: jobs with the same provider, action, object
-//     type, force, area, L2 preload and URL are one piece of work, sent once
-//     and listed in the one call's Jobs for each of them.
+//  1. Drops exact duplicates: jobs with the same URL (and cache tag) and
+//     the same value of every other field the request carries (provider,
+//     action, object type, force, area, L2 preload, headers, QueryHashkey,
+//     Edge Routine) are one piece of work, sent once and listed in the one
+//     call's Jobs for each of them.
 //  2. Admits Directory refresh jobs within the directory quota, earliest
 //     first. A directory job beneath another directory job of the same
 //     provider, area and L2 preload is covered by it (when the outer one
@@ -23,9 +25,11 @@
 //     Regex, prefetch: Preload), earliest first; the rest comes back in
 //     over, in the order given.
 //  6. Splits the admitted work into calls within every per-call limit
-//     (Limits): per group of provider, action, object type, force, area and
-//     L2 preload, paths sorted by domain and then path, packed greedily so
-//     that no call exceeds its path limit or the distinct-domain limit.
+//     (Limits) of the API refresh.APIFor names: per group of the fields
+//     above, paths sorted by domain and then path, packed greedily so that
+//     no call exceeds its path limit or the distinct-domain limit (one
+//     domain for Edge Routine and cache-tag calls, whose tags are packed
+//     as paths are). Cache tags draw on the directory quota.
 //
 // Output is deterministic: refresh calls before prefetch calls (a prefetch
 // must follow the purge of the same URL), then by provider, object type
@@ -69,26 +73,33 @@ type Planner struct {
 
 var _ refresh.Planner = Planner{}
 
-// groupKey is what jobs in one call share.
+// groupKey is what jobs in one call share: every field of a job that
+// goes into the API request, except its URL or tag.
 type groupKey struct {
-	provider   refresh.Provider
-	action     refresh.Action
-	objectType refresh.ObjectType
-	force      bool
-	area       string
-	l2         bool
-	withHeader string
+	provider     refresh.Provider
+	action       refresh.Action
+	objectType   refresh.ObjectType
+	force        bool
+	area         string
+	l2           bool
+	withHeader   string
+	queryHashkey bool
+	routine      string
+	mergeDomains string
 }
 
 func keyOf(j refresh.Job) groupKey {
 	k := groupKey{
-		provider:   j.Provider.OrDefault(),
-		action:     j.Action,
-		objectType: j.ObjectType,
-		force:      j.Force,
-		area:       j.Area,
-		l2:         j.L2Preload,
-		withHeader: j.WithHeader,
+		provider:     j.Provider.OrDefault(),
+		action:       j.Action,
+		objectType:   j.ObjectType,
+		force:        j.Force,
+		area:         j.Area,
+		l2:           j.L2Preload,
+		withHeader:   j.WithHeader,
+		queryHashkey: j.QueryHashkey,
+		routine:      j.Routine,
+		mergeDomains: j.MergeDomains,
 	}
 	switch k.action {
 	case refresh.ActionPrefetch:
@@ -99,6 +110,11 @@ func keyOf(j refresh.Job) groupKey {
 		}
 	}
 	return k
+}
+
+// api is the API that carries out the jobs of group k, "" for none.
+func (k groupKey) api() string {
+	return refresh.APIFor(k.provider, k.action, k.objectType, k.routine != "")
 }
 
 type state uint8
@@ -114,6 +130,7 @@ const (
 type item struct {
 	key       groupKey
 	url       string
+	tag       string // of a cache-tag item
 	canon     string // see canonical
 	originLen int
 	host      string
@@ -144,7 +161,7 @@ func (p Planner) Plan(jobs []refresh.Job, q refresh.Quota) (calls []refresh.Call
 
 	var dirs, files []*item
 	for _, it := range items {
-		if it.key.action != refresh.ActionRefresh || refresh.APIFor(it.key.provider, it.key.action) == "" {
+		if it.key.action != refresh.ActionRefresh || it.key.api() == "" {
 			continue
 		}
 		switch it.key.objectType {
@@ -214,14 +231,14 @@ func remaining(q, r refresh.Quota) refresh.Quota {
 // pool returns the quota an item of group k draws on, or nil if it draws on
 // none.
 func pool(q *refresh.Quota, k groupKey) *int {
-	if refresh.APIFor(k.provider, k.action) == "" {
+	if k.api() == "" {
 		return nil
 	}
 	if k.action == refresh.ActionPrefetch {
 		return &q.Preload
 	}
 	switch k.objectType {
-	case refresh.Directory:
+	case refresh.Directory, refresh.CacheTag: // see refresh.QuotaKind
 		return &q.Dir
 	case refresh.Regex:
 		return &q.Regex
@@ -236,19 +253,19 @@ func pool(q *refresh.Quota, k groupKey) *int {
 func dedupe(jobs []refresh.Job) []*item {
 	type workKey struct {
 		groupKey
-		url string
+		url, tag string
 	}
 	seen := make(map[workKey]*item, len(jobs))
 	items := make([]*item, 0, len(jobs))
 	store := make([]item, len(jobs)) // one allocation for all items
 	for i, j := range jobs {
-		k := workKey{keyOf(j), j.URL}
+		k := workKey{keyOf(j), j.URL, j.Tag}
 		if it, ok := seen[k]; ok {
 			it.jobs = append(it.jobs, i)
 			continue
 		}
 		it := &store[len(items)]
-		it.key, it.url, it.first = k.groupKey, j.URL, i
+		it.key, it.url, it.tag, it.first = k.groupKey, j.URL, j.Tag, i
 		it.canon, it.originLen = canonical(j.URL)
 		seen[k] = it
 		items = append(items, it)
@@ -276,11 +293,13 @@ func (x dirIndex) cover(t *item, ok func(carrier *item) bool) *item {
 }
 
 // covers reports whether refreshing directory d also carries out t, which
-// lies at or beneath it: same provider, area and L2 preload, and d forces
-// or t does not. A directory covers another of the same path only if it
-// forces and the other does not.
+// lies at or beneath it: same provider, area, L2 preload and Edge Routine
+// (an Edge Routine's cache is refreshed by its own API), and d forces or t
+// does not. A directory covers another of the same path only if it forces
+// and the other does not.
 func covers(d, t *item) bool {
-	if d == t || d.key.provider != t.key.provider || d.key.area != t.key.area || d.key.l2 != t.key.l2 {
+	if d == t || d.key.provider != t.key.provider || d.key.area != t.key.area || d.key.l2 != t.key.l2 ||
+		d.key.routine != t.key.routine || d.key.mergeDomains != t.key.mergeDomains {
 		return false
 	}
 	if t.key.objectType == refresh.Directory && d.canon == t.canon {

@@ -21,9 +21,10 @@ func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
 	var calls []refresh.Call
 	for k, g := range groups {
 		slices.SortFunc(g, func(a, b *item) int {
-			return cmp.Or(strings.Compare(a.host, b.host), strings.Compare(a.url, b.url))
+			return cmp.Or(strings.Compare(a.host, b.host), strings.Compare(a.url, b.url), strings.Compare(a.tag, b.tag))
 		})
-		per, doms := lim.perCall(k.provider, k.action, k.objectType), lim.domains(k.provider)
+		api := k.api()
+		per, doms := lim.perCall(api, k.objectType), lim.domains(api)
 		start, hosts := 0, 0
 		for i, it := range g {
 			newHost := i == start || it.host != g[i-1].host
@@ -42,12 +43,17 @@ func split(jobs []refresh.Job, items []*item, lim Limits) []refresh.Call {
 			cmp.Compare(actionRank(a.Action), actionRank(b.Action)),
 			strings.Compare(string(a.Provider), string(b.Provider)),
 			strings.Compare(string(a.Action), string(b.Action)),
+			strings.Compare(a.API, b.API),
 			strings.Compare(string(a.ObjectType), string(b.ObjectType)),
 			strings.Compare(a.URLs[0], b.URLs[0]),
+			slices.Compare(a.Tags, b.Tags),
 			compareBool(a.Force, b.Force),
 			strings.Compare(a.Area, b.Area),
 			compareBool(a.L2Preload, b.L2Preload),
 			strings.Compare(a.WithHeader, b.WithHeader),
+			compareBool(a.QueryHashkey, b.QueryHashkey),
+			strings.Compare(a.Routine, b.Routine),
+			strings.Compare(a.MergeDomains, b.MergeDomains),
 		)
 	})
 	return calls
@@ -62,18 +68,24 @@ func actionRank(a refresh.Action) int {
 	return 1
 }
 
-// makeCall forms the call of group k sending the URLs of items.
+// makeCall forms the call of group k sending the URLs of items, or for a
+// cache-tag group their tags, on the one domain URL they share.
 func makeCall(jobs []refresh.Job, k groupKey, items []*item) refresh.Call {
+	api := k.api()
 	c := refresh.Call{
-		API:        refresh.APIFor(k.provider, k.action),
-		Provider:   k.provider,
-		Action:     k.action,
-		ObjectType: k.objectType,
-		Force:      k.force,
-		Area:       k.area,
-		L2Preload:  k.l2,
-		WithHeader: k.withHeader,
-		URLs:       make([]string, len(items)),
+		API:                 api,
+		Provider:            k.provider,
+		Action:              k.action,
+		ObjectType:          k.objectType,
+		ObjectTypeSpellings: refresh.ObjectTypeSpellings(api, k.objectType),
+		Force:               k.force,
+		Area:                k.area,
+		L2Preload:           k.l2,
+		WithHeader:          k.withHeader,
+		QueryHashkey:        k.queryHashkey,
+		Routine:             k.routine,
+		MergeDomains:        k.mergeDomains,
+		URLs:                make([]string, len(items)),
 	}
 	n := 0
 	for i, it := range items {
@@ -81,6 +93,14 @@ func makeCall(jobs []refresh.Job, k groupKey, items []*item) refresh.Call {
 		n += 1 + len(it.jobs)
 	}
 	slices.Sort(c.URLs)
+	if k.objectType == refresh.CacheTag {
+		c.URLs = []string{refresh.DomainURL(c.URLs[0])} // one domain per call (Limits.domains)
+		c.Tags = make([]string, len(items))
+		for i, it := range items {
+			c.Tags[i] = it.tag
+		}
+		slices.Sort(c.Tags)
+	}
 	c.Jobs = make([]refresh.Job, 0, n)
 	for _, it := range items {
 		if it.first >= 0 {
@@ -105,6 +125,10 @@ func compareJobs(a, b refresh.Job) int {
 		strings.Compare(a.Area, b.Area),
 		compareBool(a.L2Preload, b.L2Preload),
 		strings.Compare(a.WithHeader, b.WithHeader),
+		compareBool(a.QueryHashkey, b.QueryHashkey),
+		strings.Compare(a.Tag, b.Tag),
+		strings.Compare(a.Routine, b.Routine),
+		strings.Compare(a.MergeDomains, b.MergeDomains),
 		strings.Compare(a.Key, b.Key),
 	)
 }

@@ -18,12 +18,12 @@ import (
 // field of l means its default. The error names the first problem found.
 func Validate(c refresh.Call, l Limits) error {
 	l = l.withDefaults()
-	want := refresh.APIFor(c.Provider, c.Action)
+	want := refresh.APIFor(c.Provider, c.Action, c.ObjectType, c.Routine != "")
 	if want == "" {
-		return fmt.Errorf("call %q: unknown provider %q or action %q", c.API, c.Provider, c.Action)
+		return fmt.Errorf("call %q: no API for provider %q, action %q, object type %q, routine %q", c.API, c.Provider, c.Action, c.ObjectType, c.Routine)
 	}
 	if c.API != want {
-		return fmt.Errorf("call %q: %s %s needs API %q", c.API, c.Provider, c.Action, want)
+		return fmt.Errorf("call %q: %s %s %s needs API %q", c.API, c.Provider, c.Action, c.ObjectType, want)
 	}
 	switch {
 	case c.Action == refresh.ActionPrefetch && c.ObjectType != "":
@@ -39,8 +39,21 @@ func Validate(c refresh.Call, l Limits) error {
 	if len(c.URLs) == 0 {
 		return fmt.Errorf("%s call: no paths", c.API)
 	}
-	if limit := l.perCall(c.Provider, c.Action, c.ObjectType); len(c.URLs) > limit {
-		return fmt.Errorf("%s call: %d %s paths, over the per-call limit of %d", c.API, len(c.URLs), kind(c), limit)
+	if limit := l.perCall(c.API, c.ObjectType); c.Size() > limit {
+		return fmt.Errorf("%s call: %d %s paths, over the per-call limit of %d", c.API, c.Size(), kind(c), limit)
+	}
+	if c.ObjectType == refresh.CacheTag {
+		if len(c.Tags) == 0 || len(c.URLs) != 1 {
+			return fmt.Errorf("%s call: %d tags on %d domain URLs, want tags on one", c.API, len(c.Tags), len(c.URLs))
+		}
+		for i, tag := range c.Tags {
+			if err := refresh.CheckTag(tag); err != nil {
+				return fmt.Errorf("%s call: tag %d %q: %v", c.API, i, tag, err)
+			}
+			if i > 0 && c.Tags[i-1] == tag {
+				return fmt.Errorf("%s call: tag %q appears twice", c.API, tag)
+			}
+		}
 	}
 	seen := make(map[string]bool, len(c.URLs))
 	hosts := make(map[string]bool)
@@ -64,7 +77,7 @@ func Validate(c refresh.Call, l Limits) error {
 		}
 		hosts[h] = true
 	}
-	if limit := l.domains(c.Provider); len(hosts) > limit {
+	if limit := l.domains(c.API); len(hosts) > limit {
 		return fmt.Errorf("%s call: %d distinct domains, over the per-call limit of %d", c.API, len(hosts), limit)
 	}
 	return nil
@@ -72,7 +85,7 @@ func Validate(c refresh.Call, l Limits) error {
 
 func knownType(t refresh.ObjectType) bool {
 	switch t {
-	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams:
+	case refresh.File, refresh.Directory, refresh.Regex, refresh.IgnoreParams, refresh.CacheTag:
 		return true
 	}
 	return false

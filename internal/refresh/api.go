@@ -33,26 +33,70 @@ func (p Provider) OrDefault() Provider {
 	return p
 }
 
-// APIFor returns the operation that carries out action a at provider p
-// (an empty p is DefaultProvider), or "" when there is none.
-func APIFor(p Provider, a Action) string {
-	switch p.OrDefault() {
-	case CDN:
-		switch a {
-		case ActionRefresh:
-			return APIRefresh
-		case ActionPrefetch:
-			return APIPush
-		}
-	case DCDN:
-		switch a {
-		case ActionRefresh:
-			return APIRefreshDCDN
-		case ActionPrefetch:
-			return APIPreloadDCDN
-		}
+// APIFor returns the operation that carries out the jobs of provider p
+// (an empty p is DefaultProvider), action a and object type t, Edge
+// Routine caches when edgeRoutine, or "" when there is none. It is the one
+// place a job's API follows from: the planner names calls with it, the
+// client sends what it names.
+//
+//   - refresh: RefreshObjectCaches (CDN), RefreshDcdnObjectCaches (DCDN);
+//     of an Edge Routine's cache, RefreshErObjectCaches (DCDN only);
+//   - refresh by cache tag (t CacheTag): RefreshObjectCacheByCacheTag (CDN),
+//     RefreshDcdnObjectCacheByCacheTag (DCDN);
+//   - prefetch: PushObjectCache (CDN), PreloadDcdnObjectCaches (DCDN).
+func APIFor(p Provider, a Action, t ObjectType, edgeRoutine bool) string {
+	p = p.OrDefault()
+	if p != CDN && p != DCDN {
+		return ""
 	}
-	return ""
+	dcdn := p == DCDN
+	switch {
+	case a == ActionPrefetch && !edgeRoutine && t != CacheTag:
+		return pick(dcdn, APIPreloadDCDN, APIPush)
+	case a != ActionRefresh:
+		return ""
+	case t == CacheTag:
+		if edgeRoutine {
+			return ""
+		}
+		return pick(dcdn, APICacheTagDCDN, APICacheTag)
+	case edgeRoutine:
+		return pick(dcdn, APIRefreshER, "")
+	}
+	return pick(dcdn, APIRefreshDCDN, APIRefresh)
+}
+
+func pick(dcdn bool, ifDCDN, ifCDN string) string {
+	if dcdn {
+		return ifDCDN
+	}
+	return ifCDN
+}
+
+// API returns the operation that carries out j (APIFor), or "".
+func (j Job) API() string { return APIFor(j.Provider, j.Action, j.ObjectType, j.Routine != "") }
+
+// The spellings of the parameter-ignoring object type. The CDN
+// RefreshObjectCaches page (seed 001, Request parameters, ObjectType)
+// lists File | Directory | Regex | ExQuery; the DCDN pages
+// (RefreshDcdnObjectCaches; seed 003, RefreshErObjectCaches) list
+// IgnoreParams, and DescribeRefreshQuota answers IgnoreParamsQuota for
+// both.
+const (
+	SpellIgnoreParams = "IgnoreParams"
+	SpellExQuery      = "ExQuery"
+)
+
+// ObjectTypeSpellings returns the values of ObjectType that may mean t to
+// api, in the order a client tries them: for CDN RefreshObjectCaches,
+// IgnoreParams is first sent as IgnoreParams and, when the API refuses
+// the spelling, as ExQuery. It returns nil where there is one spelling,
+// t itself, and for APIs that take no ObjectType.
+func ObjectTypeSpellings(api string, t ObjectType) []string {
+	if api == APIRefresh && t == IgnoreParams {
+		return []string{SpellIgnoreParams, SpellExQuery}
+	}
+	return nil
 }
 
 // QuotaKind names one of an account's daily quotas, after the
@@ -83,7 +127,10 @@ func quotaKind(a Action, t ObjectType) QuotaKind {
 		return QuotaPreload
 	}
 	switch t {
-	case Directory:
+	case Directory, CacheTag:
+		// A cache tag, like a directory, purges all in its scope; no page
+		// says which quota it draws on, and the emulator counts each tag
+		// against the directory quota (documented.go, Assumed).
 		return QuotaDir
 	case Regex:
 		return QuotaRegex

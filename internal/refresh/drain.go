@@ -48,13 +48,16 @@ type Backlog interface {
 // Replayed counts what replaying spilled work did.
 type Replayed struct {
 	Submitted int            `json:"submitted"`
-	Spilled   int            `json:"spilled"`  // stored again (quota or rate limits still in the way)
-	Rejected  int            `json:"rejected"` // will never be sent
+	Spilled   int            `json:"spilled"`            // stored again (quota or rate limits still in the way)
+	Rejected  int            `json:"rejected"`           // will never be sent
+	Canceled  int            `json:"canceled,omitempty"` // prefetches of objects deleted after their change
 	ByReason  map[string]int `json:"by_reason,omitempty"`
 }
 
 // Empty reports whether the replay had nothing to do.
-func (r Replayed) Empty() bool { return r.Submitted == 0 && r.Spilled == 0 && r.Rejected == 0 }
+func (r Replayed) Empty() bool {
+	return r.Submitted == 0 && r.Spilled == 0 && r.Rejected == 0 && r.Canceled == 0
+}
 
 // String counts the outcomes: "30 submitted, 2 spilled again, 1 rejected".
 func (r Replayed) String() string {
@@ -99,6 +102,25 @@ func (p *Pipeline) Drain(ctx context.Context, b Backlog, limit, reserve int) (Dr
 	}
 	if len(entries) == 0 {
 		return d, nil
+	}
+	// Settle first what needs no call: a prefetch whose object a later
+	// change deleted is never sent, and a job spilled in doubt that the API
+	// did accept is not sent again.
+	entries, settled, canceled, confirmed, notes := p.settle(ctx, entries)
+	d.Notes = append(d.Notes, notes...)
+	if len(settled) > 0 {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spillTimeout)
+		err := b.Remove(sctx, settled)
+		cancel()
+		if err != nil {
+			d.Kept += len(entries) + len(settled)
+			return d, fmt.Errorf("remove %d settled jobs from the spill: %w", len(settled), err)
+		}
+		d.Canceled += canceled
+		d.Submitted += confirmed
+		if canceled > 0 {
+			d.ByReason = addCounts(d.ByReason, map[string]int{ReasonDeleted: canceled})
+		}
 	}
 
 	budget, notes := p.replayBudget(ctx, entries, reserve)
@@ -170,6 +192,9 @@ func (p *Pipeline) replayChunk(ctx context.Context, b Backlog, chunk []Stored, s
 		case Rejected:
 			r.Rejected++
 			r.ByReason = bump(r.ByReason, o.Reason)
+		case Canceled:
+			r.Canceled++
+			r.ByReason = bump(r.ByReason, o.Reason)
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spillTimeout)
@@ -178,6 +203,75 @@ func (p *Pipeline) replayChunk(ctx context.Context, b Backlog, chunk []Stored, s
 		return fmt.Errorf("remove %d replayed jobs from the spill (they will be replayed again): %w", len(chunk), err)
 	}
 	return nil
+}
+
+// settle sorts out the entries that need no call: prefetches a later
+// delete canceled, and jobs spilled in doubt that the API accepted (asked
+// through Options.Accepted). It returns the others, and the settled ones
+// with their counts.
+func (p *Pipeline) settle(ctx context.Context, entries []Stored) (rest, settled []Stored, canceled, confirmed int, notes []string) {
+	work := make([]Pending, len(entries))
+	for i, e := range entries {
+		work[i] = e.Pending
+	}
+	gone := p.superseded(work)
+	type group struct {
+		p     Provider
+		a     Action
+		t     ObjectType
+		urls  []string
+		since time.Time
+	}
+	groups := map[string]*group{}
+	var order []string
+	for i, e := range entries {
+		j := e.Pending.Job
+		// An Edge Routine's refresh is listed as any refresh of its URL:
+		// the task list cannot tell it was accepted, so it is sent again.
+		if gone[i] || e.Pending.Reason != ReasonInDoubt || p.o.Accepted == nil || j.Routine != "" {
+			continue
+		}
+		k := string(j.Provider.OrDefault()) + "|" + string(j.Action) + "|" + string(j.ObjectType)
+		g := groups[k]
+		if g == nil {
+			g = &group{p: j.Provider.OrDefault(), a: j.Action, t: j.ObjectType, since: e.Pending.FirstSeen}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.urls = append(g.urls, j.URL)
+		if e.Pending.FirstSeen.Before(g.since) {
+			g.since = e.Pending.FirstSeen
+		}
+	}
+	accepted := map[string]bool{} // group key + "|" + URL
+	for _, k := range order {
+		g := groups[k]
+		got, err := p.o.Accepted(ctx, g.p, g.a, g.t, g.urls, g.since.Add(-time.Minute))
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("could not learn whether %d jobs sent in doubt were accepted; sending them again: %v", len(g.urls), err))
+			continue
+		}
+		for u := range got {
+			accepted[k+"|"+u] = true
+		}
+	}
+	for i, e := range entries {
+		j := e.Pending.Job
+		switch {
+		case gone[i]:
+			canceled++
+			settled = append(settled, e)
+		case e.Pending.Reason == ReasonInDoubt && j.Routine == "" && accepted[string(j.Provider.OrDefault())+"|"+string(j.Action)+"|"+string(j.ObjectType)+"|"+j.URL]:
+			confirmed++
+			settled = append(settled, e)
+		default:
+			rest = append(rest, e)
+		}
+	}
+	if confirmed > 0 {
+		notes = append(notes, fmt.Sprintf("%d jobs sent in doubt had been accepted: not sent again", confirmed))
+	}
+	return rest, settled, canceled, confirmed, notes
 }
 
 // quotaKeyOf names the daily quota of provider p and kind k (CDN and DCDN

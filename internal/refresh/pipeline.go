@@ -25,18 +25,29 @@ type Options struct {
 	// Window builds the window that coalesces concurrent invocations over
 	// the pipeline's flush. Nil: each invocation flushes on its own.
 	Window func(FlushFunc) Window
+	// Accepted, when set, says which of urls the API accepted in jobs of
+	// provider p, action a and object type t since since, with their task
+	// ids: the drain asks it about the jobs spilled in doubt
+	// (ReasonInDoubt), and sends again only the others. Nil, or an error,
+	// means none known: they are sent again.
+	Accepted func(ctx context.Context, p Provider, a Action, t ObjectType, urls []string, since time.Time) (map[string]string, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// DeadlineMargin is kept back before an invocation's deadline to spill
-	// what was not submitted (default 2 s).
+	// DeadlineMargin: no call is started this close to the context's
+	// deadline, whose answer could not come back in time (default
+	// 500 ms); its jobs are spilled with ReasonDeadline. The time to
+	// spill and to answer is kept by whoever sets the deadline: the
+	// window ends a flush its flush margin before the earliest joiner's
+	// deadline, the drain stops well before its own.
 	DeadlineMargin time.Duration
 }
 
 // Pipeline carries changes through map, window, plan, submit and spill.
 // It is safe for concurrent use.
 type Pipeline struct {
-	o      Options
-	window Window
+	o       Options
+	window  Window
+	deletes recentDeletes
 }
 
 // NewPipeline returns a pipeline built from o.
@@ -48,7 +59,7 @@ func NewPipeline(o Options) (*Pipeline, error) {
 		o.Now = time.Now
 	}
 	if o.DeadlineMargin == 0 {
-		o.DeadlineMargin = 2 * time.Second
+		o.DeadlineMargin = 500 * time.Millisecond
 	}
 	p := &Pipeline{o: o}
 	if o.Window != nil {
@@ -59,8 +70,11 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	return p, nil
 }
 
-// Report is the answer of one invocation: every change and every job is
-// counted exactly once.
+// Report is the answer of one invocation. Changes counts the records of
+// the event (or the items of a request), each once; Ignored counts those of
+// them that need no CDN work (the decoder's and the rules' alike). Every
+// job a change became is counted once in exactly one of Submitted,
+// Duplicate, Spilled, Rejected, Canceled or Failed.
 type Report struct {
 	Changes    int            `json:"changes"`
 	Ignored    int            `json:"ignored"`
@@ -68,14 +82,17 @@ type Report struct {
 	Duplicate  int            `json:"duplicate"`
 	Spilled    int            `json:"spilled"`
 	Rejected   int            `json:"rejected"`
+	Canceled   int            `json:"canceled,omitempty"`
+	Failed     int            `json:"failed,omitempty"`
 	Tasks      []string       `json:"tasks"`
 	SpilledBy  map[string]int `json:"spilled_by,omitempty"`
 	RejectedBy map[string]int `json:"rejected_by,omitempty"`
-	// IgnoredKeys lists the ignored changes with their reasons (at most
-	// MaxListed).
+	// IgnoredKeys lists the ignored changes with their reasons, and
+	// Outcomes what became of each job, at most MaxListed of each;
+	// Truncated counts the entries of both lists left out.
 	IgnoredKeys []Ignored `json:"ignored_keys,omitempty"`
-	// Outcomes lists what became of each job (at most MaxListed).
-	Outcomes []Outcome `json:"outcomes,omitempty"`
+	Outcomes    []Outcome `json:"outcomes,omitempty"`
+	Truncated   int       `json:"truncated,omitempty"`
 }
 
 // MaxListed caps the per-item lists in a Report; the counts stay exact.
@@ -105,9 +122,15 @@ func (r *Report) Add(outs ...Outcome) {
 		case Rejected:
 			r.Rejected++
 			r.RejectedBy = bump(r.RejectedBy, o.Reason)
+		case Canceled:
+			r.Canceled++
+		case Failed:
+			r.Failed++
 		}
 		if len(r.Outcomes) < MaxListed {
 			r.Outcomes = append(r.Outcomes, o)
+		} else {
+			r.Truncated++
 		}
 	}
 	sort.Strings(r.Tasks)
@@ -121,6 +144,8 @@ func (r *Report) Merge(o Report) {
 	r.Duplicate += o.Duplicate
 	r.Spilled += o.Spilled
 	r.Rejected += o.Rejected
+	r.Canceled += o.Canceled
+	r.Failed += o.Failed
 	r.SpilledBy = addCounts(r.SpilledBy, o.SpilledBy)
 	r.RejectedBy = addCounts(r.RejectedBy, o.RejectedBy)
 	for _, t := range o.Tasks {
@@ -129,8 +154,13 @@ func (r *Report) Merge(o Report) {
 		}
 	}
 	sort.Strings(r.Tasks)
-	r.IgnoredKeys = append(r.IgnoredKeys, o.IgnoredKeys[:min(len(o.IgnoredKeys), MaxListed-len(r.IgnoredKeys))]...)
-	r.Outcomes = append(r.Outcomes, o.Outcomes[:min(len(o.Outcomes), MaxListed-len(r.Outcomes))]...)
+	r.Truncated += o.Truncated
+	n := min(len(o.IgnoredKeys), MaxListed-len(r.IgnoredKeys))
+	r.IgnoredKeys = append(r.IgnoredKeys, o.IgnoredKeys[:n]...)
+	r.Truncated += len(o.IgnoredKeys) - n
+	n = min(len(o.Outcomes), MaxListed-len(r.Outcomes))
+	r.Outcomes = append(r.Outcomes, o.Outcomes[:n]...)
+	r.Truncated += len(o.Outcomes) - n
 }
 
 func (r *Report) ignore(ig ...Ignored) {
@@ -138,6 +168,8 @@ func (r *Report) ignore(ig ...Ignored) {
 	for _, i := range ig {
 		if len(r.IgnoredKeys) < MaxListed {
 			r.IgnoredKeys = append(r.IgnoredKeys, i)
+		} else {
+			r.Truncated++
 		}
 	}
 }
@@ -165,8 +197,9 @@ func bump(m map[string]int, k string) map[string]int {
 // and the whole invocation should be delivered again; the report still
 // counts what happened.
 func (p *Pipeline) Run(ctx context.Context, ev Event) (Report, error) {
-	r := Report{Changes: len(ev.Changes), Tasks: []string{}}
+	r := Report{Changes: len(ev.Changes) + len(ev.Ignored), Tasks: []string{}}
 	r.ignore(ev.Ignored...)
+	now := p.o.Now()
 	var jobs []Job
 	for _, c := range ev.Changes {
 		js, rejected, why := p.o.Mapper.Map(c)
@@ -178,11 +211,19 @@ func (p *Pipeline) Run(ctx context.Context, ev Event) (Report, error) {
 			continue
 		}
 		r.Add(rejected...)
+		at := c.Time
+		if at.IsZero() {
+			at = now
+		}
+		for i := range js {
+			js[i].Op, js[i].ChangeTime = c.Op, at
+		}
 		jobs = append(jobs, js...)
 	}
 	if len(jobs) == 0 {
 		return r, nil
 	}
+	p.deletes.note(jobs, now)
 	outs, err := p.window.Join(ctx, ev.ID, jobs)
 	r.Add(outs...)
 	return r, err
@@ -207,6 +248,28 @@ func (p *Pipeline) Flush(ctx context.Context, jobs []Job) ([]Outcome, error) {
 		pending[i] = Pending{Job: j, FirstSeen: now}
 	}
 	return p.carryOut(ctx, pending)
+}
+
+// superseded returns, for each of work's jobs, whether it is a prefetch of
+// a URL whose object was deleted after the job's change: by a delete
+// among work, or one this pipeline saw recently (last change wins). A
+// deleted object is never prefetched.
+func (p *Pipeline) superseded(work []Pending) []bool {
+	out := make([]bool, len(work))
+	last := map[string]time.Time{}
+	for _, w := range work {
+		if w.Job.deletes() && w.Job.ChangeTime.After(last[w.Job.URL]) {
+			last[w.Job.URL] = w.Job.ChangeTime
+		}
+	}
+	for i, w := range work {
+		if w.Job.Action != ActionPrefetch {
+			continue
+		}
+		d, ok := last[w.Job.URL]
+		out[i] = ok && d.After(w.Job.ChangeTime) || p.deletes.after(w.Job.URL, w.Job.ChangeTime)
+	}
+	return out
 }
 
 // Replay submits spilled work again, oldest first as given, within the
@@ -242,10 +305,15 @@ func (p *Pipeline) Replay(ctx context.Context, work []Pending) ([]Outcome, error
 // each; what is not done is spilled with its reason.
 func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, error) {
 	outs := make([]Outcome, len(work))
-	jobs := make([]Job, len(work))
+	jobs := make([]Job, 0, len(work))
 	at := make(map[string][]int, len(work))
-	for i, w := range work {
-		jobs[i] = w.Job
+	for i, gone := range p.superseded(work) {
+		w := work[i]
+		if gone {
+			outs[i] = Outcome{Job: w.Job, Status: Canceled, Reason: ReasonDeleted}
+			continue
+		}
+		jobs = append(jobs, w.Job)
 		outs[i] = Outcome{Job: w.Job}
 		at[w.Job.DedupeKey()] = append(at[w.Job.DedupeKey()], i)
 	}
@@ -257,7 +325,7 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 				continue // a duplicate job the plan lists twice
 			}
 			recorded[i] = true
-			o.Job = jobs[i]
+			o.Job = work[i].Job
 			outs[i] = o
 			if o.Status == Spilled {
 				w := work[i]
@@ -295,6 +363,7 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 		return outs, nil
 	}
 	if p.o.Spiller == nil {
+		fail(outs)
 		return outs, fmt.Errorf("refresh: %d jobs could not be submitted and no spill store is configured", len(pending))
 	}
 	// The spill must happen even when the invocation's context has run
@@ -302,9 +371,20 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spillTimeout)
 	defer cancel()
 	if err := p.o.Spiller.Spill(sctx, pending); err != nil {
+		fail(outs)
 		return outs, fmt.Errorf("refresh: spill %d jobs: %w", len(pending), err)
 	}
 	return outs, nil
+}
+
+// fail marks the spilled outcomes of outs Failed: the store did not keep
+// them.
+func fail(outs []Outcome) {
+	for i := range outs {
+		if outs[i].Status == Spilled {
+			outs[i].Status = Failed
+		}
+	}
 }
 
 // plan plans the jobs of each provider within that provider's quota:
@@ -345,10 +425,15 @@ func compareAction(a, b Action) int {
 	return rank(a) - rank(b)
 }
 
-// Reasons recorded for spilled jobs that did not come from an API error.
+// Reasons recorded for jobs that did not come from an API error.
 const (
-	ReasonQuota    = "quota"    // the plan left them out: daily quota would be exceeded
-	ReasonDeadline = "deadline" // the invocation ran out of time
+	ReasonQuota    = "quota"    // spilled: the plan left them out, the daily quota would be exceeded
+	ReasonDeadline = "deadline" // spilled: the invocation ran out of time before sending them
+	// ReasonInDoubt: spilled, sent but not answered before the deadline:
+	// the API may have accepted them. The drain asks the task API before
+	// sending them again.
+	ReasonInDoubt = "in_doubt"
+	ReasonDeleted = "deleted after the change" // canceled: a deleted object is never prefetched
 )
 
 const spillTimeout = 10 * time.Second
@@ -389,7 +474,7 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 	}
 	switch {
 	case verdict == Reject,
-		verdict == SplitURLs && len(c.URLs) == 1,
+		verdict == SplitURLs && c.Size() == 1,
 		verdict == SplitDomains && len(hosts(c.URLs)) == 1:
 		all(Rejected)
 	case verdict == SplitURLs || verdict == SplitDomains:
@@ -405,10 +490,12 @@ func (p *Pipeline) submit(ctx context.Context, c Call, record func(Job, Outcome)
 			p.submit(ctx, part, record, exhausted, splits)
 		}
 	default:
-		if verdict == QuotaSpent {
+		switch {
+		case verdict == QuotaSpent:
 			exhausted[quotaKey(c)] = code
-		}
-		if ctx.Err() != nil && code == "error" {
+		case verdict == InDoubt:
+			code = ReasonInDoubt
+		case ctx.Err() != nil && code == "error":
 			code = ReasonDeadline
 		}
 		all(Spilled)
@@ -459,6 +546,9 @@ func hosts(urls []string) []string {
 // halve splits a call's URLs in two, each half carrying the jobs whose URL
 // it sends or whose URL lies under a directory it sends.
 func halve(c Call) (Call, Call) {
+	if c.ObjectType == CacheTag {
+		return halveTags(c)
+	}
 	mid := len(c.URLs) / 2
 	a, b := c, c
 	a.URLs, b.URLs = c.URLs[:mid:mid], c.URLs[mid:]

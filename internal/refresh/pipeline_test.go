@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,8 +81,8 @@ func changes(keys ...string) refresh.Event {
 	return ev
 }
 
-func counts(r refresh.Report) [6]int {
-	return [6]int{r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected}
+func counts(r refresh.Report) [7]int {
+	return [7]int{r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected, r.Failed}
 }
 
 func TestPipelineRun(t *testing.T) {
@@ -94,7 +95,7 @@ func TestPipelineRun(t *testing.T) {
 		noSpill   bool
 		spillErr  error
 		deadline  time.Duration // 0: none
-		want      [6]int        // changes, ignored, submitted, duplicate, spilled, rejected
+		want      [7]int        // changes, ignored, submitted, duplicate, spilled, rejected
 		wantCalls [][]string
 		wantSpill map[string]int
 		wantTasks []string
@@ -106,7 +107,7 @@ func TestPipelineRun(t *testing.T) {
 			submit: func(_ context.Context, c refresh.Call) (string, error) {
 				return "T" + strings.TrimPrefix(c.URLs[0], "https://d/"), nil
 			},
-			want:      [6]int{5, 1, 2, 1, 0, 1},
+			want:      [7]int{5, 1, 2, 1, 0, 1, 0},
 			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
 			wantTasks: []string{"Ta"},
 		},
@@ -114,7 +115,7 @@ func TestPipelineRun(t *testing.T) {
 			name:      "comma-separated task ids are split",
 			event:     changes("a"),
 			submit:    func(context.Context, refresh.Call) (string, error) { return "1,2", nil },
-			want:      [6]int{1, 0, 1, 0, 0, 0},
+			want:      [7]int{1, 0, 1, 0, 0, 0, 0},
 			wantCalls: [][]string{{"https://d/a"}},
 			wantTasks: []string{"1", "2"},
 		},
@@ -129,7 +130,7 @@ func TestPipelineRun(t *testing.T) {
 				}
 				return "T", nil
 			},
-			want: [6]int{4, 0, 3, 0, 0, 1},
+			want: [7]int{4, 0, 3, 0, 0, 1, 0},
 			wantCalls: [][]string{
 				{"https://d/a", "https://d/b", "https://d/bad"},
 				{"https://d/a"}, {"https://d/b", "https://d/bad"}, {"https://d/b"}, {"https://d/bad"},
@@ -143,7 +144,7 @@ func TestPipelineRun(t *testing.T) {
 			submit: func(context.Context, refresh.Call) (string, error) {
 				return "", apiErr(refresh.Reject, "InvalidObjectType.ValueNotSupported")
 			},
-			want:      [6]int{2, 0, 0, 0, 0, 2},
+			want:      [7]int{2, 0, 0, 0, 0, 2, 0},
 			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
 		},
 		{
@@ -152,7 +153,7 @@ func TestPipelineRun(t *testing.T) {
 			submit: func(context.Context, refresh.Call) (string, error) {
 				return "", apiErr(refresh.QuotaSpent, "QuotaExceeded.Refresh")
 			},
-			want:      [6]int{4, 0, 0, 0, 4, 0},
+			want:      [7]int{4, 0, 0, 0, 4, 0, 0},
 			wantCalls: [][]string{{"https://d/a", "https://d/b", "https://d/c"}},
 			wantSpill: map[string]int{"QuotaExceeded.Refresh": 4},
 		},
@@ -161,7 +162,7 @@ func TestPipelineRun(t *testing.T) {
 			event:     changes("a", "b", "c", "d", "e"),
 			quota:     refresh.Quota{URL: 2},
 			submit:    func(context.Context, refresh.Call) (string, error) { return "T", nil },
-			want:      [6]int{5, 0, 2, 0, 3, 0},
+			want:      [7]int{5, 0, 2, 0, 3, 0, 0},
 			wantCalls: [][]string{{"https://d/a", "https://d/b"}},
 			wantSpill: map[string]int{"quota": 3},
 			wantTasks: []string{"T"},
@@ -172,7 +173,7 @@ func TestPipelineRun(t *testing.T) {
 			submit: func(context.Context, refresh.Call) (string, error) {
 				return "", apiErr(refresh.Retry, "Throttling")
 			},
-			want:      [6]int{1, 0, 0, 0, 1, 0},
+			want:      [7]int{1, 0, 0, 0, 1, 0, 0},
 			wantCalls: [][]string{{"https://d/a"}},
 			wantSpill: map[string]int{"Throttling": 1},
 		},
@@ -181,7 +182,7 @@ func TestPipelineRun(t *testing.T) {
 			event:     changes("a"),
 			deadline:  time.Second,
 			submit:    func(context.Context, refresh.Call) (string, error) { return "T", nil },
-			want:      [6]int{1, 0, 0, 0, 1, 0},
+			want:      [7]int{1, 0, 0, 0, 1, 0, 0},
 			wantSpill: map[string]int{"deadline": 1},
 		},
 		{
@@ -189,7 +190,7 @@ func TestPipelineRun(t *testing.T) {
 			event:     changes("a"),
 			noSpill:   true,
 			submit:    func(context.Context, refresh.Call) (string, error) { return "", errors.New("connection refused") },
-			want:      [6]int{1, 0, 0, 0, 1, 0},
+			want:      [7]int{1, 0, 0, 0, 0, 0, 1}, // neither submitted nor stored
 			wantCalls: [][]string{{"https://d/a"}},
 			wantErr:   "no spill store",
 		},
@@ -198,7 +199,7 @@ func TestPipelineRun(t *testing.T) {
 			event:     changes("a"),
 			spillErr:  errors.New("disk full"),
 			submit:    func(context.Context, refresh.Call) (string, error) { return "", errors.New("connection refused") },
-			want:      [6]int{1, 0, 0, 0, 1, 0},
+			want:      [7]int{1, 0, 0, 0, 0, 0, 1}, // the store did not confirm: not "spilled"
 			wantCalls: [][]string{{"https://d/a"}},
 			wantErr:   "disk full",
 		},
@@ -243,7 +244,7 @@ func TestPipelineRun(t *testing.T) {
 				t.Fatalf("Run error = %v, want it to contain %q", err, tt.wantErr)
 			}
 			if diff := cmp.Diff(tt.want, counts(r)); diff != "" {
-				t.Errorf("counts (changes, ignored, submitted, duplicate, spilled, rejected) (-want +got):\n%s", diff)
+				t.Errorf("counts (changes, ignored, submitted, duplicate, spilled, rejected, failed) (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tt.wantCalls, calls); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
@@ -439,6 +440,44 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 			t.Errorf("%d calls, want 11 (the call, then one per domain)", calls)
 		}
 	})
+	t.Run("cache tags halved", func(t *testing.T) {
+		// A call of 4 tags of one domain, refused while it carries "bad":
+		// the tags are halved until "bad" is alone; the others go through.
+		var sent [][]string
+		tags := []string{"a", "b", "bad", "c"}
+		p, _ := refresh.NewPipeline(refresh.Options{
+			Mapper: mapperFunc(func(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+				return []refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.CacheTag, URL: "https://d/", Tag: c.Key}}, nil, ""
+			}),
+			Planner: plannerFunc(func(jobs []refresh.Job, _ refresh.Quota) ([]refresh.Call, []refresh.Job) {
+				return []refresh.Call{{API: refresh.APICacheTag, Provider: refresh.CDN, Action: refresh.ActionRefresh,
+					ObjectType: refresh.CacheTag, Tags: tags, URLs: []string{"https://d/"}, Jobs: jobs}}, nil
+			}),
+			Submitter: submitFunc(func(_ context.Context, c refresh.Call) (string, error) {
+				sent = append(sent, c.Tags)
+				if slices.Contains(c.Tags, "bad") {
+					return "", apiErr(refresh.SplitURLs, "InvalidObjectPath.Malformed")
+				}
+				return "T", nil
+			}),
+			Spiller: &memSpill{},
+		})
+		var ev refresh.Event
+		for _, tag := range tags {
+			ev.Changes = append(ev.Changes, refresh.Change{Key: tag})
+		}
+		r, err := p.Run(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Submitted != 3 || r.Rejected != 1 || r.RejectedBy["InvalidObjectPath.Malformed"] != 1 {
+			t.Errorf("submitted %d, rejected %v; want 3 and the bad tag alone", r.Submitted, r.RejectedBy)
+		}
+		want := [][]string{{"a", "b", "bad", "c"}, {"a", "b"}, {"bad", "c"}, {"bad"}, {"c"}}
+		if diff := cmp.Diff(want, sent); diff != "" {
+			t.Errorf("calls sent (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("out of halvings", func(t *testing.T) {
 		sp := &memSpill{}
 		p, _ := refresh.NewPipeline(refresh.Options{
@@ -464,6 +503,12 @@ func TestPipelineSplitsRefusedCalls(t *testing.T) {
 			t.Errorf("rejected %d jobs; only URLs isolated alone may be rejected (at most 64 halvings)", r.Rejected)
 		}
 	})
+}
+
+type plannerFunc func([]refresh.Job, refresh.Quota) ([]refresh.Call, []refresh.Job)
+
+func (f plannerFunc) Plan(j []refresh.Job, q refresh.Quota) ([]refresh.Call, []refresh.Job) {
+	return f(j, q)
 }
 
 type mapperFunc func(refresh.Change) ([]refresh.Job, []refresh.Outcome, string)

@@ -34,13 +34,21 @@ const (
 // ObjectType is the refresh granularity, spelled as the CDN API spells it.
 type ObjectType string
 
-// Object types accepted by RefreshObjectCaches.
+// Object types accepted by RefreshObjectCaches. IgnoreParams is spelled
+// ExQuery on the CDN RefreshObjectCaches page (ObjectTypeSpellings).
 const (
 	File         ObjectType = "File"
 	Directory    ObjectType = "Directory"
 	Regex        ObjectType = "Regex"
 	IgnoreParams ObjectType = "IgnoreParams"
 )
+
+// CacheTag marks a job or call that refreshes by cache tag
+// (RefreshObjectCacheByCacheTag, RefreshDcdnObjectCacheByCacheTag): not an
+// ObjectType the API takes, but the kind of work that selects those APIs.
+// Such a job names its domain as https://DOMAIN/ (DomainURL) and its tag
+// in Tag.
+const CacheTag ObjectType = "CacheTag"
 
 // Provider selects the API family.
 type Provider string
@@ -69,6 +77,17 @@ type Change struct {
 	Action     Action     `json:"action,omitempty"`
 	ObjectType ObjectType `json:"object_type,omitempty"`
 	Force      bool       `json:"force,omitempty"`
+	// Tag, with URL https://DOMAIN/, asks to refresh what DOMAIN cached
+	// under this cache tag.
+	Tag string `json:"tag,omitempty"`
+	// EdgeRoutine, when set, also refreshes the URL in that Edge Routine's
+	// cache (RefreshErObjectCaches), merging MergeDomains (comma-separated)
+	// as its MergeDomainName; it overrides the rule's edge_routine.
+	EdgeRoutine  string `json:"edge_routine,omitempty"`
+	MergeDomains string `json:"merge_domains,omitempty"`
+	// QueryHashkey asks a prefetch to run in hash key query mode
+	// (PushObjectCache QueryHashkey), over the rule's choice.
+	QueryHashkey bool `json:"query_hashkey,omitempty"`
 }
 
 // Ignored is a change, or an event record, that needs no CDN work, with why.
@@ -97,27 +116,74 @@ type Job struct {
 	// WithHeader is the JSON object of request headers the prefetch sends
 	// to the origin, as PushObjectCache takes it, e.g. {"Accept-Encoding":["gzip"]}.
 	WithHeader string `json:"with_header,omitempty"`
+	// QueryHashkey is PushObjectCache's QueryHashkey (seed 000).
+	QueryHashkey bool `json:"query_hashkey,omitempty"`
+	// Tag is the cache tag of a CacheTag job, whose URL is https://DOMAIN/.
+	Tag string `json:"tag,omitempty"`
+	// Routine, when set, makes the job a refresh of that Edge Routine's
+	// cache (RefreshErObjectCaches RoutineId, "Name.Subdomain"), merging
+	// the domains of MergeDomains (comma-separated, as MergeDomainName).
+	Routine      string `json:"routine,omitempty"`
+	MergeDomains string `json:"merge_domains,omitempty"`
 	// Key is the object key the job came from, for reporting.
 	Key string `json:"key,omitempty"`
+	// Op and ChangeTime are the change the job came from: what happened
+	// to the object, and when (the event's time, else when it arrived).
+	// They do not change the API request: a later delete of the URL
+	// cancels a prefetch not yet sent, and the ledger measures freshness
+	// from the change time.
+	Op         Op        `json:"op,omitempty"`
+	ChangeTime time.Time `json:"change_time,omitzero"`
 }
 
 // DedupeKey identifies a job for the dedupe window: the same action on the
-// same URL with the same type and provider is one piece of work.
+// same URL with the same type and provider, and the same value of every
+// other field that changes the API request, is one piece of work. The
+// fields a plain job leaves empty add nothing, so its key is
+// provider|action|type|URL.
 func (j Job) DedupeKey() string {
-	return string(j.Provider) + "|" + string(j.Action) + "|" + string(j.ObjectType) + "|" + j.URL
+	k := string(j.Provider) + "|" + string(j.Action) + "|" + string(j.ObjectType) + "|" + j.URL
+	for _, f := range [...]struct{ name, v string }{
+		{"force", flag(j.Force)}, {"area", j.Area}, {"l2", flag(j.L2Preload)}, {"header", j.WithHeader},
+		{"hashkey", flag(j.QueryHashkey)}, {"tag", j.Tag}, {"routine", j.Routine}, {"merge", j.MergeDomains},
+	} {
+		if f.v != "" {
+			k += "|" + f.name + "=" + f.v
+		}
+	}
+	return k
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
 }
 
 // Call is one API request the planner formed.
 type Call struct {
-	API        string     `json:"api"` // RefreshObjectCaches, PushObjectCache, RefreshDcdnObjectCaches, PreloadDcdnObjectCaches
+	API        string     `json:"api"` // one of the API constants; APIFor names it
 	Provider   Provider   `json:"provider"`
 	Action     Action     `json:"action"`
 	ObjectType ObjectType `json:"object_type,omitempty"`
-	Force      bool       `json:"force,omitempty"`
-	Area       string     `json:"area,omitempty"`
-	L2Preload  bool       `json:"l2_preload,omitempty"`
-	WithHeader string     `json:"with_header,omitempty"`
-	URLs       []string   `json:"urls"`
+	// ObjectTypeSpellings lists the ObjectType values the client tries, in
+	// order, where the documents spell ObjectType more than one way
+	// (ObjectTypeSpellings); empty where there is one spelling.
+	ObjectTypeSpellings []string `json:"object_type_spellings,omitempty"`
+	Force               bool     `json:"force,omitempty"`
+	Area                string   `json:"area,omitempty"`
+	L2Preload           bool     `json:"l2_preload,omitempty"`
+	WithHeader          string   `json:"with_header,omitempty"`
+	QueryHashkey        bool     `json:"query_hashkey,omitempty"`
+	// Routine and MergeDomains are RefreshErObjectCaches' RoutineId and
+	// MergeDomainName.
+	Routine      string `json:"routine,omitempty"`
+	MergeDomains string `json:"merge_domains,omitempty"`
+	// Tags are the cache tags of a cache-tag call; its URLs are then the
+	// one https://DOMAIN/ of its domain.
+	Tags []string `json:"tags,omitempty"`
+	URLs []string `json:"urls"`
 	// Jobs are the jobs this call carries out: one per URL, plus the file
 	// jobs a directory call covers. Not part of the API request.
 	Jobs []Job `json:"-"`
@@ -132,6 +198,11 @@ const (
 	Duplicate Status = "duplicate" // the same job was already submitted in the dedupe window
 	Spilled   Status = "spilled"   // stored durably; the report function replays it
 	Rejected  Status = "rejected"  // will never be sent; Reason says why
+	Canceled  Status = "canceled"  // a prefetch not sent: the URL's object was deleted after the change
+	// Failed: neither submitted nor stored, because the spill store
+	// failed. The invocation fails with it, so that the platform delivers
+	// the event again.
+	Failed Status = "failed"
 )
 
 // Outcome is what became of one job.

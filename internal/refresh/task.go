@@ -65,3 +65,12 @@ type PreloadURL struct {
 	Success     string // e.g. "100%"
 	Description string // "Successfully preloaded" or reasons joined by |
 }
+
+// TasksPageSize is the largest page of provider p's task listing: 100 for
+// DescribeRefreshTasks, 50 for DescribeDcdnRefreshTasks.
+func TasksPageSize(p Provider) int {
+	if p.OrDefault() == DCDN {
+		return 50
+	}
+	return 100
+}

@@ -13,10 +13,10 @@ type Verdict uint8
 
 // Verdicts.
 const (
-	// Keep: no verdict on the URLs — a refused key or permission, a skewed
-	// clock, an error nobody classified. Not retried now; the jobs are
-	// spilled with the code and replayed later, when the cause may be
-	// fixed.
+	// Keep: no verdict on the URLs — a refused key or permission, a
+	// suspended account, a skewed clock, an error that is no API answer.
+	// Not retried now; the jobs are spilled with the code and replayed
+	// later, when the cause may be fixed.
 	Keep Verdict = iota
 	// Retry: transient — throttling, a full queue, a server fault, the
 	// network. The client retries with backoff within the deadline; what
@@ -38,9 +38,14 @@ const (
 	// are spilled until the quota resets, and no further call of that
 	// kind is sent in the same flush.
 	QuotaSpent
+	// InDoubt: the call was sent and no answer came before the deadline
+	// (or the last attempt timed out): the API may have accepted it. Its
+	// jobs are spilled with ReasonInDoubt, and the drain asks the task
+	// API which of them were accepted before it sends the rest again.
+	InDoubt
 )
 
-var verdictNames = [...]string{"keep", "retry", "reject", "split-urls", "split-domains", "quota-spent"}
+var verdictNames = [...]string{"keep", "retry", "reject", "split-urls", "split-domains", "quota-spent", "in-doubt"}
 
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {
@@ -59,7 +64,21 @@ type Failure struct {
 	// Timeout, NoCredentials). It is the reason recorded with spilled and
 	// rejected jobs.
 	Code string
-	Err  error
+	// Detail, when set, says what happened in words the operator can act
+	// on (the network error, what to set): it is recorded with the code as
+	// the jobs' reason.
+	Detail string
+	Err    error
+}
+
+// Reason is what is recorded with the jobs: the code, and the detail when
+// there is one ("NetworkError: dial tcp 10.0.0.1:443: connect: connection
+// refused").
+func (f *Failure) Reason() string {
+	if f.Detail == "" {
+		return f.Code
+	}
+	return f.Code + ": " + f.Detail
 }
 
 func (f *Failure) Error() string {
@@ -72,13 +91,13 @@ func (f *Failure) Error() string {
 // Unwrap returns the cause.
 func (f *Failure) Unwrap() error { return f.Err }
 
-// FailureOf returns the verdict and code of err: those of the *Failure it
-// wraps, else Keep with ReasonDeadline for a context's end and "error" for
-// anything else.
+// FailureOf returns the verdict of err and the reason to record with its
+// jobs: those of the *Failure it wraps (Failure.Reason), else Keep with
+// ReasonDeadline for a context's end and "error" for anything else.
 func FailureOf(err error) (Verdict, string) {
 	var f *Failure
 	if errors.As(err, &f) {
-		return f.Verdict, f.Code
+		return f.Verdict, f.Reason()
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return Keep, ReasonDeadline

@@ -22,10 +22,6 @@ const (
 	// data within the last three days", DescribeRefreshTasks API page); an
 	// earlier start is moved up to it.
 	TaskRetention = 72 * time.Hour
-	// tasksPageSize is the largest page of DescribeRefreshTasks;
-	// DescribeDcdnRefreshTasks allows 50.
-	tasksPageSize     = 100
-	tasksPageSizeDCDN = 50
 	// maxTaskPages bounds the pages read for one provider and object
 	// type; FailedTotal still counts what the API says there is.
 	maxTaskPages = 100
@@ -168,10 +164,7 @@ func (g Gatherer) failedTasks(ctx context.Context, p refresh.Provider, typ strin
 // Reading stops early, with what was read and no error, when ctx's
 // deadline is near.
 func ListTasks(ctx context.Context, api API, p refresh.Provider, q refresh.TaskQuery) ([]Task, int, error) {
-	q.PageSize = tasksPageSize
-	if p == refresh.DCDN {
-		q.PageSize = tasksPageSizeDCDN
-	}
+	q.PageSize = refresh.TasksPageSize(p)
 	var out []Task
 	total := 0
 	for q.Page = 1; q.Page <= maxTaskPages; q.Page++ {

@@ -16,9 +16,14 @@ const reportTime = 60 * time.Second
 // made.
 const markLastReport = "last-report"
 
-// Sender delivers a report to one channel; notify.Channel is one.
+// Sender delivers a report to one channel; the channels of package notify
+// are Senders.
 type Sender interface {
+	// Name identifies the channel in errors and logs; it never contains
+	// the robot's URL or secret.
 	Name() string
+	// Send delivers r, retrying what is worth retrying within ctx. The
+	// error, if any, names the channel and says what the robot answered.
 	Send(ctx context.Context, r Report) error
 }
 

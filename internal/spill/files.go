@@ -7,6 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
 )
 
 // NewFiles returns a store in the local directory dir, creating it (mode
@@ -16,8 +19,10 @@ import (
 // then hard-linked to its final name, which fails rather than replace an
 // existing file; on a file system without hard links it is renamed instead
 // (the random part of the name makes a clash practically impossible). A
-// temporary file left by a crash is garbage, not data: its Spill call did
-// not return success.
+// temporary file left by a writer killed midway (a platform timeout) is
+// recovered by the next Load: stored under a proper name when it holds a
+// whole batch, removed when it is partial (its Spill call never returned,
+// so its invocation failed and is delivered again) or was already linked.
 func NewFiles(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("spill: directory is empty")
@@ -50,7 +55,7 @@ func (f files) put(ctx context.Context, name string, data []byte) error {
 // and returns its name ("" if none was made); the caller links or renames
 // it into place and removes the name.
 func (f files) writeTemp(data []byte) (string, error) {
-	tmp, err := os.CreateTemp(f.dir, ".tmp-*")
+	tmp, err := os.CreateTemp(f.dir, tmpPrefix+"*")
 	if err != nil {
 		return "", err
 	}
@@ -150,4 +155,61 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// tmpPrefix starts the name of a temporary file a write links into place.
+const tmpPrefix = ".tmp-"
+
+// orphanAge is how old a temporary file must be before it counts as
+// orphaned: its writer was killed between writing and linking it (a
+// platform's timeout, an instance reclaimed). No live write takes as long.
+var orphanAge = time.Minute
+
+// recoverOrphans deals with the temporary files killed writers left: one
+// already linked into place (a second name of a stored object) is
+// removed; one that holds a whole batch is handed to adopt, which stores
+// it under a proper name, and then removed; a partial one — whose writer
+// never returned, so whose invocation failed and is delivered again — is
+// removed. It returns how many batches were adopted and how many partial
+// writes dropped.
+func (f files) recoverOrphans(ctx context.Context, adopt func(data []byte) error) (adopted, dropped int, err error) {
+	des, err := os.ReadDir(f.dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, de := range des {
+		if !de.Type().IsRegular() || !strings.HasPrefix(de.Name(), tmpPrefix) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return adopted, dropped, err
+		}
+		path := filepath.Join(f.dir, de.Name())
+		fi, err := os.Stat(path)
+		if err != nil || time.Since(fi.ModTime()) < orphanAge {
+			continue // gone, or a live writer's
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			// Linked into place before its writer died: the data is stored.
+			if err := os.Remove(path); err != nil {
+				return adopted, dropped, err
+			}
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return adopted, dropped, err
+		}
+		if _, derr := decodeBatch(data); derr != nil {
+			dropped++
+		} else if err := adopt(data); err != nil {
+			return adopted, dropped, fmt.Errorf("adopt %s: %w", path, err)
+		} else {
+			adopted++
+		}
+		if err := os.Remove(path); err != nil {
+			return adopted, dropped, err
+		}
+	}
+	return adopted, dropped, nil
 }

@@ -50,12 +50,9 @@ type Store struct {
 
 func newStore(b backend) *Store { return &Store{b: b, id: b.where("")} }
 
-// Entry is one stored pending job. Its handle on the object that holds it is
-// used by Remove.
-type Entry struct {
-	Pending refresh.Pending
-	ref     ref
-}
+// Entry is one stored pending job; its Ref locates it in the object that
+// holds it, for Remove. The store is the drain's refresh.Backlog.
+type Entry = refresh.Stored
 
 // ref locates an entry: which store, which object, which position, and how
 // many entries the object held.
@@ -83,6 +80,10 @@ func (e *ReadError) Error() string { return "spill: read " + e.Object + ": " + e
 
 // Unwrap returns the underlying error.
 func (e *ReadError) Unwrap() error { return e.Err }
+
+// Is makes a ReadError refresh.ErrUnreadable: the drain goes on with the
+// rest.
+func (e *ReadError) Is(target error) bool { return target == refresh.ErrUnreadable }
 
 // formatVersion is written in every object; readers refuse other versions.
 const formatVersion = 1
@@ -178,6 +179,14 @@ type backend interface {
 	put(ctx context.Context, name string, data []byte) error
 }
 
+// orphanRecoverer is a backend where a writer killed midway can leave a
+// partial write behind (files; an OSS put is whole or nothing).
+type orphanRecoverer interface {
+	// recoverOrphans stores through adopt the whole batches killed
+	// writers left, and drops the rest of what they left.
+	recoverOrphans(ctx context.Context, adopt func(data []byte) error) (adopted, dropped int, err error)
+}
+
 // readers is how many objects Load reads at once.
 const readers = 8
 
@@ -221,6 +230,12 @@ func (s *Store) create(ctx context.Context, data []byte) (string, error) {
 // unreadable object (errors.As finds a *ReadError per object): callers
 // should work on the entries they got and report the error.
 func (s *Store) Load(ctx context.Context) ([]Entry, error) {
+	if r, ok := s.b.(orphanRecoverer); ok {
+		adopt := func(data []byte) error { _, err := s.create(ctx, data); return err }
+		if _, _, err := r.recoverOrphans(ctx, adopt); err != nil {
+			return nil, fmt.Errorf("spill: recover writes cut off midway: %w", err)
+		}
+	}
 	names, err := s.b.list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("spill: list: %w", err)
@@ -258,7 +273,7 @@ func (s *Store) Load(ctx context.Context) ([]Entry, error) {
 			errs = append(errs, &ReadError{Object: s.b.where(names[i]), Err: r.err})
 		default:
 			for j, p := range r.entries {
-				entries = append(entries, Entry{Pending: p, ref: ref{store: s.id, object: names[i], index: j, count: len(r.entries)}})
+				entries = append(entries, Entry{Pending: p, Ref: ref{store: s.id, object: names[i], index: j, count: len(r.entries)}})
 			}
 		}
 	}
@@ -279,18 +294,18 @@ func (s *Store) Remove(ctx context.Context, entries []Entry) error {
 	byObject := make(map[string]map[int]bool)
 	counts := make(map[string]int)
 	for i, e := range entries {
-		if e.ref.store != s.id || e.ref.object == "" {
+		r, ok := e.Ref.(ref)
+		if !ok || r.store != s.id || r.object == "" {
 			return fmt.Errorf("spill: remove: entry %d (%s) was not loaded from this store", i, e.Pending.Job.URL)
 		}
-		var ok bool
-		if e.ref, ok = s.moves.resolve(e.ref); !ok {
+		if r, ok = s.moves.resolve(r); !ok {
 			continue // removed already, by an earlier Remove of this store
 		}
-		if byObject[e.ref.object] == nil {
-			byObject[e.ref.object] = make(map[int]bool)
+		if byObject[r.object] == nil {
+			byObject[r.object] = make(map[int]bool)
 		}
-		byObject[e.ref.object][e.ref.index] = true
-		counts[e.ref.object] = e.ref.count
+		byObject[r.object][r.index] = true
+		counts[r.object] = r.count
 	}
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(byObject)) {
@@ -455,6 +470,15 @@ func (s *Store) SetMark(ctx context.Context, name string, t time.Time) error {
 	}
 	if err := s.b.put(ctx, n, data); err != nil {
 		return fmt.Errorf("spill: write mark %s: %w", s.b.where(n), err)
+	}
+	return nil
+}
+
+// Check writes a mark, to prove the store writable before the first spill
+// needs it. The error says what to set.
+func (s *Store) Check(ctx context.Context) error {
+	if err := s.SetMark(ctx, "self-check", time.Now()); err != nil {
+		return fmt.Errorf("the spill store %s is not writable: %w (check spill.dir, or spill.oss and that the function's role allows oss:PutObject on its prefix)", s.b.where(""), err)
 	}
 	return nil
 }

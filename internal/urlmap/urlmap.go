@@ -48,6 +48,25 @@
 //
 // A URL longer than MaxURLLength characters cannot be submitted; its jobs
 // come back rejected.
+//
+// # Cache tags, Edge Routines, prefetch options
+//
+// A rule's cache_tags are templates: each changed key also refreshes, on
+// each of the rule's domains, every distinct tag they give, with {key} the
+// object key as it is in the bucket, {dir} its directory without the
+// final / ("" at the root), {base} its file name and {ext} that name's
+// extension without the dot. A tag that comes out empty, or with a comma
+// or a control character, is rejected with its reason; the other jobs of
+// the key go on. A change that names a tag (a webhook's tags, the CLI's
+// --tag) refreshes that tag on the domain of its URL, whose rule gives the
+// provider.
+//
+// A DCDN rule's edge_routine makes every refresh job of the rule come with
+// a second one for the Edge Routine's cache (RefreshErObjectCaches); a
+// change may name its own routine. A change naming an edge routine on a
+// CDN domain, or query_hashkey on a DCDN domain, is rejected with the
+// reason. prefetch.query_hashkey (or the change's) sets QueryHashkey on
+// prefetch jobs.
 package urlmap
 
 import (
@@ -84,6 +103,8 @@ type rule struct {
 	objectType refresh.ObjectType
 	origins    []string // scheme://host, as refresh.Host spells the host
 	withHeader string   // prefetch.headers as the API's JSON
+	routine    string   // edge_routine.id
+	merge      string   // edge_routine.merge_domains, as MergeDomainName
 
 	// Reasons, made once.
 	excluded, createNone, deleteNone string
@@ -110,6 +131,10 @@ func Compile(rules []config.Rule) (*Rules, error) {
 			excluded:   fmt.Sprintf("excluded by rules[%d]", i),
 			createNone: fmt.Sprintf("on_create is none in rules[%d]", i),
 			deleteNone: fmt.Sprintf("on_delete is none in rules[%d]", i),
+		}
+		if er := r.EdgeRoutine; er != nil {
+			ru.routine = er.ID
+			ru.merge, _ = refresh.MergeDomains(er.MergeDomains) // checked by CheckRules
 		}
 		if len(r.Prefetch.Headers) > 0 {
 			b, err := json.Marshal(r.Prefetch.Headers) // keys sorted: one spelling per rule
@@ -213,10 +238,79 @@ func (r *rule) job(c refresh.Change, a refresh.Action, t refresh.ObjectType, url
 	if a == refresh.ActionPrefetch {
 		j.ObjectType = refresh.File
 		j.Area, j.L2Preload, j.WithHeader = r.Prefetch.Area, r.Prefetch.L2Preload, r.withHeader
+		j.QueryHashkey = r.Prefetch.QueryHashkey || c.QueryHashkey
 	} else {
 		j.Force = r.Force || c.Force
 	}
 	return j
+}
+
+// routineFor returns the Edge Routine whose cache c's refreshes also
+// purge: the change's, else the rule's.
+func (r *rule) routineFor(c refresh.Change) (id, merge string) {
+	if c.EdgeRoutine != "" {
+		return c.EdgeRoutine, c.MergeDomains
+	}
+	return r.routine, r.merge
+}
+
+// Reasons a change is refused by the rule that matches it.
+const (
+	reasonRoutineOnCDN = "edge_routine: Edge Routines are DCDN's (RefreshErObjectCaches), and this domain's rule is provider cdn"
+	reasonHashkeyDCDN  = "query_hashkey: QueryHashkey is a PushObjectCache (CDN) parameter, and this domain's rule is provider dcdn"
+)
+
+// refuses returns why r cannot carry out what c asks beyond its URLs, or "".
+func (r *rule) refuses(c refresh.Change) string {
+	switch {
+	case c.EdgeRoutine != "" && r.Provider != refresh.DCDN:
+		return reasonRoutineOnCDN
+	case c.QueryHashkey && r.Provider == refresh.DCDN:
+		return reasonHashkeyDCDN
+	}
+	return ""
+}
+
+// tagValues are the placeholders of a cache-tag template for key:
+// {key}, {dir} (without the final /), {base} and {ext} (without the dot).
+func tagValues(key string) *strings.Replacer {
+	dir, base := "", key
+	if i := strings.LastIndexByte(key, '/'); i >= 0 {
+		dir, base = key[:i], key[i+1:]
+	}
+	ext := ""
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		ext = base[i+1:]
+	}
+	return strings.NewReplacer(config.TagKey, key, config.TagDir, dir, config.TagBase, base, config.TagExt, ext)
+}
+
+// addTags appends the cache-tag jobs of key on every domain of r: one per
+// distinct tag its cache_tags give, or a rejected outcome for a tag that
+// cannot be sent (an empty {dir} at the root, a key with a comma).
+func (r *rule) addTags(jobs []refresh.Job, rejected []refresh.Outcome, c refresh.Change) ([]refresh.Job, []refresh.Outcome) {
+	if len(r.CacheTags) == 0 {
+		return jobs, rejected
+	}
+	vals := tagValues(c.Key)
+	seen := map[string]bool{}
+	for _, o := range r.origins {
+		u := refresh.DomainURL(o)
+		for i, tmpl := range r.CacheTags {
+			tag := vals.Replace(tmpl)
+			if seen[u+"\n"+tag] {
+				continue
+			}
+			seen[u+"\n"+tag] = true
+			j := refresh.Job{Action: refresh.ActionRefresh, Provider: r.Provider, ObjectType: refresh.CacheTag, URL: u, Tag: tag, Force: r.Force || c.Force, Key: c.Key}
+			if err := refresh.CheckTag(tag); err != nil {
+				rejected = append(rejected, refresh.Outcome{Job: j, Status: refresh.Rejected, Reason: fmt.Sprintf("cache_tags[%d]: %v", i, err)})
+				continue
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs, rejected
 }
 
 // add appends the jobs for url, or the rejected outcomes when url can
@@ -234,6 +328,10 @@ func (r *rule) add(jobs []refresh.Job, rejected []refresh.Outcome, c refresh.Cha
 				Reason: fmt.Sprintf("prefetch takes file URLs, not %s", t)})
 		default:
 			jobs = append(jobs, j)
+			if id, merge := r.routineFor(c); id != "" && a == refresh.ActionRefresh {
+				j.Routine, j.MergeDomains = id, merge // the Edge Routine's cache too
+				jobs = append(jobs, j)
+			}
 		}
 	}
 	return jobs, rejected
@@ -295,6 +393,17 @@ func (r *Rules) Map(c refresh.Change) (jobs []refresh.Job, rejected []refresh.Ou
 			jobs, rejected = ru.add(jobs, rejected, c, acts, t, u, err)
 		}
 	}
+	if acts[0] == refresh.ActionRefresh {
+		jobs, rejected = ru.addTags(jobs, rejected, c)
+	}
+	if why := ru.refuses(c); why != "" {
+		for _, j := range jobs {
+			if j.Routine == "" { // one outcome per URL, not for its Edge Routine copy
+				rejected = append(rejected, refresh.Outcome{Job: j, Status: refresh.Rejected, Reason: why})
+			}
+		}
+		jobs = nil
+	}
 	if len(jobs) == 0 {
 		jobs = nil
 	}
@@ -335,9 +444,15 @@ func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, stri
 	if ru == nil {
 		return reject(ReasonDomainNotAllowed)
 	}
+	if c.Tag != "" {
+		return ru.mapTag(c)
+	}
 	acts, why := ru.actions(c)
 	if why != "" {
 		return nil, nil, why
+	}
+	if why := ru.refuses(c); why != "" {
+		return reject(why)
 	}
 	t, why := ru.objectTypeFor(c)
 	if why != "" {
@@ -355,6 +470,20 @@ func (r *Rules) mapURL(c refresh.Change) ([]refresh.Job, []refresh.Outcome, stri
 	}
 	jobs, rejected := ru.add(nil, nil, c, acts, t, u, nil)
 	return jobs, rejected, ""
+}
+
+// mapTag handles a change that names a cache tag on the domain of its
+// URL, whose rule gives the provider.
+func (r *rule) mapTag(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+	if c.Action != "" && c.Action != refresh.ActionRefresh {
+		return nil, nil, "a cache tag is refreshed, never prefetched"
+	}
+	j := refresh.Job{Action: refresh.ActionRefresh, Provider: r.Provider, ObjectType: refresh.CacheTag,
+		URL: refresh.DomainURL(c.URL), Tag: c.Tag, Force: r.Force || c.Force, Key: c.Key}
+	if err := refresh.CheckTag(c.Tag); err != nil {
+		return nil, []refresh.Outcome{{Job: j, Status: refresh.Rejected, Reason: err.Error()}}, ""
+	}
+	return []refresh.Job{j}, nil, ""
 }
 
 // Allows reports whether some rule names host (a host name, or

@@ -24,6 +24,34 @@ func mustCompile(t testing.TB, rules []config.Rule) *urlmap.Rules {
 	return r
 }
 
+// mapCase is a change and what Map makes of it.
+type mapCase struct {
+	name     string
+	change   refresh.Change
+	jobs     []refresh.Job
+	rejected []refresh.Outcome
+	ignored  string
+}
+
+// checkMap maps each case's change with rules and compares.
+func checkMap(t *testing.T, rules *urlmap.Rules, tests []mapCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jobs, rejected, ignored := rules.Map(tt.change)
+			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
+				t.Errorf("Map(%+v) jobs mismatch (-want +got):\n%s", tt.change, diff)
+			}
+			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
+				t.Errorf("Map(%+v) rejected mismatch (-want +got):\n%s", tt.change, diff)
+			}
+			if ignored != tt.ignored {
+				t.Errorf("Map(%+v) ignored = %q, want %q", tt.change, ignored, tt.ignored)
+			}
+		})
+	}
+}
+
 // job builds an expected job with the defaults of a rule: CDN, File, no force.
 func job(a refresh.Action, url, key string) refresh.Job {
 	return refresh.Job{Action: a, Provider: refresh.CDN, ObjectType: refresh.File, URL: url, Key: key}
@@ -40,9 +68,9 @@ func TestMap(t *testing.T) {
 		{Bucket: "site", Prefix: "static/", StripPrefix: "static/", Domains: []string{"Static.Example.com", "cdn.example.com:8443"},
 			OnCreate: config.CreateBoth, Exclude: []string{"static/drafts/"},
 			Prefetch: config.Prefetch{Area: "domestic", L2Preload: true, Headers: map[string][]string{"Accept-Encoding": {"gzip", "br"}, "Accept": {"*/*"}}}},
-		// 2: downloads keep deleted files cached; http; add a prefix.
+		// 2: downloads keep deleted files cached; http; add a prefix; every query string.
 		{Bucket: "dl", Suffix: config.Strings{".zip", ".tar.gz"}, AddPrefix: "files/", Domains: []string{"dl.example.com"},
-			Scheme: "http", OnDelete: config.DeleteNone, Force: true},
+			Scheme: "http", OnDelete: config.DeleteNone, ObjectType: config.IgnoreParams, Force: true},
 		// 3: directory refreshes on DCDN.
 		{Bucket: "docs", Domains: []string{"docs.example.com"}, ObjectType: config.Directory, Provider: refresh.DCDN},
 		// 4: prefetch only, root index.
@@ -66,13 +94,7 @@ func TestMap(t *testing.T) {
 		}
 		return j
 	}
-	tests := []struct {
-		name     string
-		change   refresh.Change
-		jobs     []refresh.Job
-		rejected []refresh.Outcome
-		ignored  string
-	}{
+	tests := []mapCase{
 		{"first match wins over a broader rule", create("site", "static/blog/post.html"),
 			[]refresh.Job{refreshJob("https://www.example.com/blog/post.html", "static/blog/post.html")}, nil, ""},
 		{"nested index document", create("site", "static/blog/2024/index.html"),
@@ -99,7 +121,7 @@ func TestMap(t *testing.T) {
 		{"no rule for the key", create("site", "private/a.png"), nil, nil, "no rule matches site/private/a.png"},
 		{"suffix not matched", create("dl", "a.exe"), nil, nil, "no rule matches dl/a.exe"},
 		{"suffix list, add_prefix, http, force", create("dl", "v1/app.tar.gz"),
-			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.File,
+			[]refresh.Job{{Action: refresh.ActionRefresh, Provider: refresh.CDN, ObjectType: refresh.IgnoreParams,
 				URL: "http://dl.example.com/files/v1/app.tar.gz", Force: true, Key: "v1/app.tar.gz"}}, nil, ""},
 		{"on_delete none", del("dl", "v1/app.zip"), nil, nil, "on_delete is none in rules[2]"},
 		{"on_create none", create("api", "v1/users"), nil, nil, "on_create is none in rules[5]"},
@@ -145,20 +167,7 @@ func TestMap(t *testing.T) {
 			nil, nil, "a deleted object is never prefetched"},
 		{"unknown op", refresh.Change{Bucket: "home", Key: "a.png", Op: "rename"}, nil, nil, `unknown op "rename"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			jobs, rejected, ignored := rules.Map(tt.change)
-			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
-				t.Errorf("Map(%+v) jobs mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
-				t.Errorf("Map(%+v) rejected mismatch (-want +got):\n%s", tt.change, diff)
-			}
-			if ignored != tt.ignored {
-				t.Errorf("Map(%+v) ignored = %q, want %q", tt.change, ignored, tt.ignored)
-			}
-		})
-	}
+	checkMap(t, rules, tests)
 }
 
 func TestMapURL(t *testing.T) {
@@ -175,13 +184,7 @@ func TestMapURL(t *testing.T) {
 	rejected := func(url, reason string) []refresh.Outcome {
 		return []refresh.Outcome{{Job: refresh.Job{Action: refresh.ActionRefresh, URL: url}, Status: refresh.Rejected, Reason: reason}}
 	}
-	tests := []struct {
-		name     string
-		change   refresh.Change
-		jobs     []refresh.Job
-		rejected []refresh.Outcome
-		ignored  string
-	}{
+	tests := []mapCase{
 		{"allowed domain takes the first rule listing it", web("https://www.example.com/a.html"), both("https://www.example.com/a.html"), nil, ""},
 		{"host and scheme lower-cased, default port dropped", web("HTTPS://WWW.Example.com:443/A.html"), both("https://www.example.com/A.html"), nil, ""},
 		{"port must match", web("https://img.example.com:8443/x.png"), both("https://img.example.com:8443/x.png"), nil, ""},
@@ -225,20 +228,7 @@ func TestMapURL(t *testing.T) {
 				{Job: prefetchJob("https://www.example.com/"+strings.Repeat("x", 1001), ""), Status: refresh.Rejected, Reason: "URL longer than 1024 characters"},
 			}, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			jobs, rejected, ignored := rules.Map(tt.change)
-			if diff := cmp.Diff(tt.jobs, jobs); diff != "" {
-				t.Errorf("Map(%q) jobs mismatch (-want +got):\n%s", tt.change.URL, diff)
-			}
-			if diff := cmp.Diff(tt.rejected, rejected); diff != "" {
-				t.Errorf("Map(%q) rejected mismatch (-want +got):\n%s", tt.change.URL, diff)
-			}
-			if ignored != tt.ignored {
-				t.Errorf("Map(%q) ignored = %q, want %q", tt.change.URL, ignored, tt.ignored)
-			}
-		})
-	}
+	checkMap(t, rules, tests)
 }
 
 func TestCompileErrors(t *testing.T) {

@@ -54,6 +54,10 @@ type params struct {
 	actions    []refresh.Action // nil: the rules decide
 	objectType refresh.ObjectType
 	force      bool
+	// edgeRoutine and mergeDomains also refresh the URLs in that Edge
+	// Routine's cache; queryHashkey is the prefetches' QueryHashkey.
+	edgeRoutine, mergeDomains string
+	queryHashkey              bool
 }
 
 func parseAction(s, field string) ([]refresh.Action, error) {
@@ -80,7 +84,7 @@ func parseType(s, field string) (refresh.ObjectType, error) {
 		return refresh.Directory, nil
 	case "regex":
 		return refresh.Regex, nil
-	case "ignore_params", "ignoreparams":
+	case "ignore_params", "ignoreparams", "exquery":
 		return refresh.IgnoreParams, nil
 	}
 	return "", badRequest(field, "%q is not one of file, directory, regex, ignore_params", s)
@@ -120,6 +124,7 @@ func (d *decoder) add(out *decoded, c refresh.Change, p params) {
 	c.Source = "webhook"
 	c.ObjectType = p.objectType
 	c.Force = p.force
+	c.EdgeRoutine, c.MergeDomains, c.QueryHashkey = p.edgeRoutine, p.mergeDomains, p.queryHashkey
 	acts := p.actions
 	if c.Op == refresh.OpDelete && len(acts) > 0 {
 		acts = slices.DeleteFunc(slices.Clone(acts), func(a refresh.Action) bool { return a == refresh.ActionPrefetch })

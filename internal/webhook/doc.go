@@ -25,11 +25,15 @@
 //	{"urls":  ["https://www.example.com/a.html", ...]}
 //	{"paths": ["/a.html", ...], "domain": "www.example.com"}   (domain defaults to Options.Domain)
 //	{"bucket": "my-site", "keys": ["static/a.css", ...], "op": "create"}
+//	{"tags":  ["product-42", ...], "domain": "www.example.com"}   (cache tags; domain as for paths)
 //
-// (the three lists may be combined) plus the optional "action" (refresh,
-// prefetch or both; default: what the rules say), "type" (file, directory,
-// regex or ignore_params), "force" (a boolean) and "op" (create or delete,
-// for keys). Unknown fields are refused, so that a typo is not silently
+// (the four lists may be combined) plus the optional "action" (refresh,
+// prefetch or both; default: what the rules say; tags are only ever
+// refreshed), "type" (file, directory, regex or ignore_params), "force" (a
+// boolean), "op" (create or delete, for keys), "edge_routine"
+// ({"id":"Name.Subdomain","merge_domains":[...]}: the URLs also go to that
+// Edge Routine's cache, on DCDN domains) and "query_hashkey" (a boolean:
+// prefetches in hash key query mode, on CDN domains). Unknown fields are refused, so that a typo is not silently
 // ignored. The hook routes take the same action, type and force as query
 // parameters: /hooks/strapi?action=both.
 //

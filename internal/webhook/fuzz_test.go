@@ -145,6 +145,7 @@ func FuzzGeneric(f *testing.F) {
 		`{"bucket":"b","keys":["a","",7],"op":"delete","action":"refresh"}`,
 		`{"urls":["https://www.example.com/a"]} trailing`,
 		`{"urls":["https://[::1]:0/"],"paths":["/../x"]}`,
+		`{"tags":["a","",",",7],"domain":"www.example.com","edge_routine":{"id":"a.b","merge_domains":["x.example.com"]},"query_hashkey":true}`,
 	} {
 		f.Add([]byte(s))
 	}

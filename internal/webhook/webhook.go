@@ -87,6 +87,7 @@ type Rejection struct {
 	URL   string `json:"url,omitempty"`
 	Path  string `json:"path,omitempty"`
 	Key   string `json:"key,omitempty"`
+	Tag   string `json:"tag,omitempty"`
 	// Item names the CMS entry, such as "article 12".
 	Item   string `json:"item,omitempty"`
 	Reason string `json:"reason"`

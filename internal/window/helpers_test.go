@@ -128,10 +128,14 @@ type recorder struct {
 	// answer, when set, decides the outcome of call n (0-based).
 	answer func(n int, jobs []refresh.Job) ([]refresh.Outcome, error)
 
+	// now, when set, times each flush into at.
+	now func() time.Time
+
 	mu    sync.Mutex
 	calls [][]refresh.Job
 	ctxs  []context.Context
 	errs  []error // each call's ctx.Err() when it was made
+	at    []time.Time
 }
 
 func (r *recorder) flush(ctx context.Context, jobs []refresh.Job) ([]refresh.Outcome, error) {
@@ -140,6 +144,9 @@ func (r *recorder) flush(ctx context.Context, jobs []refresh.Job) ([]refresh.Out
 	r.calls = append(r.calls, slices.Clone(jobs))
 	r.ctxs = append(r.ctxs, ctx)
 	r.errs = append(r.errs, ctx.Err())
+	if r.now != nil {
+		r.at = append(r.at, r.now())
+	}
 	r.mu.Unlock()
 	if r.answer != nil {
 		return r.answer(n, jobs)

@@ -22,7 +22,7 @@ import (
 // and the DCDN 2018-01-15 reference.
 const (
 	DefaultCDNQPS        = 50   // RefreshObjectCaches, PushObjectCache
-	DefaultDCDNQPS       = 30   // RefreshDcdnObjectCaches, PreloadDcdnObjectCaches
+	DefaultDCDNQPS       = 30   // RefreshDcdnObjectCaches, RefreshErObjectCaches
 	DefaultTasksQPS      = 10   // DescribeRefreshTasks
 	DefaultTaskByIDQPS   = 30   // DescribeRefreshTaskById
 	DefaultURLsPerMinute = 1000 // URLs per domain per minute: the safe one of the documented values
@@ -41,14 +41,22 @@ const (
 // DefaultQPS returns the default calls per second of each paced API.
 func DefaultQPS() map[string]float64 {
 	return map[string]float64{
-		refresh.APIRefresh:      DefaultCDNQPS,
-		refresh.APIPush:         DefaultCDNQPS,
-		refresh.APIRefreshDCDN:  DefaultDCDNQPS,
-		refresh.APIPreloadDCDN:  DefaultDCDNQPS,
-		refresh.APITasks:        DefaultTasksQPS,
-		refresh.APITasksDCDN:    DefaultTasksQPS,
-		refresh.APITaskByID:     DefaultTaskByIDQPS,
-		refresh.APITaskByIDDCDN: DefaultTaskByIDQPS,
+		refresh.APIRefresh:     DefaultCDNQPS,
+		refresh.APIPush:        DefaultCDNQPS,
+		refresh.APIRefreshDCDN: DefaultDCDNQPS,
+		refresh.APIRefreshER:   DefaultDCDNQPS, // seed 003 (RefreshErObjectCaches): 30 calls/s
+		refresh.APIPreloadDCDN: 15,             // PreloadDcdnObjectCaches page: 15 calls/s
+		// No page states a rate for the cache-tag APIs: they are paced
+		// as their family's URL refresh.
+		refresh.APICacheTag:      DefaultCDNQPS,
+		refresh.APICacheTagDCDN:  DefaultDCDNQPS,
+		refresh.APIQuota:         20, // DescribeRefreshQuota page: 20 calls/s
+		refresh.APIQuotaDCDN:     20, // DescribeDcdnRefreshQuota page: 20 calls/s
+		refresh.APITasks:         DefaultTasksQPS,
+		refresh.APITasksDCDN:     DefaultTasksQPS,
+		refresh.APITaskByID:      DefaultTaskByIDQPS,
+		refresh.APITaskByIDDCDN:  DefaultTaskByIDQPS,
+		refresh.APIPreloadDetail: DefaultTaskByIDQPS, // seed 000 (describePreloadDetailById): 30 calls/s
 	}
 }
 
@@ -357,7 +365,7 @@ func NewRedisLimiter(client redis.UniversalClient, l Limits, o Options) (*RedisL
 		after: o.After,
 		qps:   qps,
 		urls:  urls,
-		h:     newHealth("limiter", o.Logger, o.Now),
+		h:     healthOf(client, o.Logger, o.Now),
 		local: local,
 		id:    randomID(),
 	}, nil
@@ -444,7 +452,8 @@ func (l *RedisLimiter) Reserve(ctx context.Context, api string, urlsPerDomain ma
 		interval = int64(math.Ceil(1000 / q)) // whole ms, rounded to the safe side
 	}
 	for {
-		if !l.h.usable() {
+		gen, usable := l.h.usable()
+		if !usable {
 			return l.local.Reserve(ctx, api, urlsPerDomain)
 		}
 		id := l.id + "#" + strconv.FormatUint(l.seq.Add(1), 10)
@@ -462,7 +471,7 @@ func (l *RedisLimiter) Reserve(ctx context.Context, api string, urlsPerDomain ma
 			l.h.fail(err)
 			return l.local.Reserve(ctx, api, urlsPerDomain)
 		}
-		l.h.ok()
+		l.h.ok(gen)
 		if res[0] <= 0 {
 			return func(s refresh.Settlement) { l.settle(ctx, keys[1:], counts, id, s) }, nil
 		}

@@ -52,7 +52,7 @@ func TestLimiterQPS(t *testing.T) {
 		{"CDN refresh at 50/s", "RefreshObjectCaches", 51, time.Second},
 		{"DCDN refresh at 30/s", "RefreshDcdnObjectCaches", 31, time.Second},
 		{"task list at 10/s", "DescribeRefreshTasks", 11, time.Second},
-		{"unknown API not paced", "DescribeRefreshQuota", 100, 0},
+		{"unknown API not paced", "DescribeCdnUserQuota", 100, 0},
 	}
 	for _, kind := range []string{"local", "redis"} {
 		for _, tt := range tests {

@@ -78,7 +78,7 @@ func NewRedis(ctx context.Context, opts Options, client redis.UniversalClient, i
 	r := &Redis{
 		rdb:      client,
 		instance: instanceID,
-		h:        newHealth("window", opts.Logger, opts.Now),
+		h:        healthOf(client, opts.Logger, opts.Now),
 	}
 	r.c = newCore(opts, flush, r)
 	pctx, cancel := context.WithTimeout(ctx, opTimeout)
@@ -105,7 +105,8 @@ func opContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func (r *Redis) eventDone(ctx context.Context, id string) bool {
-	if !r.h.usable() {
+	gen, usable := r.h.usable()
+	if !usable {
 		return false
 	}
 	octx, cancel := opContext(ctx)
@@ -115,7 +116,7 @@ func (r *Redis) eventDone(ctx context.Context, id string) bool {
 		r.fail(ctx, err)
 		return false
 	}
-	r.h.ok()
+	r.h.ok(gen)
 	return n > 0
 }
 
@@ -159,7 +160,11 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals 
 	for i := range owned {
 		owned[i] = true // the in-process fallback owns everything
 	}
-	if len(keys) == 0 || !r.h.usable() {
+	if len(keys) == 0 {
+		return vals, owned, taskIDs
+	}
+	gen, usable := r.h.usable()
+	if !usable {
 		return vals, owned, taskIDs
 	}
 	o := r.c.o
@@ -206,7 +211,7 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals 
 	if failed != nil {
 		r.fail(ctx, failed)
 	} else {
-		r.h.ok()
+		r.h.ok(gen)
 	}
 	return vals, owned, taskIDs
 }
@@ -220,7 +225,8 @@ func (r *Redis) fail(ctx context.Context, err error) {
 }
 
 func (r *Redis) settle(ctx context.Context, b *batch) {
-	if !r.h.usable() {
+	gen, usable := r.h.usable()
+	if !usable {
 		return
 	}
 	octx, cancel := opContext(ctx)
@@ -245,11 +251,11 @@ func (r *Redis) settle(ctx context.Context, b *batch) {
 		r.h.fail(err)
 		return
 	}
-	r.h.ok()
+	r.h.ok(gen)
 }
 
 func (r *Redis) release(ctx context.Context, keys, vals []string) {
-	if !r.h.usable() {
+	if _, usable := r.h.usable(); !usable {
 		return
 	}
 	octx, cancel := opContext(ctx)
@@ -264,7 +270,8 @@ func (r *Redis) release(ctx context.Context, keys, vals []string) {
 }
 
 func (r *Redis) markEvent(ctx context.Context, id string) {
-	if !r.h.usable() {
+	gen, usable := r.h.usable()
+	if !usable {
 		return
 	}
 	octx, cancel := opContext(ctx)
@@ -273,45 +280,57 @@ func (r *Redis) markEvent(ctx context.Context, id string) {
 		r.h.fail(err)
 		return
 	}
-	r.h.ok()
+	r.h.ok(gen)
 }
 
 // health tracks whether Redis is usable. After an error it is left alone
 // for retryEvery, then one caller probes it again. A warning is logged once
 // per outage and a notice when Redis answers again.
 type health struct {
-	what string
-	log  *slog.Logger
-	now  func() time.Time
+	log *slog.Logger
+	now func() time.Time
 
 	mu      sync.Mutex
 	down    bool
 	retryAt time.Time
+	gen     uint64 // counts failures: only an operation begun after the last one proves Redis back
 }
 
-func newHealth(what string, log *slog.Logger, now func() time.Time) *health {
+// healths holds one health per Redis client: the window and the limiter
+// of an instance share it, so that an outage is noticed, logged and
+// retried once for both.
+var healths sync.Map // redis.UniversalClient -> *health
+
+// healthOf returns the health of client c; the first caller's logger and
+// clock are its.
+func healthOf(c redis.UniversalClient, log *slog.Logger, now func() time.Time) *health {
+	if h, ok := healths.Load(c); ok {
+		return h.(*health)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &health{what: what, log: log, now: now}
+	h, _ := healths.LoadOrStore(c, &health{log: log, now: now})
+	return h.(*health)
 }
 
-// usable reports whether Redis should be tried now.
-func (h *health) usable() bool {
+// usable reports whether Redis should be tried now, and the generation to
+// hand to ok when the operation succeeds.
+func (h *health) usable() (gen uint64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.down {
-		return true
+		return h.gen, true
 	}
 	now := h.now()
 	if now.Before(h.retryAt) {
-		return false
+		return h.gen, false
 	}
 	h.retryAt = now.Add(retryEvery) // one probe at a time
-	return true
+	return h.gen, true
 }
 
 func (h *health) fail(err error) {
@@ -321,19 +340,24 @@ func (h *health) fail(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.retryAt = h.now().Add(retryEvery)
+	h.gen++
 	if h.down {
 		return
 	}
 	h.down = true
-	h.log.Warn("redis unreachable; falling back to in-process state", "part", h.what, "error", err)
+	h.log.Warn("redis unreachable: dedupe, event ids and the rate budget are kept per instance until it is back",
+		"mode", "in-process", "error", err)
 }
 
-func (h *health) ok() {
+// ok records that an operation begun at generation gen succeeded. One
+// begun before the last failure proves nothing (it may have been answered
+// just before Redis went away).
+func (h *health) ok(gen uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.down {
+	if h.down && gen == h.gen {
 		h.down = false
-		h.log.Info("redis reachable again; shared state resumed", "part", h.what)
+		h.log.Info("redis reachable again: dedupe, event ids and the rate budget are shared again", "mode", "shared")
 	}
 }
 

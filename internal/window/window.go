@@ -15,6 +15,7 @@ import (
 // window section defaults to the same values.
 const (
 	DefaultDuration = 2 * time.Second
+	DefaultQuiet    = 200 * time.Millisecond
 	DefaultEventTTL = 10 * time.Minute
 	DefaultMaxBatch = 1000 // one RefreshObjectCaches call's worth of URLs
 	DefaultMargin   = 3 * time.Second
@@ -26,9 +27,13 @@ const ReasonRedelivered = "redelivered"
 
 // Options configure a window. A zero or negative field takes its default.
 type Options struct {
-	// Duration is how long a window stays open after its first job
-	// (default 2 s).
+	// Duration is how long a window stays open after its first job at
+	// most (default 2 s).
 	Duration time.Duration
+	// Quiet closes a window once no new job has joined it for this long
+	// (default 200 ms): an isolated change leaves after about Quiet, a
+	// burst still coalesces for up to Duration.
+	Quiet time.Duration
 	// DedupeTTL is how long a submitted or spilled job makes later copies of
 	// it Duplicate (default Duration).
 	DedupeTTL time.Duration
@@ -38,10 +43,10 @@ type Options struct {
 	// MaxBatch closes a window early as soon as this many unique jobs wait
 	// in it (default 1000).
 	MaxBatch int
-	// Margin is kept back before a joiner's deadline for the flush to plan,
-	// submit and spill: a window closes no later than the earliest joined
-	// deadline less Margin (default 3 s; keep it above the pipeline's
-	// DeadlineMargin).
+	// Margin is the time a flush gets at least to plan and submit: a
+	// window closes no later than the earliest joined deadline less Margin
+	// and less the flush's own margin (see FlushMargin) (default 3 s; keep
+	// it above the pipeline's DeadlineMargin, under which no call starts).
 	Margin time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -54,6 +59,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Duration <= 0 {
 		o.Duration = DefaultDuration
+	}
+	if o.Quiet <= 0 {
+		o.Quiet = DefaultQuiet
 	}
 	if o.DedupeTTL <= 0 {
 		o.DedupeTTL = o.Duration
@@ -154,15 +162,19 @@ type batch struct {
 	keys   []string
 	claims []string // shared-state claim per job, "" if none
 
-	closeAt time.Time
+	closeAt time.Time // at the latest: opened + Duration, or before a joiner's deadline
+	quietAt time.Time // last job joined + Quiet
 	closed  bool
 	kick    chan struct{}
 
 	// The flush runs on base's values without its cancellation, bounded by
-	// the earliest deadline of the joiners (none if none had one): no
-	// joiner gives up on a flush that then goes on to submit its jobs.
+	// the earliest deadline of the joiners less FlushMargin of that
+	// joiner's time (none if none had one): it ends, its calls cut off
+	// and its leftovers spilled, while every joiner can still answer —
+	// no joiner gives up on a flush that then goes on to submit its jobs.
 	base     context.Context
 	earliest time.Time
+	margin   time.Duration
 
 	done chan struct{} // closed once outs and err are set
 	outs []refresh.Outcome
@@ -300,6 +312,7 @@ func (c *core) addLocked(ctx context.Context, jobs []refresh.Job, keys []string,
 		}
 		b.jobs = append(b.jobs, jobs[i])
 		b.keys = append(b.keys, k)
+		b.quietAt = now.Add(c.o.Quiet)
 		b.claims = append(b.claims, val)
 		sl := slot{b: b, i: len(b.jobs) - 1}
 		c.inflight[k] = sl
@@ -338,6 +351,7 @@ func (c *core) finishPlacingLocked(ctx context.Context, jobs []refresh.Job, outs
 func (c *core) openLocked(now time.Time) *batch {
 	b := &batch{
 		closeAt: now.Add(c.o.Duration),
+		quietAt: now.Add(c.o.Quiet),
 		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -356,11 +370,12 @@ func (c *core) noteJoinerLocked(b *batch, ctx context.Context) {
 	switch {
 	case ok && (b.earliest.IsZero() || d.Before(b.earliest)):
 		b.earliest, b.base = d, ctx
+		b.margin = FlushMargin(d.Sub(c.o.Now()))
 	case b.base == nil:
 		b.base = ctx
 	}
 	if ok {
-		if by := d.Add(-c.o.Margin); by.Before(b.closeAt) {
+		if by := d.Add(-c.o.Margin - FlushMargin(d.Sub(c.o.Now()))); by.Before(b.closeAt) {
 			// Even when by has passed, the closer (not this joiner) closes
 			// the batch: the joiner places all its jobs first, so that a
 			// late invocation's jobs leave in one flush, not one each.
@@ -393,7 +408,11 @@ func (c *core) run(b *batch) {
 	for {
 		c.mu.Lock()
 		if !b.closed {
-			if wait := b.closeAt.Sub(c.o.Now()); wait > 0 {
+			at := b.closeAt
+			if b.quietAt.Before(at) {
+				at = b.quietAt
+			}
+			if wait := at.Sub(c.o.Now()); wait > 0 {
 				c.mu.Unlock()
 				select {
 				case <-c.o.After(wait):
@@ -420,7 +439,20 @@ func (c *core) flushContext(b *batch) (context.Context, context.CancelFunc) {
 	if b.earliest.IsZero() {
 		return context.WithCancel(ctx)
 	}
-	return context.WithDeadline(ctx, b.earliest)
+	return context.WithDeadline(ctx, b.earliest.Add(-b.margin))
+}
+
+// MinFlushMargin is the least time a flush ends before the earliest
+// deadline of its joiners.
+const MinFlushMargin = 2 * time.Second
+
+// FlushMargin is how long before a joiner's deadline, left is the time it
+// had when it joined, the flush of its window ends: the larger of
+// MinFlushMargin and a tenth of left. That time is kept for the flush to
+// spill what it did not submit (and to record in doubt the calls it cut
+// off) and for the joiner to answer.
+func FlushMargin(left time.Duration) time.Duration {
+	return max(MinFlushMargin, left/10)
 }
 
 func (c *core) flushBatch(ctx context.Context, b *batch) {

@@ -314,22 +314,23 @@ func TestLocalDeadline(t *testing.T) {
 	// Opened by a joiner without a deadline: would close after 10 s.
 	a := joinAsync(context.Background(), l, "e1", jobs("u1"))
 	waitJoined(t, placed, 1)
-	// A joiner due in 3 s makes it close after 2 s.
-	short, cancel := context.WithDeadline(context.Background(), clk.Now().Add(3*time.Second))
+	// A joiner due in 8 s makes it close after 5 s: 8 s less the margin
+	// (1 s) less the flush margin (2 s: a tenth of 8 s is less).
+	short, cancel := context.WithDeadline(context.Background(), clk.Now().Add(8*time.Second))
 	defer cancel()
 	b := joinAsync(short, l, "e2", jobs("u2"))
 	waitJoined(t, placed, 1)
 	clk.waitTimers(t, 2)
-	clk.Advance(2 * time.Second)
+	clk.Advance(5 * time.Second)
 	for i, r := range []result{recv(t, a), recv(t, b)} {
 		if r.err != nil {
 			t.Errorf("joiner %d: Join error = %v", i, r.err)
 		}
 	}
-	// The flush is bounded by the one joined deadline.
+	// The flush ends the flush margin before the one joined deadline.
 	wantShort, _ := short.Deadline()
-	if got, ok := rec.ctxs[0].Deadline(); !ok || !got.Equal(wantShort) {
-		t.Errorf("flush deadline = %v, %v; want the joined deadline %v", got, ok, wantShort)
+	if got, ok := rec.ctxs[0].Deadline(); !ok || !got.Equal(wantShort.Add(-MinFlushMargin)) {
+		t.Errorf("flush deadline = %v, %v; want %v, 2 s before the joined deadline", got, ok, wantShort.Add(-MinFlushMargin))
 	}
 
 	// A joiner already within the margin closes the window at once.
@@ -348,10 +349,24 @@ func TestLocalDeadline(t *testing.T) {
 	if diff := cmp.Diff([][]string{{"u1", "u2"}, {"u3", "u4"}}, callURLs(rec)); diff != "" {
 		t.Errorf("flush calls mismatch (-want +got):\n%s", diff)
 	}
-	// The flush is bounded by the earliest joined deadline.
+	// The flush is bounded by the earliest joined deadline, less its margin.
 	wantDL, _ := late.Deadline()
-	if got, ok := rec.ctxs[1].Deadline(); !ok || !got.Equal(wantDL) {
-		t.Errorf("flush deadline = %v, %v; want the earliest joined deadline %v", got, ok, wantDL)
+	if got, ok := rec.ctxs[1].Deadline(); !ok || !got.Equal(wantDL.Add(-MinFlushMargin)) {
+		t.Errorf("flush deadline = %v, %v; want 2 s before the earliest joined deadline %v", got, ok, wantDL)
+	}
+}
+
+func TestFlushMargin(t *testing.T) {
+	for _, tt := range []struct{ left, want time.Duration }{
+		{time.Second, 2 * time.Second},
+		{3 * time.Second, 2 * time.Second},
+		{20 * time.Second, 2 * time.Second},
+		{60 * time.Second, 6 * time.Second},
+		{10 * time.Minute, time.Minute},
+	} {
+		if got := FlushMargin(tt.left); got != tt.want {
+			t.Errorf("FlushMargin(%v) = %v, want %v", tt.left, got, tt.want)
+		}
 	}
 }
 
@@ -462,4 +477,75 @@ func BenchmarkLocalJoin(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestLocalQuiet: a window closes once no job has joined it for Quiet —
+// an isolated change does not wait out Duration — while jobs that keep
+// coming keep it open until Duration.
+func TestLocalQuiet(t *testing.T) {
+	clk := newFakeClock()
+	rec := &recorder{name: "t", now: clk.Now}
+	l, placed := newTestLocal(clk, rec, Options{Duration: 2 * time.Second, Quiet: 200 * time.Millisecond})
+
+	// One isolated job: flushed after 200 ms.
+	opened := clk.Now()
+	a := joinAsync(context.Background(), l, "e1", jobs("u1"))
+	waitJoined(t, placed, 1)
+	clk.waitTimers(t, 1)
+	clk.Advance(199 * time.Millisecond)
+	clk.waitTimers(t, 1) // still open: the closer waits again
+	clk.Advance(time.Millisecond)
+	if r := recv(t, a); r.err != nil {
+		t.Fatalf("Join: %v", r.err)
+	}
+	if got := rec.at[0].Sub(opened); got != 200*time.Millisecond {
+		t.Errorf("an isolated job was flushed %v after it joined, want 200ms", got)
+	}
+
+	// A job every 150 ms: the window stays open for its full 2 s.
+	opened = clk.Now()
+	var rs []<-chan result
+	for i := range 20 {
+		rs = append(rs, joinAsync(context.Background(), l, fmt.Sprint("b", i), jobs(fmt.Sprint("v", i))))
+		waitJoined(t, placed, 1)
+		clk.waitTimers(t, 1)
+		clk.Advance(150 * time.Millisecond)
+		if i == 13 { // past 2 s: the window closes before the next job comes
+			waitFlushes(t, rec, 2)
+		}
+	}
+	clk.waitTimers(t, 1)
+	clk.Advance(200 * time.Millisecond) // the last six, quiet at last
+	for _, r := range rs {
+		if res := recv(t, r); res.err != nil {
+			t.Fatalf("Join: %v", res.err)
+		}
+	}
+	if len(rec.calls) != 3 || len(rec.calls[1]) != 14 || len(rec.calls[2]) != 6 {
+		t.Errorf("flushes of %v jobs; want 1, then the 14 jobs of the first 2 s in one flush, then the last 6", flushSizes(rec))
+	}
+	// The clock steps 150 ms at a time: the timer due at 2 s fires at 2.1 s.
+	if got := rec.at[1].Sub(opened); got < 2*time.Second || got > 2100*time.Millisecond {
+		t.Errorf("a busy window was flushed %v after it opened, want at its 2 s (the step that reaches it)", got)
+	}
+}
+
+// waitFlushes waits (in real time) until r has been called n times.
+func waitFlushes(t *testing.T, r *recorder, n int) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); len(flushSizes(r)) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%d flushes after 5 s, want %d", len(flushSizes(r)), n)
+		}
+	}
+}
+
+func flushSizes(r *recorder) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n []int
+	for _, c := range r.calls {
+		n = append(n, len(c))
+	}
+	return n
 }

@@ -33,6 +33,7 @@ type Options struct {
 	CDN    cdn.Options       // emulator options
 	Getenv map[string]string // environment for ${NAME} in the config
 	App    app.Options
+	Log    io.Writer // the function's log (FC's stdout); default discarded
 }
 
 // Start assembles an App from configYAML as NewApp does, aimed at a new
@@ -43,7 +44,11 @@ func Start(t testing.TB, configYAML string, o Options, serve func(*app.App) plat
 	emu, endpoint := Emulator(t, o.CDN)
 	a := NewApp(t, configYAML, endpoint, o.Getenv, o.App)
 	h := serve(a)
-	fs := httptest.NewServer(&fc.Server{Event: h.Event, HTTP: h.HTTP, Out: io.Discard})
+	out := o.Log
+	if out == nil {
+		out = io.Discard
+	}
+	fs := httptest.NewServer(&fc.Server{Event: h.Event, HTTP: h.HTTP, Out: out})
 	t.Cleanup(fs.Close)
 	return &Env{CDN: emu, App: a, URL: fs.URL, Client: fs.Client()}
 }

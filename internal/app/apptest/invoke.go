@@ -21,6 +21,11 @@ type Invocation struct {
 	RequestID  string // x-fc-request-id
 	Timeout    int    // x-fc-function-timeout in seconds; 0 means 60
 	RetryCount int    // x-fc-retry-count: 0 on first delivery, n on the n-th async retry
+	// NoCredentials sends the credential headers empty, as FC does for a
+	// function without a role.
+	NoCredentials bool
+	// Credentials, when set, replace the emulator's keys in the headers.
+	Credentials refresh.Credentials
 }
 
 // NewInvokeRequest returns the request FC posts to a custom runtime at
@@ -33,10 +38,17 @@ func NewInvokeRequest(ctx context.Context, baseURL string, inv Invocation, event
 
 // fc is the invocation as the FC adapter's client side describes it.
 func (inv Invocation) fc() fc.Invoke {
-	return fc.Invoke{
+	i := fc.Invoke{
 		RequestID: inv.RequestID, FunctionName: "cdnrefresh-test", Timeout: inv.Timeout, RetryCount: inv.RetryCount,
 		Credentials: refresh.Credentials{AccessKeyID: cdn.AccessKeyID, AccessKeySecret: cdn.AccessKeySecret, SecurityToken: "sts-token-for-test"},
 	}
+	switch {
+	case inv.NoCredentials:
+		i.Credentials = refresh.Credentials{}
+	case !inv.Credentials.Empty():
+		i.Credentials = inv.Credentials
+	}
+	return i
 }
 
 // PostInvoke sends an event invocation to the FC server at baseURL and
