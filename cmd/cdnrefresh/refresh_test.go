@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -435,5 +436,32 @@ func TestParseArgs(t *testing.T) {
 		if err != nil || !cmp.Equal(tt.wantRest, rest) || *j != tt.wantJSON {
 			t.Errorf("parseArgs(%q) = %q, json %v, %v; want %q, json %v", tt.args, rest, *j, err, tt.wantRest, tt.wantJSON)
 		}
+	}
+}
+
+// TestRefreshTagLeftover: a cache tag the API refuses is named, and the
+// leftovers file holds it as a comment (not as its domain's root URL,
+// which --file would refresh) beside the URLs left over.
+func TestRefreshTagLeftover(t *testing.T) {
+	s := newStand(t, emu.Options{Domains: []string{"www.example.com"}})
+	left := filepath.Join(t.TempDir(), "left.txt")
+	code, stdout, stderr := s.run(t, "", "refresh", "--json", "--leftovers", left, "--tag", "product-42", "--domain", "shop.example.com", "https://shop.example.com/a.css", "https://www.example.com/b.css")
+	if code != 1 {
+		t.Fatalf("refresh: exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	}
+	got, _ := countsOf(t, stdout)
+	// Calls: the tag's, then the URLs' together, refused for shop.example.com and split by domain.
+	if diff := cmp.Diff(counts{URLs: 3, Submitted: 1, Rejected: 2, Calls: 4}, got); diff != "" {
+		t.Errorf("counts mismatch (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(stderr, "--tag product-42: https://shop.example.com/") {
+		t.Errorf("stderr does not name the refused tag:\n%s", stderr)
+	}
+	if diff := cmp.Diff([]string{"https://shop.example.com/a.css"}, readLeftovers(t, left)); diff != "" {
+		t.Errorf("URLs in the leftovers file (-want +got):\n%s", diff)
+	}
+	data, err := os.ReadFile(left)
+	if err != nil || !strings.Contains(string(data), "# rejected (--tag product-42 --domain shop.example.com)") {
+		t.Errorf("leftovers file %q (%v) does not name the tag in a comment", data, err)
 	}
 }
