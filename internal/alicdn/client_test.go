@@ -446,12 +446,7 @@ func (l *counting) Reserve(ctx context.Context, api string, perDomain map[string
 // budget says it is spent; an accepted one, or one that got no answer,
 // counts.
 func TestLimiterSettled(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := closedPort(t)
 	tests := []struct {
 		name     string
 		next     []string // error codes of the first attempts
@@ -744,14 +739,19 @@ func TestPreloadDetail(t *testing.T) {
 	}
 }
 
-func TestTransportErrors(t *testing.T) {
-	// A port nobody listens on.
+// closedPort returns a loopback address nobody listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestTransportErrors(t *testing.T) {
+	dead := closedPort(t)
 
 	s := &sleeps{}
 	c, err := alicdn.New(alicdn.Config{Endpoint: dead, Credentials: emuCreds, Sleep: s.sleep, Rand: func() float64 { return 0 }})
