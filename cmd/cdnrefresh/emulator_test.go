@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -181,8 +183,14 @@ func TestEmulatorFlags(t *testing.T) {
 	}
 }
 
-// TestRefreshCommand refreshes a URL list by hand through the pipeline.
+// TestRefreshCommand refreshes a URL list by hand through the pipeline
+// with the example config, from another directory, where the leftovers
+// file lands by default: nothing is written into the source tree.
 func TestRefreshCommand(t *testing.T) {
+	cfg, err := filepath.Abs("../../events/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := emu.New(emu.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -194,20 +202,33 @@ func TestRefreshCommand(t *testing.T) {
 	t.Setenv("CDNREFRESH_CDN_ENDPOINT", "http://"+ln.Addr().String())
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", emu.AccessKeyID)
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emu.AccessKeySecret)
-	t.Setenv("CDNREFRESH_SPILL_DIR", t.TempDir())
+	work := t.TempDir()
+	t.Chdir(work)
 
 	in := strings.NewReader("# deploy 42\nhttps://static.example.com/a.css\n\nhttps://static.example.com/b.js\nhttps://evil.example.net/x\n")
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"refresh", "--config", "../../events/config.yaml", "--quiet"}, in, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("refresh: exit %d: %s", code, stderr.String())
+	code := run(ctx, []string{"refresh", "--config", cfg, "--quiet", "--json"}, in, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("refresh: exit %d, want 1 (one URL rejected): %s", code, stderr.String())
 	}
-	var r struct{ Changes, Submitted, Rejected int }
+	var r struct {
+		URLs, Submitted, Rejected int
+		LeftoversFile             string `json:"leftovers_file"`
+	}
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("output %s: %v", stdout.String(), err)
 	}
-	if r.Changes != 3 || r.Submitted != 2 || r.Rejected != 1 {
-		t.Errorf("refresh answered %+v, want 3 changes, 2 submitted, 1 rejected", r)
+	if r.URLs != 3 || r.Submitted != 2 || r.Rejected != 1 {
+		t.Errorf("refresh answered %+v, want 3 URLs, 2 submitted, 1 rejected", r)
+	}
+	if filepath.Dir(r.LeftoversFile) != work || !strings.HasPrefix(filepath.Base(r.LeftoversFile), "cdnrefresh-leftovers-") {
+		t.Errorf("leftovers file %q, want a cdnrefresh-leftovers-TIME.txt in the working directory %s", r.LeftoversFile, work)
+	}
+	if _, err := os.Stat(filepath.Join(work, "var")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the config's spill directory var/ was made (%v): the CLI keeps its leftovers in the leftovers file only", err)
+	}
+	if !strings.Contains(stderr.String(), "line 5: https://evil.example.net/x (domain not allowed)") {
+		t.Errorf("stderr does not name the rejected URL by its line:\n%s", stderr.String())
 	}
 	var urls []string
 	for _, c := range e.Calls() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestRefreshKindsCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := emulatorEnv(t)
 			var stdout, stderr bytes.Buffer
-			args := append([]string{"refresh", "--config", "../../events/config.yaml", "--quiet"}, tt.args...)
+			args := append([]string{"refresh", "--config", "../../events/config.yaml", "--quiet", "--json", "--leftovers", filepath.Join(t.TempDir(), "left.txt")}, tt.args...)
 			if code := run(context.Background(), args, strings.NewReader(tt.stdin), &stdout, &stderr); code != 0 {
 				t.Fatalf("refresh %q: exit %d: %s", tt.args, code, stderr.String())
 			}

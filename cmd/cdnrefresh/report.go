@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
@@ -20,6 +22,8 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	send := fs.Bool("send", false, "send the report to notify.channels when report.when says so")
 	since := fs.Duration("since", report.DefaultLookback, "look for failed tasks this far back (at most 72h)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
+	fs.Usage = usageOf(fs, "cdnrefresh report --config FILE [--drain] [--send] [--since 24h] [--json]",
+		"Prints the quota left, the failed tasks and the spill backlog, as the report function does;\nexit 1 when the quota could not be read or a channel failed.")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -29,7 +33,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	a, err := openApp(ctx, *cfgFile)
 	if err != nil {
-		return err
+		return exit(exitUsage, err)
 	}
 	defer a.Close()
 	o := report.RunOptions{Drain: *drain, Report: true, Since: time.Now().Add(-*since)}
@@ -52,5 +56,20 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	for _, f := range res.NotifyFailures {
 		fmt.Fprintf(stderr, "not sent: %s\n", f)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Cron and CI must tell a report that could not read the quota, or
+	// reach a channel, from a good one.
+	if res.Report != nil {
+		for _, p := range a.Config.Providers() {
+			if !slices.ContainsFunc(res.Report.Quotas, func(q report.Quota) bool { return q.Provider == p }) {
+				return exit(exitPartial, fmt.Errorf("the %s quota could not be read", strings.ToUpper(string(p))))
+			}
+		}
+	}
+	if n := len(res.NotifyFailures); n > 0 {
+		return exit(exitPartial, fmt.Errorf("%d of %d channels failed", n, n+len(res.Sent)))
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
 // TestReportCommand runs `cdnrefresh report` against the emulator holding
@@ -43,5 +46,42 @@ func TestReportCommand(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestReportExitCodes: cron and CI can tell a report that could not read
+// the quota, or reach a channel, from a good one: both exit 1.
+func TestReportExitCodes(t *testing.T) {
+	robot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/refuse" {
+			http.Error(w, "forbidden", http.StatusForbidden)
+		}
+	}))
+	defer robot.Close()
+	tests := []struct {
+		name     string
+		args     []string
+		faults   cdn.Faults
+		hook     string // path of the channel's URL on robot
+		wantCode int
+		wantErr  string
+	}{
+		{"clean", nil, cdn.Faults{}, "/ok", 0, ""},
+		{"quota unreadable", nil, cdn.Faults{Throttle: 1, Actions: []string{refresh.APIQuota}}, "/ok", 1, "the CDN quota could not be read"},
+		{"sent", []string{"--send"}, cdn.Faults{}, "/ok", 0, ""},
+		{"a channel failed", []string{"--send"}, cdn.Faults{}, "/refuse", 1, "1 of 1 channels failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStand(t, cdn.Options{})
+			s.emu.Inject(tt.faults)
+			t.Setenv("HOOK_URL", robot.URL+tt.hook)
+			cfg := writeFile(t, t.TempDir(), "config.yaml", "rules:\n  - {bucket: my-site, domains: [static.example.com]}\n"+
+				"spill: {dir: "+t.TempDir()+"}\nreport: {when: always}\nnotify:\n  channels:\n    - {type: webhook, url: \"${HOOK_URL}\"}\n")
+			code, stdout, stderr := s.run(t, "", append([]string{"report", "--config", cfg}, tt.args...)...)
+			if code != tt.wantCode || !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("report %v: exit %d, stderr %q; want exit %d and %q\n%s", tt.args, code, stderr, tt.wantCode, tt.wantErr, stdout)
+			}
+		})
 	}
 }

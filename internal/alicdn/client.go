@@ -16,6 +16,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/cdn"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/dcdn"
 
@@ -314,15 +315,15 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 
 	var last error
 	for n := 1; ; n++ {
-		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx, api, urlsPerDomain); err != nil {
-				if last != nil {
-					return withAttempts(last, n-1)
-				}
-				return fmt.Errorf("alicdn: %s: wait for rate limit: %w", api, err)
+		settle, err := c.reserve(ctx, api, urlsPerDomain)
+		if err != nil {
+			if last != nil {
+				return withAttempts(last, n-1)
 			}
+			return fmt.Errorf("alicdn: %s: wait for rate limit: %w", api, err)
 		}
-		err := c.once(ctx, cred, attempt)
+		err = c.once(ctx, cred, attempt)
+		settle(settlement(err))
 		if err == nil {
 			return nil
 		}
@@ -346,6 +347,34 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 			return final(last, n)
 		}
 	}
+}
+
+// reserve waits on the limiter for one attempt and returns what tells
+// the limiter how the attempt ended (see refresh.CountingLimiter).
+func (c *Client) reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(refresh.Settlement), error) {
+	switch l := c.limiter.(type) {
+	case nil:
+		return func(refresh.Settlement) {}, nil
+	case refresh.CountingLimiter:
+		return l.Reserve(ctx, api, urlsPerDomain)
+	}
+	return func(refresh.Settlement) {}, c.limiter.Wait(ctx, api, urlsPerDomain)
+}
+
+// settlement says how an attempt that ended with err counts against the
+// per-domain minute budget: a refusal by the API counts none of its URLs,
+// a refusal for that very budget says the domain's minute is spent, and
+// without an answer (a timeout, a lost connection) the call may have
+// counted.
+func settlement(err error) refresh.Settlement {
+	var se *sdkerrors.ServerError
+	switch {
+	case !errors.As(err, &se):
+		return refresh.Counted
+	case se.ErrorCode() == codeMinuteSpent:
+		return refresh.BudgetSpent
+	}
+	return refresh.Refused
 }
 
 // final is the error of a call whose last attempt failed with last: in

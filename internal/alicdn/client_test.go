@@ -423,6 +423,61 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// counting is a refresh.CountingLimiter that records how each attempt
+// was settled.
+type counting struct {
+	limiter
+	settled []refresh.Settlement
+}
+
+func (l *counting) Reserve(ctx context.Context, api string, perDomain map[string]int) (func(refresh.Settlement), error) {
+	if err := l.Wait(ctx, api, perDomain); err != nil {
+		return nil, err
+	}
+	return func(s refresh.Settlement) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.settled = append(l.settled, s)
+	}, nil
+}
+
+// TestLimiterSettled: an attempt the API refused gives its URLs back to
+// the limiter (the API counted none), one refused for the domain's minute
+// budget says it is spent; an accepted one, or one that got no answer,
+// counts.
+func TestLimiterSettled(t *testing.T) {
+	dead := closedPort(t)
+	tests := []struct {
+		name     string
+		next     []string // error codes of the first attempts
+		endpoint string   // instead of the emulator's
+		want     []refresh.Settlement
+	}{
+		{"accepted", nil, "", []refresh.Settlement{refresh.Counted}},
+		{"500, then accepted", []string{"InternalError"}, "", []refresh.Settlement{refresh.Refused, refresh.Counted}},
+		{"per-minute refusal, then accepted", []string{"QuotaPerMinuteExceeded.Refresh"}, "", []refresh.Settlement{refresh.BudgetSpent, refresh.Counted}},
+		{"refused for good", []string{"InvalidDomain.NotFound"}, "", []refresh.Settlement{refresh.Refused}},
+		{"no answer", nil, dead, []refresh.Settlement{refresh.Counted, refresh.Counted}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := &counting{}
+			f := setup(t, cdnemu.Options{}, func(c *alicdn.Config) {
+				c.Limiter = lim
+				c.Retry.MaxAttempts = 2
+				if tt.endpoint != "" {
+					c.Endpoint = tt.endpoint
+				}
+			})
+			f.emu.Inject(cdnemu.Faults{Next: tt.next})
+			f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/1"}})
+			if diff := cmp.Diff(tt.want, lim.settled); diff != "" {
+				t.Errorf("settlements per attempt mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestCredentials(t *testing.T) {
 	keys := map[string]string{cdnemu.AccessKeyID: cdnemu.AccessKeySecret, "STS.role": "role-secret"}
 	call := refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}}
@@ -684,14 +739,19 @@ func TestPreloadDetail(t *testing.T) {
 	}
 }
 
-func TestTransportErrors(t *testing.T) {
-	// A port nobody listens on.
+// closedPort returns a loopback address nobody listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestTransportErrors(t *testing.T) {
+	dead := closedPort(t)
 
 	s := &sleeps{}
 	c, err := alicdn.New(alicdn.Config{Endpoint: dead, Credentials: emuCreds, Sleep: s.sleep, Rand: func() float64 { return 0 }})

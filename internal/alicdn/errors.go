@@ -124,6 +124,11 @@ var codeFamilies = []struct {
 	{"Throttling", refresh.Retry},
 }
 
+// codeMinuteSpent refuses a refresh that would pass a domain's URLs per
+// minute (RefreshObjectCaches API page, Error codes); the limiter then
+// counts the domain's minute as spent (refresh.BudgetSpent).
+const codeMinuteSpent = "QuotaPerMinuteExceeded.Refresh"
+
 // lookup returns the verdict of a documented code or family.
 func lookup(code string) (refresh.Verdict, bool) {
 	if c, ok := Codes[code]; ok {

@@ -75,23 +75,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			return nil, err
 		}
 	}
-	limiter, err := a.limiter(cfg, wopts)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := cfg.Limits.Location()
-	if err != nil {
-		return nil, err
-	}
-	if a.CDN, err = alicdn.New(alicdn.Config{
-		Endpoint:    cfg.Endpoints.CDN,
-		Region:      cfg.CDN.Region,
-		Credentials: cfg.Credentials,
-		Limiter:     limiter,
-		Sleep:       o.Sleep,
-		Now:         o.Now,
-		QuotaZone:   zone,
-	}); err != nil {
+	if a.CDN, err = NewCDN(cfg, a.redis, o); err != nil {
 		return nil, err
 	}
 	if a.Spill, err = newSpill(cfg); err != nil {
@@ -160,7 +144,34 @@ func NewMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
 	return spillGuard{rules: rules, spill: cfg.Spill.OSS}
 }
 
-func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter, error) {
+// NewCDN returns the CDN and DCDN client of cfg, paced by cfg's limits:
+// for every instance at once through rdb, or in process when rdb is nil.
+// Of o the clock (Now, After, Sleep) and Logger are used. New builds the
+// App's client with it; the CLI builds its own pipeline around one.
+func NewCDN(cfg *config.Config, rdb *redis.Client, o Options) (*alicdn.Client, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	limiter, err := newLimiter(cfg, rdb, window.Options{Now: o.Now, After: o.After, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	zone, err := cfg.Limits.Location()
+	if err != nil {
+		return nil, err
+	}
+	return alicdn.New(alicdn.Config{
+		Endpoint:    cfg.Endpoints.CDN,
+		Region:      cfg.CDN.Region,
+		Credentials: cfg.Credentials,
+		Limiter:     limiter,
+		Sleep:       o.Sleep,
+		Now:         o.Now,
+		QuotaZone:   zone,
+	})
+}
+
+func newLimiter(cfg *config.Config, rdb *redis.Client, wopts window.Options) (refresh.Limiter, error) {
 	l := window.Limits{
 		QPS: map[string]float64{
 			refresh.APIRefresh:      cfg.Limits.RefreshQPS,
@@ -172,8 +183,8 @@ func (a *App) limiter(cfg *config.Config, wopts window.Options) (refresh.Limiter
 		},
 		URLsPerMinute: cfg.Limits.DomainURLsPerMinute,
 	}
-	if a.redis != nil {
-		return window.NewRedisLimiter(a.redis, l, wopts)
+	if rdb != nil {
+		return window.NewRedisLimiter(rdb, l, wopts)
 	}
 	return window.NewLocalLimiter(l, wopts)
 }

@@ -61,3 +61,32 @@ type Limiter interface {
 	// the wait would pass ctx's deadline) without waiting in vain.
 	Wait(ctx context.Context, api string, urlsPerDomain map[string]int) error
 }
+
+// CountingLimiter is a Limiter that keeps each domain's per-minute URL
+// budget as the API counts it.
+type CountingLimiter interface {
+	Limiter
+	// Reserve waits as Wait does and takes the call's share of the
+	// budget. The caller calls settle once, when the attempt has ended,
+	// with how it ended.
+	Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (settle func(Settlement), err error)
+}
+
+// Settlement is how an attempt a CountingLimiter let through ended.
+type Settlement uint8
+
+// Settlements.
+const (
+	// Counted: the API accepted the call, or no answer came. Its URLs
+	// count from now, the latest moment the API can have counted them.
+	Counted Settlement = iota
+	// Refused: the API refused the call, which counts none of its URLs:
+	// they are given back.
+	Refused
+	// BudgetSpent: the API refused the call because a domain's minute
+	// budget is spent (QuotaPerMinuteExceeded.Refresh), by calls the
+	// limiter did not see (another process). Each domain of the call
+	// counts as full from now, so that the next call waits for the
+	// minute instead of being refused again.
+	BudgetSpent
+)

@@ -108,7 +108,7 @@ func (g Gatherer) Gather(ctx context.Context, since time.Time, replay refresh.Re
 			fail(providerName(p)+" quota", err)
 			continue
 		}
-		r.Quotas = append(r.Quotas, quotas(p, q)...)
+		r.Quotas = append(r.Quotas, Quotas(p, q)...)
 	}
 
 	for _, p := range g.Providers {
@@ -141,8 +141,8 @@ func (g Gatherer) Gather(ctx context.Context, since time.Time, replay refresh.Re
 	return r, errors.Join(errs...)
 }
 
-// quotas lists every quota of one quota answer, in report order.
-func quotas(p refresh.Provider, d refresh.DailyQuota) []Quota {
+// Quotas lists every quota of one quota answer, in report order.
+func Quotas(p refresh.Provider, d refresh.DailyQuota) []Quota {
 	var out []Quota
 	for _, k := range kindNames {
 		if a, ok := d[refresh.QuotaKind(k.kind)]; ok {
@@ -152,34 +152,39 @@ func quotas(p refresh.Provider, d refresh.DailyQuota) []Quota {
 	return out
 }
 
-// failedTasks reads every page of the failed tasks of one provider and
-// object type created from since to now, up to maxTaskPages pages, and
-// returns them with the total the API counts. Reading stops early, with
-// what was read and no error, when the deadline is near.
+// failedTasks reads the failed tasks of one provider and object type
+// created from since to now (ListTasks).
 func (g Gatherer) failedTasks(ctx context.Context, p refresh.Provider, typ string, since, now time.Time) ([]Task, int, error) {
-	size := refresh.TasksPageSize(p)
+	return ListTasks(ctx, g.API, p, refresh.TaskQuery{ObjectType: typ, Status: refresh.TaskFailed, Start: since, End: now})
+}
+
+// ListTasks reads every page of provider p's tasks that q selects (its
+// Page and PageSize are set here: pages as large as the API allows), up
+// to maxTaskPages pages, and returns them with the total the API counts.
+// Reading stops early, with what was read and no error, when ctx's
+// deadline is near.
+func ListTasks(ctx context.Context, api API, p refresh.Provider, q refresh.TaskQuery) ([]Task, int, error) {
+	q.PageSize = refresh.TasksPageSize(p)
 	var out []Task
 	total := 0
-	for page := 1; page <= maxTaskPages; page++ {
+	for q.Page = 1; q.Page <= maxTaskPages; q.Page++ {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < gatherMargin {
 			break
 		}
-		got, err := g.API.Tasks(ctx, p, refresh.TaskQuery{
-			ObjectType: typ, Status: refresh.TaskFailed, Start: since, End: now, Page: page, PageSize: size,
-		})
+		got, err := api.Tasks(ctx, p, q)
 		if err != nil {
 			return out, max(total, len(out)), err
 		}
-		if page == 1 {
+		if q.Page == 1 {
 			total = got.Total
 		}
 		for _, t := range got.Tasks {
 			out = append(out, Task{
-				Provider: p, ID: t.ID, URL: t.ObjectPath, ObjectType: cmp.Or(t.ObjectType, typ),
+				Provider: p, ID: t.ID, URL: t.ObjectPath, ObjectType: cmp.Or(t.ObjectType, q.ObjectType),
 				Status: t.Status, Description: t.Description, Created: t.Created,
 			})
 		}
-		if len(got.Tasks) < size || len(out) >= total {
+		if len(got.Tasks) < q.PageSize || len(out) >= total {
 			break
 		}
 	}

@@ -61,7 +61,9 @@
 //   - cdnrefresh:{rate}:… hold the account-wide rate budget (RedisLimiter):
 //     one script checks and takes, atomically, one slot of the API's QPS
 //     (evenly spaced calls) and each domain's share of the URLs per minute
-//     (a sliding log), or answers how long to wait.
+//     (a sliding log), or answers how long to wait. Once the API has
+//     answered, the call's entries are stamped anew, removed or widened to
+//     the whole budget, as refresh.CountingLimiter says.
 //
 // Every Redis round trip is bounded by a second. When one fails, the
 // instance logs a warning once per outage, goes on with in-process state

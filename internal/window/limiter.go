@@ -29,7 +29,11 @@ const (
 )
 
 const (
-	urlWindow        = time.Minute
+	// urlWindow is how long URLs count against their domain's budget:
+	// the API's minute and minuteMargin, so that a call sent as the
+	// minute ends is never counted by the API within it.
+	urlWindow        = time.Minute + minuteMargin
+	minuteMargin     = time.Second
 	minLimiterWait   = time.Millisecond
 	limiterKeyPrefix = KeyPrefix + "{rate}:" // one hash slot: the script touches several keys
 )
@@ -62,7 +66,8 @@ type Limits struct {
 	// override DefaultQPS; APIs in neither are not paced.
 	QPS map[string]float64
 	// URLsPerMinute caps the URLs sent through one API for one domain
-	// within any 60 seconds (default 1000).
+	// within any 60 seconds (default 1000). The limiters keep it over a
+	// minute and a second.
 	URLsPerMinute int
 }
 
@@ -107,6 +112,7 @@ type LocalLimiter struct {
 	api       map[string]*rate.Limiter
 	logs      map[string]*slidingLog // api + "|" + domain
 	nextPrune time.Time
+	seq       uint64 // names each call's entries in the logs
 }
 
 // NewLocalLimiter returns an in-process limiter keeping l. Of o only the
@@ -135,33 +141,41 @@ func NewLocalLimiter(l Limits, o Options) (*LocalLimiter, error) {
 // Wait blocks until one call of api carrying urlsPerDomain URLs for each
 // domain may be sent; see refresh.Limiter. When the wait would pass ctx's
 // deadline it returns at once an error that wraps
-// context.DeadlineExceeded.
+// context.DeadlineExceeded. The call's URLs count from now.
 func (l *LocalLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[string]int) error {
+	_, err := l.Reserve(ctx, api, urlsPerDomain)
+	return err
+}
+
+// Reserve is Wait, and lets the caller say how the call ended; see
+// refresh.CountingLimiter.
+func (l *LocalLimiter) Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(refresh.Settlement), error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
+		return nil, fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
 	}
 	if err := checkCall(api, urlsPerDomain, l.urls); err != nil {
-		return err
+		return nil, err
 	}
 	for {
-		wait := l.reserve(api, urlsPerDomain)
+		wait, domain, id := l.reserve(api, urlsPerDomain)
 		if wait <= 0 {
-			return nil
+			return func(s refresh.Settlement) { l.settle(api, urlsPerDomain, id, s) }, nil
 		}
+		refresh.NotifyLimitWait(ctx, refresh.LimitWait{API: api, Domain: domain, Wait: wait})
 		if err := sleep(ctx, l.now, l.after, api, wait); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
 
-// reserve takes what the call needs if all of it is there now, and
-// otherwise takes nothing and returns how long to wait.
-func (l *LocalLimiter) reserve(api string, urlsPerDomain map[string]int) time.Duration {
+// reserve takes what the call needs if all of it is there now, under a
+// new id, and otherwise takes nothing and returns how long to wait and
+// the domain whose budget is short ("" for the API's rate).
+func (l *LocalLimiter) reserve(api string, urlsPerDomain map[string]int) (wait time.Duration, domain string, id uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.pruneLocked(now)
-	var wait time.Duration
 	lim := l.api[api]
 	if lim != nil {
 		if t := lim.TokensAt(now); t < 1 {
@@ -177,27 +191,56 @@ func (l *LocalLimiter) reserve(api string, urlsPerDomain map[string]int) time.Du
 			continue
 		}
 		lg.prune(now)
-		wait = max(wait, lg.waitFor(now, n, l.urls))
+		if w := lg.waitFor(now, n, l.urls); w > wait {
+			wait, domain = w, d
+		}
 	}
 	if wait > 0 {
-		return max(wait, minLimiterWait)
+		return max(wait, minLimiterWait), domain, 0
 	}
 	if lim != nil {
 		lim.AllowN(now, 1)
 	}
+	l.seq++
+	for d, n := range urlsPerDomain {
+		if n > 0 {
+			l.logLocked(api, d).add(now, n, l.seq)
+		}
+	}
+	return 0, "", l.seq
+}
+
+// settle takes the entries of call id out of its domains' logs and puts
+// back what s says: the call's URLs at now (Counted), nothing (Refused),
+// or the whole budget at now (BudgetSpent).
+func (l *LocalLimiter) settle(api string, urlsPerDomain map[string]int, id uint64, s refresh.Settlement) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
 	for d, n := range urlsPerDomain {
 		if n <= 0 {
 			continue
 		}
-		k := api + "|" + d
-		lg := l.logs[k]
-		if lg == nil {
-			lg = &slidingLog{window: urlWindow}
-			l.logs[k] = lg
+		lg := l.logLocked(api, d)
+		lg.remove(id)
+		switch s {
+		case refresh.Counted:
+			lg.add(now, n, id)
+		case refresh.BudgetSpent:
+			lg.add(now, l.urls, id)
 		}
-		lg.add(now, n)
 	}
-	return 0
+}
+
+// logLocked returns the log of api and domain, made empty if need be.
+func (l *LocalLimiter) logLocked(api, domain string) *slidingLog {
+	k := api + "|" + domain
+	lg := l.logs[k]
+	if lg == nil {
+		lg = &slidingLog{window: urlWindow}
+		l.logs[k] = lg
+	}
+	return lg
 }
 
 func (l *LocalLimiter) pruneLocked(now time.Time) {
@@ -222,11 +265,25 @@ type slidingLog struct {
 type logEntry struct {
 	at time.Time
 	n  int
+	id uint64 // the call's
 }
 
-func (s *slidingLog) add(at time.Time, n int) {
-	s.entries = append(s.entries, logEntry{at: at, n: n})
+// add records n URLs at at, no earlier than any entry (the clock only
+// moves forward).
+func (s *slidingLog) add(at time.Time, n int, id uint64) {
+	s.entries = append(s.entries, logEntry{at: at, n: n, id: id})
 	s.sum += n
+}
+
+// remove forgets the entry of call id and reports whether it was there.
+func (s *slidingLog) remove(id uint64) bool {
+	i := slices.IndexFunc(s.entries, func(e logEntry) bool { return e.id == id })
+	if i < 0 {
+		return false
+	}
+	s.sum -= s.entries[i].n
+	s.entries = slices.Delete(s.entries, i, i+1)
+	return true
 }
 
 // prune forgets what left the window ending at now.
@@ -319,14 +376,17 @@ func NewRedisLimiter(client redis.UniversalClient, l Limits, o Options) (*RedisL
 // ARGV[3] the URL window (ms), ARGV[4] the URL limit, ARGV[5] a unique
 // call id, ARGV[6..] the URLs per domain key. The API key holds the time
 // the next call may go (a rate of one burst); each domain key is a sorted
-// set of "<urls>:<call id>" scored by time (a sliding log). Returns 0 when
-// the call may go (and takes its share), else the ms to wait.
+// set of "<urls>:<call id>" scored by time (a sliding log). Returns {0, 0}
+// when the call may go (and takes its share), else the ms to wait and the
+// index in KEYS of the domain whose budget is short (1 for the API's
+// rate).
 var limitScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local win = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local wait = 0
+local short = 1
 if interval > 0 then
   local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
   if nextAt > now then wait = nextAt - now end
@@ -342,13 +402,14 @@ for i = 2, #KEYS do
     for j = 1, #e, 2 do
       excess = excess - tonumber(string.match(e[j], '^(%d+)'))
       if excess <= 0 then
-        wait = math.max(wait, tonumber(e[j + 1]) + win - now)
+        local w = tonumber(e[j + 1]) + win - now
+        if w > wait then wait, short = w, i end
         break
       end
     end
   end
 end
-if wait > 0 then return wait end
+if wait > 0 then return {wait, short} end
 if interval > 0 then
   redis.call('SET', KEYS[1], now + interval, 'PX', interval + 1000)
 end
@@ -356,24 +417,33 @@ for i = 2, #KEYS do
   redis.call('ZADD', KEYS[i], now, ARGV[i + 4] .. ':' .. ARGV[5])
   redis.call('PEXPIRE', KEYS[i], win + 1000)
 end
-return 0
+return {0, 0}
 `)
 
 // Wait blocks until one call of api carrying urlsPerDomain URLs for each
 // domain may be sent by any instance; see refresh.Limiter and
 // LocalLimiter.Wait.
 func (l *RedisLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[string]int) error {
+	_, err := l.Reserve(ctx, api, urlsPerDomain)
+	return err
+}
+
+// Reserve is Wait, and lets the caller say how the call ended; see
+// refresh.CountingLimiter.
+func (l *RedisLimiter) Reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(refresh.Settlement), error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
+		return nil, fmt.Errorf("window: wait for rate limit of %s: %w", api, err)
 	}
 	if err := checkCall(api, urlsPerDomain, l.urls); err != nil {
-		return err
+		return nil, err
 	}
 	keys := []string{limiterKeyPrefix + "qps:" + api}
+	domains := []string{""}
 	var counts []any
 	for _, d := range slices.Sorted(maps.Keys(urlsPerDomain)) {
 		if n := urlsPerDomain[d]; n > 0 {
 			keys = append(keys, limiterKeyPrefix+"urls:"+api+":"+d)
+			domains = append(domains, d)
 			counts = append(counts, n)
 		}
 	}
@@ -384,26 +454,55 @@ func (l *RedisLimiter) Wait(ctx context.Context, api string, urlsPerDomain map[s
 	for {
 		gen, usable := l.h.usable()
 		if !usable {
-			return l.local.Wait(ctx, api, urlsPerDomain)
+			return l.local.Reserve(ctx, api, urlsPerDomain)
 		}
-		args := append([]any{l.now().UnixMilli(), interval, urlWindow.Milliseconds(), l.urls,
-			l.id + "#" + strconv.FormatUint(l.seq.Add(1), 10)}, counts...)
+		id := l.id + "#" + strconv.FormatUint(l.seq.Add(1), 10)
+		args := append([]any{l.now().UnixMilli(), interval, urlWindow.Milliseconds(), l.urls, id}, counts...)
 		octx, cancel := opContext(ctx)
-		ms, err := limitScript.Run(octx, l.rdb, keys, args...).Int64()
+		res, err := limitScript.Run(octx, l.rdb, keys, args...).Int64Slice()
 		cancel()
+		if err == nil && len(res) != 2 {
+			err = fmt.Errorf("limit script answered %v", res)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("window: wait for rate limit of %s: %w", api, ctx.Err())
+				return nil, fmt.Errorf("window: wait for rate limit of %s: %w", api, ctx.Err())
 			}
 			l.h.fail(err)
-			return l.local.Wait(ctx, api, urlsPerDomain)
+			return l.local.Reserve(ctx, api, urlsPerDomain)
 		}
 		l.h.ok(gen)
-		if ms <= 0 {
-			return nil
+		if res[0] <= 0 {
+			return func(s refresh.Settlement) { l.settle(ctx, keys[1:], counts, id, s) }, nil
 		}
-		if err := sleep(ctx, l.now, l.after, api, time.Duration(ms)*time.Millisecond); err != nil {
-			return err
+		wait := time.Duration(res[0]) * time.Millisecond
+		if i := int(res[1]) - 1; i >= 0 && i < len(domains) {
+			refresh.NotifyLimitWait(ctx, refresh.LimitWait{API: api, Domain: domains[i], Wait: wait})
+		}
+		if err := sleep(ctx, l.now, l.after, api, wait); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// settle puts back in each domain key of call id what s says, as
+// LocalLimiter.settle does: its URLs at now, nothing, or the whole budget
+// at now. On a Redis error the entries stay as the script wrote them.
+func (l *RedisLimiter) settle(ctx context.Context, keys []string, counts []any, id string, s refresh.Settlement) {
+	octx, cancel := opContext(context.WithoutCancel(ctx))
+	defer cancel()
+	now := float64(l.now().UnixMilli())
+	_, _ = l.rdb.Pipelined(octx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			p.ZRem(octx, k, fmt.Sprint(counts[i])+":"+id)
+			switch s {
+			case refresh.Counted:
+				p.ZAdd(octx, k, redis.Z{Score: now, Member: fmt.Sprint(counts[i]) + ":" + id})
+			case refresh.BudgetSpent:
+				p.ZAdd(octx, k, redis.Z{Score: now, Member: strconv.Itoa(l.urls) + ":" + id})
+			}
+			p.PExpire(octx, k, urlWindow+time.Second)
+		}
+		return nil
+	})
 }

@@ -13,6 +13,11 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
 )
 
+var (
+	_ refresh.CountingLimiter = (*LocalLimiter)(nil)
+	_ refresh.CountingLimiter = (*RedisLimiter)(nil)
+)
+
 // limiterKinds builds each limiter over clk, the Redis ones on a fresh
 // server (skipped without redis-server).
 func limiterKinds(t *testing.T, clk *sleepClock, l Limits) map[string]func(t *testing.T) refresh.Limiter {
@@ -81,9 +86,9 @@ func TestLimiterDomainBudget(t *testing.T) {
 			}{
 				{"600 for a", map[string]int{"a.example.com": 600}, 0},
 				{"400 for a fits", map[string]int{"a.example.com": 400, "b.example.com": 1}, 0},
-				{"1 more for a waits a minute", map[string]int{"a.example.com": 1}, time.Minute},
-				{"b still has room", map[string]int{"b.example.com": 999}, time.Minute},
-				{"400 for a waits for the 400 to leave", map[string]int{"a.example.com": 400}, time.Minute},
+				{"1 more for a waits a minute and the margin", map[string]int{"a.example.com": 1}, urlWindow},
+				{"b still has room", map[string]int{"b.example.com": 999}, urlWindow},
+				{"400 for a waits for the 400 to leave", map[string]int{"a.example.com": 400}, urlWindow},
 			}
 			for _, s := range steps {
 				if err := l.Wait(ctx, "RefreshObjectCaches", s.urls); err != nil {
@@ -98,6 +103,61 @@ func TestLimiterDomainBudget(t *testing.T) {
 			before := clk.Slept()
 			if err := l.Wait(ctx, "PushObjectCache", map[string]int{"a.example.com": 1000}); err != nil || clk.Slept() != before {
 				t.Errorf("prefetch within its own budget: err %v, slept %v more, want nil, 0", err, clk.Slept()-before)
+			}
+		})
+	}
+}
+
+// TestLimiterSettle: a call the API refused gives its URLs back; one it
+// accepted counts from when its answer came, and a call sent after that
+// waits the minute and the margin, naming the domain it waits for; one
+// refused because the domain's minute is spent elsewhere makes the next
+// call wait a minute.
+func TestLimiterSettle(t *testing.T) {
+	for _, kind := range []string{"local", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			clk := newSleepClock()
+			l := limiterKinds(t, clk, Limits{QPS: map[string]float64{"RefreshObjectCaches": 1000}})[kind](t).(refresh.CountingLimiter)
+			var waits []refresh.LimitWait
+			ctx := refresh.WithLimitWaits(context.Background(), func(w refresh.LimitWait) { waits = append(waits, w) })
+			full := map[string]int{"a.example.com": 1000}
+
+			settle, err := l.Reserve(ctx, "RefreshObjectCaches", full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			settle(refresh.Refused) // the API counted none
+			start := clk.Slept()
+			if settle, err = l.Reserve(ctx, "RefreshObjectCaches", full); err != nil {
+				t.Fatal(err)
+			}
+			if got := clk.Slept() - start; got > 10*time.Millisecond {
+				t.Errorf("Reserve after a refused call of 1000 URLs waited %v, want none: the URLs were given back", got)
+			}
+			<-clk.After(5 * time.Second) // the call takes 5 s to be answered
+			settle(refresh.Counted)
+			answered := clk.Slept()
+			if _, err := l.Reserve(ctx, "RefreshObjectCaches", map[string]int{"a.example.com": 1}); err != nil {
+				t.Fatal(err)
+			}
+			if got := clk.Slept() - answered; got < urlWindow || got > urlWindow+10*time.Millisecond {
+				t.Errorf("next URL waited %v after the accepted call's answer, want %v", got, urlWindow)
+			}
+			if len(waits) == 0 || waits[len(waits)-1].Domain != "a.example.com" || waits[len(waits)-1].Wait < time.Minute {
+				t.Errorf("waits told = %+v, want the last one for a.example.com's minute budget", waits)
+			}
+
+			b := map[string]int{"b.example.com": 10}
+			if settle, err = l.Reserve(ctx, "RefreshObjectCaches", b); err != nil {
+				t.Fatal(err)
+			}
+			settle(refresh.BudgetSpent) // b's minute is spent by someone else
+			spent := clk.Slept()
+			if _, err := l.Reserve(ctx, "RefreshObjectCaches", b); err != nil {
+				t.Fatal(err)
+			}
+			if got := clk.Slept() - spent; got < urlWindow || got > urlWindow+10*time.Millisecond {
+				t.Errorf("next call to b waited %v after its minute was spent elsewhere, want %v", got, urlWindow)
 			}
 		})
 	}
