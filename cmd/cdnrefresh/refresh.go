@@ -43,6 +43,7 @@ type refreshOptions struct {
 	area      string
 	provider  string
 	wait      bool
+	noWait    bool // --both: leave the prefetch, do not wait for the purge
 	timeout   time.Duration
 	dryRun    bool
 	json      bool
@@ -71,7 +72,8 @@ func (o *refreshOptions) define(fs *flag.FlagSet) {
 	fs.StringVar(&o.leftovers, "leftovers", "", "write what was not submitted to `FILE` (default: a new cdnrefresh-leftovers-TIME.txt here)")
 	if o.action == refresh.ActionRefresh {
 		fs.BoolVar(&o.prefetch, "prefetch", false, "prefetch instead of refresh (as cdnrefresh prefetch)")
-		fs.BoolVar(&o.both, "both", false, "refresh, then prefetch")
+		fs.BoolVar(&o.both, "both", false, "refresh, then prefetch once the purge is complete (a refresh takes effect minutes after it is sent; the wait shows as progress)")
+		fs.BoolVar(&o.noWait, "no-wait", false, "with --both: do not wait for the purge; the prefetches are left over (named, in the leftovers file)")
 	}
 	o.kinds = addKindFlags(fs)
 }
@@ -361,6 +363,9 @@ func submit(ctx context.Context, clk clock, cdn *alicdn.Client, mapper refresh.M
 	if err != nil {
 		return err
 	}
+	if outs, err = afterPurge(ctx, clk, p, cdn, outs, o, stderr); err != nil {
+		return err
+	}
 	for i, out := range outs {
 		if out.Status == refresh.Submitted {
 			res.Submitted++
@@ -381,6 +386,60 @@ func submit(ctx context.Context, clk clock, cdn *alicdn.Client, mapper refresh.M
 		}
 	}
 	return nil
+}
+
+// afterPurge sends the prefetches of --both that wait for their purge
+// (status Waiting): it follows the purge's tasks until they are complete,
+// with progress, then prefetches; a purge that fails or does not complete
+// within --timeout leaves its prefetch over, with why. With --no-wait they
+// are left over at once.
+func afterPurge(ctx context.Context, clk clock, p *refresh.Pipeline, cdn *alicdn.Client, outs []refresh.Outcome, o *refreshOptions, stderr io.Writer) ([]refresh.Outcome, error) {
+	var at []int
+	var refs []taskRef
+	seen := map[taskRef]bool{}
+	for i, out := range outs {
+		if out.Status != refresh.Waiting {
+			continue
+		}
+		at = append(at, i)
+		for _, id := range strings.Split(out.TaskID, ",") {
+			if r := (taskRef{Provider: out.Job.Provider.OrDefault(), ID: strings.TrimSpace(id)}); r.ID != "" && !seen[r] {
+				seen[r] = true
+				refs = append(refs, r)
+			}
+		}
+	}
+	if len(at) == 0 {
+		return outs, nil
+	}
+	leave := func(reason string) ([]refresh.Outcome, error) {
+		for _, i := range at {
+			outs[i].Reason = reason
+		}
+		return outs, nil
+	}
+	if o.noWait {
+		return leave("after_purge: prefetch once task " + outs[at[0]].TaskID + " is complete (--no-wait)")
+	}
+	if !o.quiet {
+		fmt.Fprintf(stderr, "waiting for %d purge task(s) to complete before %d prefetch(es): a refresh takes effect minutes after it is sent\n", len(refs), len(at))
+	}
+	w, err := follow(ctx, clk, cdn, refs, o.timeout, newProgress(stderr, o.quiet, len(refs)))
+	if err != nil || len(w.Failed)+len(w.Running) > 0 {
+		return leave(fmt.Sprintf("after_purge: the purge did not complete (%d failed, %d still running)", len(w.Failed), len(w.Running)))
+	}
+	work := make([]refresh.Pending, len(at))
+	for n, i := range at {
+		work[n] = refresh.Pending{Job: outs[i].Job, FirstSeen: clk.now()}
+	}
+	sent, err := p.Replay(ctx, work)
+	if err != nil {
+		return nil, err
+	}
+	for n, i := range at {
+		outs[i] = sent[n]
+	}
+	return outs, nil
 }
 
 // finishRefresh prints the result and returns the exit code it stands for.

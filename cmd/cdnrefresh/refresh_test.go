@@ -88,10 +88,20 @@ func TestRefreshInput(t *testing.T) {
 			wantCalls: []string{"PushObjectCache  false overseas"},
 		},
 		{
+			// The prefetch goes once the purge's task is complete (the
+			// task API is asked meanwhile, not listed here).
 			name: "both: refresh, then prefetch", args: []string{"refresh", "--both", "https://static.example.com/a.css"},
 			want:      counts{URLs: 2, Submitted: 2, Calls: 2},
 			wantAPI:   []string{"https://static.example.com/a.css"},
 			wantCalls: []string{"RefreshObjectCaches File false ", "PushObjectCache  false "},
+		},
+		{
+			name: "both, not waiting for the purge", args: []string{"refresh", "--both", "--no-wait", "https://static.example.com/a.css"},
+			wantCode:  1,
+			want:      counts{URLs: 2, Submitted: 1, Spilled: 1, Calls: 1},
+			wantAPI:   []string{"https://static.example.com/a.css"},
+			wantCalls: []string{"RefreshObjectCaches File false "},
+			wantLeft:  []leftover{{Where: "argument 1", URL: "https://static.example.com/a.css", Action: refresh.ActionPrefetch, Status: refresh.Waiting}},
 		},
 		{
 			name: "DCDN, forced regex", args: []string{"refresh", "--provider", "dcdn", "--type", "regex", "--force", "https://static.example.com/img/.*\\.png"},
@@ -133,7 +143,7 @@ func TestRefreshInput(t *testing.T) {
 			if tt.wantCalls != nil {
 				var calls []string
 				for _, c := range s.emu.Calls() {
-					if c.Action != refresh.APIQuota && c.Action != refresh.APIQuotaDCDN {
+					if !strings.HasPrefix(c.Action, "Describe") {
 						calls = append(calls, fmt.Sprintf("%s %s %v %s", c.Action, c.ObjectType, c.Force, c.Area))
 					}
 				}
