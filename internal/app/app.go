@@ -251,9 +251,10 @@ func (a *App) Reporter() report.Runner {
 				st, err := a.Spill.Stats(ctx)
 				return report.SpillStats(st), err
 			},
-			Policy: a.Policy(),
-			Now:    a.now,
-			Zone:   loc,
+			Tickets: a.Ledger.Tickets,
+			Policy:  a.Policy(),
+			Now:     a.now,
+			Zone:    loc,
 		},
 		Drain: a.Drain,
 		Marks: a.Spill,

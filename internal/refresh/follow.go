@@ -172,25 +172,34 @@ func (p *Pipeline) Complete(ctx context.Context, cs []Completion) ([]string, []T
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the ledger: %w", err)
 	}
-	byID := map[string]int{}
+	byID := map[string][]int{} // the API may give several calls one task id
 	for i, t := range tickets {
 		for _, id := range t.TaskIDs {
-			byID[id] = i
+			byID[id] = append(byID[id], i)
 		}
 	}
 	touched := map[int]bool{}
 	for n, c := range cs {
-		i, ok := byID[c.TaskID]
-		switch {
-		case !ok:
+		if len(byID[c.TaskID]) == 0 {
 			why[n] = "unknown task " + c.TaskID + ": not in the ledger (submitted by someone else, or over three days ago)"
-		case !slices.Contains(tickets[i].Domains(), c.Domain):
+			continue
+		}
+		ofDomain, done := false, false
+		for _, i := range byID[c.TaskID] {
+			if !slices.Contains(tickets[i].Domains(), c.Domain) {
+				continue
+			}
+			ofDomain = true
+			if tickets[i].complete(c.TaskID, c.Completed) {
+				tickets[i].Updated = p.o.Now()
+				touched[i], done = true, true
+			}
+		}
+		switch {
+		case !ofDomain:
 			why[n] = "task " + c.TaskID + " is not of domain " + c.Domain
-		case !tickets[i].complete(c.TaskID, c.Completed):
+		case !done:
 			why[n] = "task " + c.TaskID + " already known complete"
-		default:
-			tickets[i].Updated = p.o.Now()
-			touched[i] = true
 		}
 	}
 	var changed []Ticket
@@ -205,4 +214,45 @@ func (p *Pipeline) Complete(ctx context.Context, cs []Completion) ([]string, []T
 		}
 	}
 	return why, tickets, nil
+}
+
+// Completed is what a CDN completion event did.
+type Completed struct {
+	Completions int       `json:"completions"` // recorded in the ledger
+	Ignored     []Ignored `json:"ignored,omitempty"`
+	// Released is what sending the prefetches that waited for these
+	// purges did.
+	Released Drained `json:"released"`
+}
+
+// OnCompletions acts on what CDN events said (Function Compute's CDN
+// event trigger: CachedObjectsRefreshed, CachedObjectsPushed): it records
+// the completions in the ledger, then sends the prefetches of b that
+// waited for those purges (Release). A completion for a domain allowed
+// says false to, or for a task the ledger does not hold, is ignored with
+// its reason. The error is the ledger's or the spill store's: the
+// invocation fails, to be delivered again.
+func (p *Pipeline) OnCompletions(ctx context.Context, b Backlog, cs []Completion, allowed func(domain string) bool) (Completed, error) {
+	var c Completed
+	var mine []Completion
+	for _, x := range cs {
+		if allowed != nil && !allowed(x.Domain) {
+			c.Ignored = append(c.Ignored, Ignored{Key: "task " + x.TaskID, Reason: "domain " + x.Domain + " is not in the rules"})
+			continue
+		}
+		mine = append(mine, x)
+	}
+	why, tickets, err := p.Complete(ctx, mine)
+	if err != nil {
+		return c, err
+	}
+	for i, w := range why {
+		if w == "" {
+			c.Completions++
+		} else {
+			c.Ignored = append(c.Ignored, Ignored{Key: "task " + mine[i].TaskID, Reason: w})
+		}
+	}
+	c.Released, err = p.Release(ctx, b, tickets)
+	return c, err
 }

@@ -3,6 +3,7 @@ package refresh
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,9 +61,17 @@ type Ticket struct {
 	Updated time.Time            `json:"updated"`
 }
 
-// Key identifies a ticket: its provider and task ids.
+// Key identifies a ticket: its provider and task ids, and — since the API
+// gives calls for one domain within one second the same task id
+// (RefreshObjectCaches API page, RefreshTaskId) — when it was submitted
+// and its first URL.
 func (t Ticket) Key() string {
-	return string(t.Provider.OrDefault()) + "|" + strings.Join(t.TaskIDs, ",")
+	first := ""
+	if len(t.URLs) > 0 {
+		first = t.URLs[0]
+	}
+	return string(t.Provider.OrDefault()) + "|" + strings.Join(t.TaskIDs, ",") + "|" +
+		strconv.FormatInt(t.Submitted.UnixNano(), 10) + "|" + first
 }
 
 // Has reports whether t holds task id.

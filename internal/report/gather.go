@@ -56,6 +56,9 @@ type Gatherer struct {
 	// Backlog summarizes the spill store; like a spill Load it reports
 	// unreadable objects in its error while counting all the others.
 	Backlog func(ctx context.Context) (SpillStats, error)
+	// Tickets, when set, reads the task ledger: the report's freshness
+	// and what became of the accepted calls.
+	Tickets func(ctx context.Context) ([]refresh.Ticket, error)
 	Policy  Policy
 	Now     func() time.Time // default time.Now
 	Zone    *time.Location   // the report's time zone; default UTC
@@ -135,6 +138,14 @@ func (g Gatherer) Gather(ctx context.Context, since time.Time, replay refresh.Re
 		if err != nil {
 			fail("the whole spill store", err)
 		}
+	}
+
+	if g.Tickets != nil {
+		t, err := g.Tickets(ctx)
+		if err != nil {
+			fail("the task ledger", err)
+		}
+		r.Freshness, r.Following = follow(t, since, now, r.Spill.ByReason[refresh.ReasonAfterPurge])
 	}
 
 	r.Problems = append(g.Policy.Problems(r), unread...)

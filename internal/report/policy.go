@@ -84,6 +84,9 @@ func (p Policy) Problems(r Report) []string {
 	if r.Replay.Rejected > 0 {
 		out = append(out, plural(r.Replay.Rejected, "spilled change", "spilled changes")+" rejected on replay")
 	}
+	if n := len(r.Following.FailedForGood); n > 0 {
+		out = append(out, plural(n, "URL", "URLs")+" failed to refresh and will not be sent again")
+	}
 	return out
 }
 

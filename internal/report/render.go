@@ -103,6 +103,18 @@ func (s Style) Sections(r Report, shown int) []Section {
 	add("Replay", lines)
 
 	lines = nil
+	for _, f := range r.Freshness {
+		lines = append(lines, item+apply(s.Escape, f.String()))
+	}
+	if !r.Following.Empty() {
+		lines = append(lines, item+r.Following.String())
+	}
+	for _, u := range r.Following.FailedForGood {
+		lines = append(lines, item+"failed for good: "+apply(s.Escape, u))
+	}
+	add("Freshness", lines)
+
+	lines = nil
 	for _, n := range r.Notes {
 		lines = append(lines, item+apply(s.Escape, n))
 	}

@@ -83,6 +83,10 @@ type Report struct {
 	Notes       []string         `json:"notes,omitempty"` // e.g. "DescribePreloadDetailById not allowed for this account"
 	Spill       SpillStats       `json:"spill"`
 	Replay      refresh.Replayed `json:"replay"`
+	// Freshness and Following are what the task ledger says of the
+	// period: change → complete per domain, and what became of the calls.
+	Freshness []Freshness `json:"freshness,omitempty"`
+	Following Following   `json:"following,omitzero"`
 }
 
 // FailedCount is the number of failed tasks: FailedTotal, or the number
