@@ -13,19 +13,32 @@ import (
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
+	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	ossemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/oss"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
+	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
 )
 
-// followConfig purges and then warms every object of bucket site.
-const followConfig = `
+// followConfig purges and then warms every object of bucket site; the
+// spill (and its task ledger) is a directory, or an OSS prefix with the
+// window shared through Redis (sharedConfig).
+const (
+	followConfig = `
 rules:
   - {bucket: site, domains: [d.example.com], on_create: both}
 window: {duration: 10ms}
 spill: {dir: "${SPILL}"}
 `
+	sharedConfig = `
+rules:
+  - {bucket: site, exclude: [.cdnrefresh/], domains: [d.example.com], on_create: both}
+window: {duration: 10ms, redis_url: "${REDIS}"}
+spill: {oss: {bucket: site, prefix: .cdnrefresh/spill/}}
+`
+)
 
 // taskTime is how long the emulator's tasks take.
 const taskTime = 3 * time.Second
@@ -41,7 +54,19 @@ type deployment struct {
 	events *app.App // cdn-events
 }
 
+// store says where the deployment keeps its spill and ledger.
+type store int
+
+const (
+	files  store = iota // a directory, in-process window
+	shared              // OSS (the emulator), window shared through redis-server
+)
+
 func newDeployment(t *testing.T, withEvents bool, faults cdn.Faults) *deployment {
+	return newDeploymentOn(t, files, withEvents, faults)
+}
+
+func newDeploymentOn(t *testing.T, where store, withEvents bool, faults cdn.Faults) *deployment {
 	t.Helper()
 	clock := apptest.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 	var fn http.Handler = http.NotFoundHandler()
@@ -59,10 +84,16 @@ func newDeployment(t *testing.T, withEvents bool, faults cdn.Faults) *deployment
 	}
 	emu, endpoint := apptest.Emulator(t, o)
 	emu.Inject(faults)
-	env := map[string]string{"SPILL": t.TempDir()}
+	env, cfg := map[string]string{"SPILL": t.TempDir()}, followConfig
+	if where == shared {
+		addr, _ := redistest.Start(t)
+		ossSrv := httptest.NewServer(ossemu.New(ossemu.Options{Keys: map[string]string{cdn.AccessKeyID: cdn.AccessKeySecret}, Buckets: []string{"site"}}))
+		t.Cleanup(ossSrv.Close)
+		env, cfg = map[string]string{"REDIS": "redis://" + addr, config.EnvOSSEndpoint: ossSrv.URL}, sharedConfig
+	}
 	d := &deployment{clock: clock, emu: emu,
-		oss:    apptest.NewApp(t, followConfig, endpoint, env, clock.Options()),
-		events: apptest.NewApp(t, followConfig, endpoint, env, clock.Options())}
+		oss:    apptest.NewApp(t, cfg, endpoint, env, clock.Options()),
+		events: apptest.NewApp(t, cfg, endpoint, env, clock.Options())}
 	mu.Lock()
 	fn = &fc.Server{Event: handle(d.events)}
 	mu.Unlock()
@@ -103,10 +134,20 @@ func url(key string) string { return "https://d.example.com/" + key }
 // was deleted meanwhile.
 func TestPrefetchAfterPurge(t *testing.T) {
 	t.Parallel()
-	for _, events := range []bool{true, false} {
-		t.Run(map[bool]string{true: "CDN events", false: "polling only"}[events], func(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		where  store
+		events bool
+	}{
+		{"CDN events", files, true},
+		{"polling only", files, false},
+		{"CDN events, OSS and Redis", shared, true},
+		{"polling only, OSS and Redis", shared, false},
+	} {
+		events := tt.events
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := newDeployment(t, events, cdn.Faults{})
+			d := newDeploymentOn(t, tt.where, events, cdn.Faults{})
 			if r := d.change(t, refresh.OpCreate, "a.js", "b.js", "gone.js"); r.Submitted != 3 || r.Waiting != 3 {
 				t.Fatalf("create: %+v; want 3 refreshes submitted, 3 prefetches waiting", r)
 			}

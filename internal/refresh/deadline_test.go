@@ -87,15 +87,16 @@ func TestDeleteCancelsPrefetch(t *testing.T) {
 		{
 			name:      "create then delete in one event",
 			events:    []refresh.Event{{Changes: []refresh.Change{change(refresh.OpCreate, "a", t1), change(refresh.OpDelete, "a", t2)}}},
+			// The two refreshes (the create's, the delete's) go as one URL.
 			wantCalls: []string{"RefreshObjectCaches [https://d/a]"},
-			want:      map[refresh.Status]int{refresh.Submitted: 1, refresh.Duplicate: 1, refresh.Canceled: 1},
+			want:      map[refresh.Status]int{refresh.Submitted: 2, refresh.Canceled: 1},
 		},
 		{
 			name:   "delete then create in one event: the object exists",
 			events: []refresh.Event{{Changes: []refresh.Change{change(refresh.OpDelete, "a", t1), change(refresh.OpCreate, "a", t2)}}},
 			// The prefetch follows the purge: it waits for the refresh task.
 			wantCalls: []string{"RefreshObjectCaches [https://d/a]"},
-			want:      map[refresh.Status]int{refresh.Submitted: 1, refresh.Duplicate: 1, refresh.Waiting: 1},
+			want:      map[refresh.Status]int{refresh.Submitted: 2, refresh.Waiting: 1},
 		},
 		{
 			name: "a create delivered after a later delete",

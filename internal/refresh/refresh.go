@@ -143,12 +143,16 @@ type Job struct {
 // same URL with the same type and provider, and the same value of every
 // other field that changes the API request, is one piece of work. The
 // fields a plain job leaves empty add nothing, so its key is
-// provider|action|type|URL.
+// provider|action|type|URL. A refresh for a deleted object is work apart
+// from one for its creation: a delete shortly after a create refreshes
+// again (the first purge may have been followed by a fetch of the object
+// now gone), and its ticket cancels the prefetch that waits anywhere.
 func (j Job) DedupeKey() string {
 	k := string(j.Provider) + "|" + string(j.Action) + "|" + string(j.ObjectType) + "|" + j.URL
 	for _, f := range [...]struct{ name, v string }{
 		{"force", flag(j.Force)}, {"area", j.Area}, {"l2", flag(j.L2Preload)}, {"header", j.WithHeader},
 		{"hashkey", flag(j.QueryHashkey)}, {"tag", j.Tag}, {"routine", j.Routine}, {"merge", j.MergeDomains},
+		{"deleted", flag(j.Op == OpDelete)},
 	} {
 		if f.v != "" {
 			k += "|" + f.name + "=" + f.v

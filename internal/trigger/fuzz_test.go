@@ -104,3 +104,25 @@ func FuzzParseTimer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCDN: any payload decodes to completions or an error, never a
+// panic, and every completion has a task id, a domain and a time.
+func FuzzParseCDN(f *testing.F) {
+	for _, name := range []string{"cdn-refresh-complete.json", "cdn-push-complete.json"} {
+		if raw, err := os.ReadFile("../../events/" + name); err == nil {
+			f.Add(raw)
+		}
+	}
+	f.Add([]byte(`{"events":[{"eventName":"CachedObjectsRefreshed","eventParameter":{"taskId":"1","domain":"d","completeTime":"9"}}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		cs, _, err := ParseCDN(raw)
+		if err != nil {
+			return
+		}
+		for _, c := range cs {
+			if c.TaskID == "" || c.Domain == "" || c.Completed.IsZero() {
+				t.Errorf("ParseCDN(%q) gave an incomplete completion %+v", raw, c)
+			}
+		}
+	})
+}
