@@ -85,8 +85,8 @@ func TestDeleteCancelsPrefetch(t *testing.T) {
 		want      map[refresh.Status]int // over all the events
 	}{
 		{
-			name:      "create then delete in one event",
-			events:    []refresh.Event{{Changes: []refresh.Change{change(refresh.OpCreate, "a", t1), change(refresh.OpDelete, "a", t2)}}},
+			name:   "create then delete in one event",
+			events: []refresh.Event{{Changes: []refresh.Change{change(refresh.OpCreate, "a", t1), change(refresh.OpDelete, "a", t2)}}},
 			// The two refreshes (the create's, the delete's) go as one URL.
 			wantCalls: []string{"RefreshObjectCaches [https://d/a]"},
 			want:      map[refresh.Status]int{refresh.Submitted: 2, refresh.Canceled: 1},
