@@ -549,3 +549,39 @@ func flushSizes(r *recorder) []int {
 	}
 	return n
 }
+
+// BenchmarkIsolatedChange measures, on the real clock, how long one
+// change that nothing else joins waits before its flush: with the
+// adaptive window (window.quiet, default 200 ms) and with a fixed 2 s
+// window (quiet as long as the window), side by side.
+func BenchmarkIsolatedChange(b *testing.B) {
+	for _, bb := range []struct {
+		name  string
+		quiet time.Duration
+	}{
+		{"adaptive", 0}, // DefaultQuiet
+		{"fixed-2s", DefaultDuration},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			var mu sync.Mutex
+			var flushedAt time.Time
+			l := NewLocal(Options{Quiet: bb.quiet}, func(_ context.Context, js []refresh.Job) ([]refresh.Outcome, error) {
+				mu.Lock()
+				flushedAt = time.Now()
+				mu.Unlock()
+				return submitted(js, "t"), nil
+			})
+			var total time.Duration
+			for i := 0; b.Loop(); i++ {
+				start := time.Now()
+				if _, err := l.Join(context.Background(), "", jobs(fmt.Sprint("https://cdn.example.com/", i))); err != nil {
+					b.Fatal(err)
+				}
+				mu.Lock()
+				total += flushedAt.Sub(start)
+				mu.Unlock()
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms_to_submit")
+		})
+	}
+}
