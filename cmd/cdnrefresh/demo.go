@@ -110,8 +110,8 @@ func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout)
 	}
 	st := emu.Stats()
-	fmt.Fprintf(stdout, "%d events: %d changes, %d ignored, %d submitted, %d duplicate, %d spilled, %d rejected\n",
-		len(samples), total.Changes, total.Ignored, total.Submitted, total.Duplicate, total.Spilled, total.Rejected)
+	fmt.Fprintf(stdout, "%d events: %d changes, %d ignored, %d submitted, %d duplicate, %d spilled, %d rejected, %d waiting for their purge\n",
+		len(samples), total.Changes, total.Ignored, total.Submitted, total.Duplicate, total.Spilled, total.Rejected, total.Waiting)
 	fmt.Fprintf(stdout, "The CDN API accepted %d requests carrying %d URLs, all signed with the function's per-invocation STS credentials (%d of %d).\n",
 		st.Accepted, st.URLs, st.STS, st.Requests)
 	return nil
@@ -227,8 +227,8 @@ func printAnswer(w io.Writer, ans []byte, status int) {
 		fmt.Fprintf(w, "  answer (failed, x-fc-status %d): %s\n", status, bytes.TrimSpace(ans))
 		return
 	}
-	fmt.Fprintf(w, "  answer: changes=%d ignored=%d submitted=%d duplicate=%d spilled=%d rejected=%d tasks=%v\n",
-		r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected, r.Tasks)
+	fmt.Fprintf(w, "  answer: changes=%d ignored=%d submitted=%d duplicate=%d spilled=%d rejected=%d waiting=%d tasks=%v\n",
+		r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected, r.Waiting, r.Tasks)
 	for _, ig := range r.IgnoredKeys {
 		fmt.Fprintf(w, "    ignored  %s: %s\n", ig.Key, ig.Reason)
 	}
