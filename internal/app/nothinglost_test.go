@@ -152,10 +152,10 @@ func countsOf(r refresh.Report) counts {
 	return counts{r.Changes, r.Ignored, r.Submitted, r.Duplicate, r.Spilled, r.Rejected}
 }
 
-// TestNothingLostUnderFaults replays a 20,000-URL trace (2,000 events of
+// TestNothingLostUnderFaults replays a 10,000-URL trace (1,000 events of
 // 10 objects on three domains, 32 invocations at a time) against the
 // emulator while it throttles 30% of the requests, fails 10% with a 5xx,
-// answers 20% slowly, and runs out of daily quota (12,000 URLs) in the
+// answers 20% slowly, and runs out of daily quota (6,000 URLs) in the
 // middle. Every URL must end accepted by the API exactly once or spilled,
 // never both, never twice, and the answers must say which. After the
 // quota resets, one drain submits every spilled URL, exactly once.
@@ -164,7 +164,7 @@ func countsOf(r refresh.Report) counts {
 // limiter and window waits move it forward instead of sleeping.
 func TestNothingLostUnderFaults(t *testing.T) {
 	t.Parallel()
-	const events, keys, quota = 2000, 10, 12000
+	const events, keys, quota = 1000, 10, 6000
 	clock := apptest.NewClock(time.Date(2025, 6, 1, 1, 0, 0, 0, time.UTC)) // 09:00 UTC+8: the quota day lasts
 	emu, endpoint := apptest.Emulator(t, cdn.Options{Now: clock.Now, URLQuota: quota, TaskDuration: -1, Seed: 4})
 	emu.Inject(cdn.Faults{Throttle: 0.3, ServerError: 0.1, Delay: 3 * time.Millisecond, DelayProb: 0.2})
@@ -286,7 +286,7 @@ limits: {domain_urls_per_minute: 100000, refresh_qps: 1000}
 // each URL reaches the API exactly once.
 func TestSlowAPIAtTheDeadline(t *testing.T) {
 	t.Parallel()
-	const n = 2500 // the plan: calls of 1,000, 1,000 and 500 URLs
+	const n = 1000 // five invocations of 200: one call of 1,000 URLs
 	env := apptest.Start(t, deadlineConfig, apptest.Options{
 		CDN: cdn.Options{DomainURLsPerMinute: -1, TaskDuration: -1},
 		App: app.Options{Sleep: apptest.NoSleep},

@@ -23,9 +23,10 @@ const (
 	maxFunctionTimeout = 24 * time.Hour
 	ioTimeout          = maxFunctionTimeout + time.Minute
 	readHeaderTimeout  = time.Minute
-	// stopGrace is how long the invocations in flight have after SIGTERM
-	// (or the PreStop hook) before they are cut short and must answer.
-	stopGrace = 10 * time.Second
+	// DefaultStopGrace is how long the invocations in flight have after
+	// SIGTERM before they are cut short and must answer;
+	// CDNREFRESH_STOP_GRACE (a Go duration) sets another.
+	DefaultStopGrace = 10 * time.Second
 	// cutGrace is how long requests whose contexts were ended at the stop
 	// deadline have to answer before their connections are closed.
 	cutGrace = time.Second
@@ -51,10 +52,21 @@ func ListenAndServe(ctx context.Context, getenv func(string) string, s *Server) 
 	if err != nil {
 		return fmt.Errorf("fc: listen on %s: %w", addr, err)
 	}
+	if v := getenv(EnvStopGrace); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			ln.Close()
+			return fmt.Errorf("fc: %s=%q is not a positive duration (e.g. 10s)", EnvStopGrace, v)
+		}
+		s.StopGrace = d
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	return s.serve(ctx, ln)
 }
+
+// EnvStopGrace names the variable that sets Server.StopGrace.
+const EnvStopGrace = "CDNREFRESH_STOP_GRACE"
 
 // serve serves s on ln until ctx is done, then stops (see ListenAndServe).
 func (s *Server) serve(ctx context.Context, ln net.Listener) error {
@@ -76,7 +88,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("fc: serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	return s.stop(srv, errc, time.Now().Add(stopGrace))
+	return s.stop(srv, errc, time.Now().Add(cmp.Or(s.StopGrace, DefaultStopGrace)))
 }
 
 // stop stops srv: Shutdown closes the listener at once and waits for the

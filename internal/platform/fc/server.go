@@ -2,6 +2,7 @@ package fc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,10 @@ type Server struct {
 	// answer. The server calls it at most once, shortly before the stop
 	// deadline: SIGTERM's grace, or the PreStop hook's timeout.
 	Abort func()
+	// StopGrace is how long the invocations in flight have after SIGTERM
+	// or the PreStop hook (default DefaultStopGrace, or
+	// CDNREFRESH_STOP_GRACE through ListenAndServe).
+	StopGrace time.Duration
 	// Logger receives the server's structured logs; each request's logger
 	// (see Logger) adds its request_id. Default: JSON lines on Out, which
 	// show refresh.Credentials values by their String method only.
@@ -301,9 +306,9 @@ func (s *Server) initialize(ctx context.Context, w http.ResponseWriter, r *http.
 // preStop serves FC's PreStop hook: the invocations in flight may finish
 // until the hook's deadline, and are cut short (Abort) before it; then
 // the PreStop function runs. The hook's timeout is not among FC's
-// documented headers, so its deadline is at most stopGrace away.
+// documented headers, so its deadline is at most StopGrace away.
 func (s *Server) preStop(ctx context.Context, w http.ResponseWriter, r *http.Request, red *strings.Replacer) {
-	deadline := time.Now().Add(stopGrace)
+	deadline := time.Now().Add(cmp.Or(s.StopGrace, DefaultStopGrace))
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
