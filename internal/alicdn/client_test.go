@@ -89,6 +89,7 @@ func urls(n int, format string) []string {
 }
 
 func TestSubmit(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		call refresh.Call
@@ -174,6 +175,7 @@ func TestSubmit(t *testing.T) {
 }
 
 func TestSubmitBadCall(t *testing.T) {
+	t.Parallel()
 	f := setup(t, cdnemu.Options{}, nil)
 	tests := []struct {
 		name string
@@ -206,6 +208,7 @@ func TestSubmitBadCall(t *testing.T) {
 }
 
 func TestSubmitRefused(t *testing.T) {
+	t.Parallel()
 	f := setup(t, cdnemu.Options{}, func(c *alicdn.Config) { c.Credentials.AccessKeySecret = "wrong" })
 	_, err := f.client.Submit(context.Background(), refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}})
 	var ae *alicdn.APIError
@@ -221,6 +224,7 @@ func TestSubmitRefused(t *testing.T) {
 }
 
 func TestSubmitRejected(t *testing.T) {
+	t.Parallel()
 	long := "http://a.com/" + strings.Repeat("x", 1025-len("http://a.com/"))
 	refreshCall := func(ot refresh.ObjectType, u []string) refresh.Call {
 		return refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, ObjectType: ot, URLs: u}
@@ -269,6 +273,7 @@ func TestSubmitRejected(t *testing.T) {
 }
 
 func TestSubmitQuotaExhausted(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		opts     cdnemu.Options
@@ -298,6 +303,7 @@ func TestSubmitQuotaExhausted(t *testing.T) {
 }
 
 func TestSubmitRetries(t *testing.T) {
+	t.Parallel()
 	ms := time.Millisecond
 	tests := []struct {
 		name       string
@@ -341,6 +347,7 @@ func TestSubmitRetries(t *testing.T) {
 }
 
 func TestBackoffCapAndJitter(t *testing.T) {
+	t.Parallel()
 	var rands []float64
 	f := setup(t, cdnemu.Options{}, func(c *alicdn.Config) {
 		c.Retry = alicdn.RetryPolicy{Base: time.Second, Cap: 3 * time.Second, MaxAttempts: 4}
@@ -355,6 +362,7 @@ func TestBackoffCapAndJitter(t *testing.T) {
 }
 
 func TestRetryHonoursDeadline(t *testing.T) {
+	t.Parallel()
 	deadline := time.Now().Add(time.Hour)
 	f := setup(t, cdnemu.Options{}, func(c *alicdn.Config) {
 		c.Now = func() time.Time { return deadline.Add(-150 * time.Millisecond) } // 150 ms left
@@ -374,6 +382,7 @@ func TestRetryHonoursDeadline(t *testing.T) {
 }
 
 func TestCanceledContextIsNotRetried(t *testing.T) {
+	t.Parallel()
 	f := setup(t, cdnemu.Options{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -401,6 +410,7 @@ func (l *limiter) Wait(ctx context.Context, api string, perDomain map[string]int
 }
 
 func TestLimiter(t *testing.T) {
+	t.Parallel()
 	lim := &limiter{}
 	f := setup(t, cdnemu.Options{}, func(c *alicdn.Config) { c.Limiter = lim })
 	f.emu.Inject(cdnemu.Faults{Next: []string{"Throttling"}})
@@ -446,6 +456,7 @@ func (l *counting) Reserve(ctx context.Context, api string, perDomain map[string
 // budget says it is spent; an accepted one, or one that got no answer,
 // counts.
 func TestLimiterSettled(t *testing.T) {
+	t.Parallel()
 	dead := closedPort(t)
 	tests := []struct {
 		name     string
@@ -479,6 +490,7 @@ func TestLimiterSettled(t *testing.T) {
 }
 
 func TestCredentials(t *testing.T) {
+	t.Parallel()
 	keys := map[string]string{cdnemu.AccessKeyID: cdnemu.AccessKeySecret, "STS.role": "role-secret"}
 	call := refresh.Call{Provider: refresh.CDN, Action: refresh.ActionRefresh, URLs: []string{"http://a.com/x"}}
 
@@ -519,6 +531,7 @@ func TestCredentials(t *testing.T) {
 }
 
 func TestConcurrentSubmits(t *testing.T) {
+	t.Parallel()
 	f := setup(t, cdnemu.Options{}, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
@@ -551,6 +564,7 @@ func TestConcurrentSubmits(t *testing.T) {
 }
 
 func TestSubmitCacheTags(t *testing.T) {
+	t.Parallel()
 	tagCall := func(p refresh.Provider, force bool, u string, tags ...string) refresh.Call {
 		return refresh.Call{Provider: p, Action: refresh.ActionRefresh, ObjectType: refresh.CacheTag, Force: force, URLs: []string{u}, Tags: tags}
 	}
@@ -580,6 +594,7 @@ func TestSubmitCacheTags(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
+	t.Parallel()
 	f := setup(t, cdnemu.Options{URLQuota: 50, DirQuota: 5}, nil)
 	ctx := context.Background()
 	must := func(_ string, err error) {
@@ -643,6 +658,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 func TestTasks(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}
 	f := setup(t, cdnemu.Options{Now: clk.Now, TaskDuration: time.Minute, PreloadDetailAllowed: true}, nil)
 	ctx := context.Background()
@@ -710,6 +726,7 @@ func TestTasks(t *testing.T) {
 }
 
 func TestPreloadDetail(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}
 	f := setup(t, cdnemu.Options{Now: clk.Now, TaskDuration: time.Minute, PreloadDetailAllowed: true}, nil)
 	ctx := context.Background()
@@ -751,6 +768,7 @@ func closedPort(t *testing.T) string {
 }
 
 func TestTransportErrors(t *testing.T) {
+	t.Parallel()
 	dead := closedPort(t)
 
 	s := &sleeps{}
@@ -795,6 +813,7 @@ func TestTransportErrors(t *testing.T) {
 }
 
 func TestProductionEndpoints(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var seen []string
 	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
@@ -835,6 +854,7 @@ type roundTripper func(*http.Request) (*http.Response, error)
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestEndpointErrors(t *testing.T) {
+	t.Parallel()
 	for _, ep := range []string{"ftp://x", "http://h/path", "http://", "a b:1", "http://u@h:1"} {
 		if _, err := alicdn.New(alicdn.Config{Endpoint: ep}); err == nil {
 			t.Errorf("New(Endpoint %q) = nil error, want one", ep)

@@ -36,6 +36,7 @@ func classOf(v refresh.Verdict) cdnemu.Class {
 // in the client's table with the same HTTP status, and for every code
 // statement the client's verdict is of the statement's class.
 func TestCodesAgreeWithDocuments(t *testing.T) {
+	t.Parallel()
 	n := 0
 	for _, st := range cdnemu.Documented {
 		if st.Code == "" {
@@ -131,6 +132,7 @@ func jobFor(api string) (refresh.Job, bool) {
 // retry is retried and the job submitted; a spent quota, a refused
 // account or permission spill it; a wrong request rejects it.
 func TestDocumentedCodesEndToEnd(t *testing.T) {
+	t.Parallel()
 	want := map[cdnemu.Class]refresh.Status{
 		cdnemu.ClassRetry:   refresh.Submitted,
 		cdnemu.ClassQuota:   refresh.Spilled,
@@ -177,6 +179,7 @@ func TestDocumentedCodesEndToEnd(t *testing.T) {
 // one retry, not spilled and replayed without end; one that clears on the
 // retry is submitted.
 func TestUndocumented4xx(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		next         []string
@@ -210,6 +213,7 @@ func TestUndocumented4xx(t *testing.T) {
 // every later call is right first time; against one that accepts only
 // IgnoreParams (or both), no call is refused.
 func TestIgnoreParamsSpelling(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		spelling     string
 		wantRefused  int
@@ -252,6 +256,7 @@ func TestIgnoreParamsSpelling(t *testing.T) {
 // TestIgnoreParamsSpellingConcurrent: calls racing on one Client all go
 // through, each refused at most once.
 func TestIgnoreParamsSpellingConcurrent(t *testing.T) {
+	t.Parallel()
 	f := setup(t, cdnemu.Options{IgnoreParamsSpelling: cdnemu.SpellExQuery}, nil)
 	var wg sync.WaitGroup
 	var failed atomic.Int32
@@ -281,6 +286,7 @@ func TestIgnoreParamsSpellingConcurrent(t *testing.T) {
 // 50 are accepted, 10 answered 429 TooManyRequests, and the pipeline,
 // retrying them after its backoff, loses nothing.
 func TestSixtyCallsInOneSecond(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC)}
 	emu := cdnemu.New(cdnemu.Options{Now: clk.Now})
 	var advance sync.Once

@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseEndpoint(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, scheme, host string
 	}{
@@ -35,6 +36,7 @@ func TestParseEndpoint(t *testing.T) {
 }
 
 func TestVerdictOf(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		code   string
 		status int
@@ -85,6 +87,7 @@ func TestVerdictOf(t *testing.T) {
 }
 
 func TestAPIErrorText(t *testing.T) {
+	t.Parallel()
 	e := &APIError{API: "RefreshObjectCaches", Status: 400, Code: "QuotaExceeded.Refresh", Message: "Your refresh attempts have exceeded the daily limit.", RequestID: "RID-1"}
 	want := "alicdn: RefreshObjectCaches: QuotaExceeded.Refresh (HTTP 400, request RID-1): Your refresh attempts have exceeded the daily limit."
 	if got := e.Error(); got != want {
@@ -93,6 +96,7 @@ func TestAPIErrorText(t *testing.T) {
 }
 
 func TestClassifyScrubs(t *testing.T) {
+	t.Parallel()
 	creds := redactor(refresh.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "topsecret", SecurityToken: "tok+en/=="})
 	body := `{"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAIkey%26SecurityToken%3Dtok%252Ben"}`
 	err := classify("RefreshObjectCaches", sdkerrors.NewServerError(400, body, ""), creds)
@@ -128,6 +132,7 @@ func TestClassifyScrubs(t *testing.T) {
 }
 
 func TestRetryCeiling(t *testing.T) {
+	t.Parallel()
 	p := RetryPolicy{}.withDefaults()
 	var got []time.Duration
 	for n := 1; n <= 7; n++ {

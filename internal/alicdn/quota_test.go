@@ -10,6 +10,7 @@ import (
 )
 
 func TestQuotaCache(t *testing.T) {
+	t.Parallel()
 	shanghai := time.FixedZone("UTC+8", 8*3600)
 	now := time.Date(2026, 11, 22, 15, 59, 45, 0, time.UTC) // 23:59:45 in UTC+8
 	reads := 0
@@ -61,6 +62,7 @@ func TestQuotaCache(t *testing.T) {
 // read (slowly), the other's cached answer and spend go on, and concurrent
 // readers of the same provider share the one read.
 func TestQuotaCacheReadsOutsideTheLock(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var mu sync.Mutex
 	reads := map[refresh.Provider]int{}

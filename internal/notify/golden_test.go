@@ -162,6 +162,7 @@ func chatCases() []chatCase {
 }
 
 func TestGoldenBodies(t *testing.T) {
+	t.Parallel()
 	r := fixture()
 	for _, tt := range chatCases() {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,6 +213,7 @@ func taskCount(text string) (shown, more int) {
 }
 
 func TestGoldenWebhook(t *testing.T) {
+	t.Parallel()
 	r := fixture()
 	rc := newReceiver(t, answers(reply(http.StatusNoContent, "")))
 	c := notify.Webhook{URL: rc.URL + "/hook", Secret: "s3cret", Options: notify.Options{Now: fixedNow}}
@@ -233,6 +235,7 @@ func TestGoldenWebhook(t *testing.T) {
 
 // TestSmallReportFitsWhole checks that nothing is cut when all fits.
 func TestSmallReportFitsWhole(t *testing.T) {
+	t.Parallel()
 	r := fixture()
 	r.Failed, r.FailedTotal = r.Failed[:3], 3
 	r.Problems = report.Policy{}.Problems(r)
@@ -262,6 +265,7 @@ func mustDecode(t *testing.T, body []byte, v any) {
 // keep within the limits (the text funcs check them) and say what is left
 // out.
 func TestTooBigForOneMessage(t *testing.T) {
+	t.Parallel()
 	many := fixture()
 	for i := range 1500 {
 		t := many.Failed[i%250]

@@ -16,6 +16,7 @@ import (
 )
 
 func TestRetries(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		channel    func(url string, o notify.Options) notify.Channel
@@ -147,6 +148,7 @@ func TestRetries(t *testing.T) {
 }
 
 func TestRetryStopsWithContext(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t, answers(reply(503, "")))
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := notify.WeCom{URL: rc.URL, Options: notify.Options{Sleep: func(ctx context.Context, d time.Duration) error {
@@ -164,6 +166,7 @@ func TestRetryStopsWithContext(t *testing.T) {
 }
 
 func TestErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
 	const (
 		token  = "a1b2c3d4e5f6a7b8c9d0"
 		secret = "SECs3cr3t-value"
@@ -231,6 +234,7 @@ func withOptions(ch notify.Channel, o notify.Options) notify.Channel {
 }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	chans, err := notify.New([]notify.ChannelConfig{
 		{Type: "dingtalk", URL: "https://oapi.dingtalk.com/robot/send?access_token=a", Secret: "SECx"},
 		{Type: "dingtalk", URL: "https://oapi.dingtalk.com/robot/send?access_token=b"},
@@ -257,6 +261,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
+	t.Parallel()
 	const token = "tok-9f8e7d6c5b4a"
 	tests := []struct {
 		name string

@@ -88,6 +88,7 @@ func webhookReceiver(secret string) http.HandlerFunc {
 }
 
 func TestSignatures(t *testing.T) {
+	t.Parallel()
 	stale := func() time.Time { return clock.Add(-2 * time.Hour) }
 	tests := []struct {
 		name     string
@@ -203,6 +204,7 @@ func dingTalk(base, secret string, now func() time.Time) notify.DingTalk {
 // TestDingTalkSignIsURLEncoded checks the raw query: base64's + / = must
 // arrive percent-encoded.
 func TestDingTalkSignIsURLEncoded(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t, dingTalkRobot("SECright"))
 	if err := dingTalk(rc.URL, "SECright", fixedNow).Send(context.Background(), report.Report{}); err != nil {
 		t.Fatalf("Send() = %v", err)

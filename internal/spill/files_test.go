@@ -13,6 +13,7 @@ import (
 )
 
 func TestNewFiles(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	file := filepath.Join(root, "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
@@ -49,6 +50,7 @@ func TestNewFiles(t *testing.T) {
 }
 
 func TestFilesLayout(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "spill")
 	s, err := spill.NewFiles(dir)
 	if err != nil {
@@ -90,6 +92,7 @@ func TestFilesLayout(t *testing.T) {
 }
 
 func TestFilesMissingDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "spill")
 	s, err := spill.NewFiles(dir)
 	if err != nil {

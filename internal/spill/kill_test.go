@@ -56,7 +56,7 @@ func writeUntilKilled(dir, w string) int {
 // writer said was stored is loaded, whole; the partial writes left behind
 // are dropped, the whole ones adopted, and no temporary file survives a
 // Load.
-func TestKilledMidWrite(t *testing.T) {
+func TestKilledMidWrite(t *testing.T) { // not parallel: it sets orphanAge
 	old := orphanAge
 	orphanAge = 0 // the writers are dead: their files are orphans at once
 	t.Cleanup(func() { orphanAge = old })

@@ -17,6 +17,7 @@ import (
 // what the task API no longer knows; the spill never lists the ledger's
 // objects as work — on files and on OSS.
 func TestLedger(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 		clock := func() time.Time { return now }

@@ -15,6 +15,7 @@ import (
 )
 
 func TestOSSWritesUnderPrefix(t *testing.T) {
+	t.Parallel()
 	emu, open := emulator(t)
 	s := open(t, "/.cdnrefresh/spill") // cleaned to ".cdnrefresh/spill/"
 	emu.SetObject(bucketName, "static/index.html", []byte("<html>"))
@@ -39,6 +40,7 @@ func TestOSSWritesUnderPrefix(t *testing.T) {
 }
 
 func TestOSSFaults(t *testing.T) {
+	t.Parallel()
 	emu, open := emulator(t)
 	s := open(t, prefix)
 
@@ -66,6 +68,7 @@ func TestOSSFaults(t *testing.T) {
 }
 
 func TestOSSLoadManyPages(t *testing.T) {
+	t.Parallel()
 	emu, open := emulator(t)
 	s := open(t, prefix)
 	// 999 keys under the prefix that are not spill objects fill the first
@@ -88,6 +91,7 @@ func TestOSSLoadManyPages(t *testing.T) {
 }
 
 func TestOSSBucket(t *testing.T) {
+	t.Parallel()
 	emu := ossemu.New(ossemu.Options{
 		Buckets: []string{bucketName},
 		Keys:    map[string]string{"STS.tempkey": "temp-secret"},
@@ -139,6 +143,7 @@ func TestOSSBucket(t *testing.T) {
 // with the credentials its context carries (FC's per-invocation STS token),
 // and without any refuses clearly.
 func TestOSSCredentialsFromContext(t *testing.T) {
+	t.Parallel()
 	emu := ossemu.New(ossemu.Options{Buckets: []string{bucketName}, Keys: map[string]string{"STSkey1": "sts-secret-1"}})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()

@@ -147,6 +147,7 @@ func mustLoad(t *testing.T, s *spill.Store) []spill.Entry {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		s := w.open(t)
 		want := []refresh.Pending{pending("a.png", "QuotaExceeded.Refresh", 1), pending("b c+d/中.png", "Throttling", 2)}
@@ -169,6 +170,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestSpillNothing(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		mustSpill(t, w.open(t))
 		if n := w.objects(t); n != 0 {
@@ -178,6 +180,7 @@ func TestSpillNothing(t *testing.T) {
 }
 
 func TestLoadOrder(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		s := w.open(t)
 		mustSpill(t, s, pending("a", "r", 3), pending("b", "r", 1))
@@ -198,6 +201,7 @@ func TestLoadOrder(t *testing.T) {
 }
 
 func TestPartialRemove(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		s := w.open(t)
 		mustSpill(t, s, pending("a", "r", 1), pending("b", "r", 2), pending("c", "r", 3))
@@ -244,6 +248,7 @@ func TestPartialRemove(t *testing.T) {
 }
 
 func TestRemoveRefusesForeignEntries(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		s := w.open(t)
 		mustSpill(t, s, pending("a", "r", 1))
@@ -274,6 +279,7 @@ func TestRemoveRefusesForeignEntries(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		s := w.open(t)
 		got, err := s.Stats(t.Context())
@@ -301,6 +307,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestCorruptObject(t *testing.T) {
+	t.Parallel()
 	const (
 		badJSON    = "00000000000000000001-0123456789abcdef.json"
 		badVersion = "00000000000000000002-0123456789abcdef.json"
@@ -339,6 +346,7 @@ func TestCorruptObject(t *testing.T) {
 // TestConcurrentWriters has two store instances on the same place, each
 // used by two goroutines at once: no entry may be lost.
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	const perWriter = 100
 	forEachBackend(t, func(t *testing.T, w world) {
 		stores := []*spill.Store{w.open(t), w.open(t)}
@@ -380,6 +388,7 @@ func TestConcurrentWriters(t *testing.T) {
 // TestDrainWhileWriting drains one store while another keeps spilling:
 // every entry is either drained or still stored at the end.
 func TestDrainWhileWriting(t *testing.T) {
+	t.Parallel()
 	const n = 60
 	forEachBackend(t, func(t *testing.T, w world) {
 		writer, drainer := w.open(t), w.open(t)
@@ -431,6 +440,7 @@ func TestDrainWhileWriting(t *testing.T) {
 }
 
 func TestIsSpillKey(t *testing.T) {
+	t.Parallel()
 	const name = "01778392384000000000-0123456789abcdef.json"
 	tests := []struct {
 		name                       string
@@ -459,6 +469,7 @@ func TestIsSpillKey(t *testing.T) {
 }
 
 func TestMarks(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w world) {
 		s := w.open(t)
 		ctx := t.Context()

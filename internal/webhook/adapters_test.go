@@ -33,6 +33,7 @@ const (
 )
 
 func TestAdapters(t *testing.T) {
+	t.Parallel()
 	articles := map[string]Template{"article": {
 		URLs:          []string{"/{locale}/blog/{slug}/", "/{locale}/blog/"},
 		DefaultLocale: "en", HideDefaultLocale: true,
@@ -265,6 +266,7 @@ func TestAdapters(t *testing.T) {
 // the source, the event id (the same on a redelivery of the same bytes),
 // the time, and the caller's type and force.
 func TestChangeFields(t *testing.T) {
+	t.Parallel()
 	run := &fakeRunner{}
 	h := newHandler(t, run, func(o *Options) { o.AuthNone = true })
 	body := []byte(`{"urls":["https://www.example.com/a/"],"type":"directory","force":true}`)
@@ -295,6 +297,7 @@ func TestChangeFields(t *testing.T) {
 // signature, so the same body signed anew (the next deploy) is a new event,
 // while the very same request is the same event.
 func TestEventIDFromSignature(t *testing.T) {
+	t.Parallel()
 	run := &fakeRunner{}
 	h := newHandler(t, run, nil)
 	body := []byte(`{"urls":["https://www.example.com/index.html"]}`)

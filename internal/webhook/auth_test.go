@@ -60,6 +60,7 @@ func with(m map[string]string, kv ...string) map[string]string {
 }
 
 func TestSignatures(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"urls":["https://www.example.com/a.html"]}`)
 	other := []byte(`{"urls":["https://www.example.com/b.html"]}`)
 	push := readTestdata(t, "github-push.json")
@@ -163,6 +164,7 @@ func TestSignatures(t *testing.T) {
 }
 
 func TestReplay(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"urls":["https://www.example.com/a.html"]}`)
 	push := readTestdata(t, "github-push.json")
 	ghHeaders := func(delivery string) map[string]string {
@@ -230,6 +232,7 @@ func (failingCache) SeenBefore(context.Context, string, time.Duration) (bool, er
 func (failingCache) Forget(context.Context, string) error { return nil }
 
 func TestReplayCacheDown(t *testing.T) {
+	t.Parallel()
 	run := &fakeRunner{}
 	h := newHandler(t, run, func(o *Options) { o.Seen = failingCache{} })
 	body := []byte(`{"urls":["https://www.example.com/a.html"]}`)
@@ -243,6 +246,7 @@ func TestReplayCacheDown(t *testing.T) {
 }
 
 func TestMemoryReplay(t *testing.T) {
+	t.Parallel()
 	now := testNow
 	c := newMemoryReplay(3, func() time.Time { return now })
 	ctx := context.Background()
@@ -285,6 +289,7 @@ func TestMemoryReplay(t *testing.T) {
 // TestConcurrentReplay sends one signed request from many goroutines:
 // exactly one is accepted.
 func TestConcurrentReplay(t *testing.T) {
+	t.Parallel()
 	run := &fakeRunner{}
 	h := newHandler(t, run, nil)
 	body := []byte(`{"paths":["/x"]}`)
@@ -304,6 +309,7 @@ func TestConcurrentReplay(t *testing.T) {
 }
 
 func TestNewNeedsSecret(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		o       Options
@@ -335,6 +341,7 @@ func TestNewNeedsSecret(t *testing.T) {
 // TestSecretNotLogged checks the log lines of accepted and refused
 // requests for the secret and the signatures.
 func TestSecretNotLogged(t *testing.T) {
+	t.Parallel()
 	var logs strings.Builder
 	run := &fakeRunner{}
 	h := newHandler(t, run, func(o *Options) { o.Logger = newTextLogger(&logs) })

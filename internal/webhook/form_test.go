@@ -17,6 +17,7 @@ const formType = "application/x-www-form-urlencoded"
 // arrives form-encoded as payload=<JSON>, signed over the raw form body,
 // and must be carried out exactly as the same push sent as JSON.
 func TestGitHubFormPayload(t *testing.T) {
+	t.Parallel()
 	push := readTestdata(t, "github-push.json")
 	form := []byte("payload=" + url.QueryEscape(string(push)))
 	ghHeaders := func(signed []byte, ct string) map[string]string {

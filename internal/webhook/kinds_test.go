@@ -15,6 +15,7 @@ import (
 // QueryHashkey in the generic API become fields of the changes; a bad tag
 // is rejected alone with its reason.
 func TestGenericKinds(t *testing.T) {
+	t.Parallel()
 	type change struct {
 		URL, Tag, Routine, Merge string
 		Action                   refresh.Action
@@ -101,6 +102,7 @@ func TestGenericKinds(t *testing.T) {
 // TestGenericKindsRefused: a request whose tags, edge routine or action
 // cannot be right is refused with 400, naming the field.
 func TestGenericKindsRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body, field, msg string
 	}{

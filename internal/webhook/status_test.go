@@ -16,6 +16,7 @@ import (
 )
 
 func TestStatusCodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		method  string
@@ -118,6 +119,7 @@ func TestStatusCodes(t *testing.T) {
 
 // TestBodyCapWithoutLength checks the cap on a body of unknown length.
 func TestBodyCapWithoutLength(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &fakeRunner{}, func(o *Options) { o.AuthNone = true; o.MaxBodyBytes = 64 })
 	r := httptest.NewRequest("POST", "/refresh", io.MultiReader(strings.NewReader(`{"paths":["/`), strings.NewReader(strings.Repeat("a", 200)+`"]}`)))
 	r.ContentLength = -1
@@ -130,6 +132,7 @@ func TestBodyCapWithoutLength(t *testing.T) {
 }
 
 func TestPartialBatch(t *testing.T) {
+	t.Parallel()
 	run := &fakeRunner{}
 	h := newHandler(t, run, func(o *Options) {
 		o.AuthNone = true
@@ -181,6 +184,7 @@ func TestPartialBatch(t *testing.T) {
 // TestAnswerFromReport checks that the reply carries the pipeline's
 // counts, tasks, ignored keys and rejections next to the decoder's.
 func TestAnswerFromReport(t *testing.T) {
+	t.Parallel()
 	long := "https://www.example.com/" + strings.Repeat("a", 1100)
 	run := &fakeRunner{report: func(ev refresh.Event) refresh.Report {
 		r := refresh.Report{Changes: len(ev.Changes), Tasks: []string{}}
@@ -216,6 +220,7 @@ func TestAnswerFromReport(t *testing.T) {
 }
 
 func TestRunnerFailure(t *testing.T) {
+	t.Parallel()
 	run := &fakeRunner{err: errors.New("refresh: spill 2 jobs: oss: 503"), report: func(ev refresh.Event) refresh.Report {
 		r := refresh.Report{Changes: len(ev.Changes), Tasks: []string{}}
 		r.Add(refresh.Outcome{Job: refresh.Job{URL: "https://www.example.com/a"}, Status: refresh.Spilled, Reason: "Throttling"})
@@ -239,6 +244,7 @@ func TestRunnerFailure(t *testing.T) {
 }
 
 func TestNothingToDo(t *testing.T) {
+	t.Parallel()
 	// A push that lists no files still reaches the runner, so that its
 	// log line counts the ignored push; a decoded payload with neither
 	// changes nor ignored records does not.
@@ -254,6 +260,7 @@ func TestNothingToDo(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	now := testNow
 	h := newHandler(t, &fakeRunner{}, func(o *Options) {
 		o.RateLimit = 0.5
@@ -280,6 +287,7 @@ type panicRunner struct{}
 func (panicRunner) Run(context.Context, refresh.Event) (refresh.Report, error) { panic("boom") }
 
 func TestPanicIs500(t *testing.T) {
+	t.Parallel()
 	var logs strings.Builder
 	h := newHandler(t, panicRunner{}, func(o *Options) { o.AuthNone = true; o.Logger = newTextLogger(&logs) })
 	w := post(h, "/refresh", []byte(`{"paths":["/a"]}`), nil)

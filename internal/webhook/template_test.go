@@ -9,6 +9,7 @@ import (
 )
 
 func TestTemplateExpand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		t      Template
@@ -66,6 +67,7 @@ func TestTemplateExpand(t *testing.T) {
 }
 
 func TestCompileTemplateErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, domain string
 		t            Template
@@ -92,6 +94,7 @@ func TestCompileTemplateErrors(t *testing.T) {
 // TestAddURL checks URLs as the decoders hand them on: checked as
 // refresh.Canonical checks them, allowed by the host refresh.Host gives.
 func TestAddURL(t *testing.T) {
+	t.Parallel()
 	var asked []string
 	d := &decoder{allowed: func(host string) bool {
 		asked = append(asked, host)

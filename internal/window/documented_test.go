@@ -12,6 +12,7 @@ import (
 // second its page states, the rate the emulator enforces
 // (cdnemu.Documented), and paces every API the documents give a rate.
 func TestDefaultQPSAsDocumented(t *testing.T) {
+	t.Parallel()
 	qps := window.DefaultQPS()
 	documented := map[string]bool{}
 	for _, st := range cdnemu.Documented {

@@ -42,6 +42,7 @@ func limiterKinds(t *testing.T, clk *sleepClock, l Limits) map[string]func(t *te
 }
 
 func TestLimiterQPS(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		api   string
@@ -74,6 +75,7 @@ func TestLimiterQPS(t *testing.T) {
 }
 
 func TestLimiterDomainBudget(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"local", "redis"} {
 		t.Run(kind, func(t *testing.T) {
 			clk := newSleepClock()
@@ -114,6 +116,7 @@ func TestLimiterDomainBudget(t *testing.T) {
 // refused because the domain's minute is spent elsewhere makes the next
 // call wait a minute.
 func TestLimiterSettle(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"local", "redis"} {
 		t.Run(kind, func(t *testing.T) {
 			clk := newSleepClock()
@@ -164,6 +167,7 @@ func TestLimiterSettle(t *testing.T) {
 }
 
 func TestLimiterRefusals(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"local", "redis"} {
 		t.Run(kind, func(t *testing.T) {
 			clk := newSleepClock()
@@ -198,6 +202,7 @@ func TestLimiterRefusals(t *testing.T) {
 
 // TestRedisLimiterShared: two instances share the account's budget.
 func TestRedisLimiterShared(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newSleepClock()
 	o := Options{Now: clk.Now, After: clk.After}
@@ -232,6 +237,7 @@ func TestRedisLimiterShared(t *testing.T) {
 }
 
 func TestRedisLimiterFallback(t *testing.T) {
+	t.Parallel()
 	addr, stop := redistest.Start(t)
 	clk := newSleepClock()
 	var logs logBuffer
@@ -265,6 +271,7 @@ func TestRedisLimiterFallback(t *testing.T) {
 }
 
 func TestLimitsInvalid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		l    Limits
@@ -291,6 +298,7 @@ func TestLimitsInvalid(t *testing.T) {
 }
 
 func TestLimitsOverride(t *testing.T) {
+	t.Parallel()
 	clk := newSleepClock()
 	l, err := NewLocalLimiter(Limits{QPS: map[string]float64{"RefreshObjectCaches": 5}, URLsPerMinute: 10}, Options{Now: clk.Now, After: clk.After})
 	if err != nil {

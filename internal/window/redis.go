@@ -60,6 +60,7 @@ type Redis struct {
 	instance string
 	h        *health
 	seq      atomic.Uint64
+	together combiner
 }
 
 // NewRedis returns a window sharing its state through client; instanceID
@@ -109,9 +110,11 @@ func (r *Redis) eventDone(ctx context.Context, id string) bool {
 	if !usable {
 		return false
 	}
-	octx, cancel := opContext(ctx)
-	defer cancel()
-	n, err := r.rdb.Exists(octx, eventKey(id)).Result()
+	var cmd *redis.IntCmd
+	r.together.do(ctx, r.rdb, func(ctx context.Context, pipe redis.Pipeliner) {
+		cmd = pipe.Exists(ctx, eventKey(id))
+	})
+	n, err := cmd.Result()
 	if err != nil {
 		r.fail(ctx, err)
 		return false
@@ -179,14 +182,16 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals 
 	}
 	val := pendingPrefix(eventID) + r.instance + "#" + strconv.FormatUint(r.seq.Add(1), 10)
 
-	octx, cancel := opContext(ctx)
-	defer cancel()
-	pipe := r.rdb.Pipeline()
+	// Concurrent joiners' claims go out together, one pipeline a round
+	// trip: a burst of hundreds of invocations costs a few round trips and
+	// connections, not one each (which would wait on the pool and, past
+	// opTimeout, fall back to in-process dedupe while Redis is fine).
 	cmds := make([]*redis.Cmd, len(keys))
-	for i, k := range keys {
-		cmds[i] = claimScript.Eval(octx, pipe, []string{urlKey(k)}, val, ttl.Milliseconds(), takeover)
-	}
-	_, _ = pipe.Exec(octx) // errors are read per command
+	r.together.do(ctx, r.rdb, func(ctx context.Context, pipe redis.Pipeliner) {
+		for i, k := range keys {
+			cmds[i] = claimScript.Eval(ctx, pipe, []string{urlKey(k)}, val, ttl.Milliseconds(), takeover)
+		}
+	})
 	var failed error
 	for i, cmd := range cmds {
 		res, err := cmd.Slice()
@@ -214,6 +219,57 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals 
 		r.h.ok(gen)
 	}
 	return vals, owned, taskIDs
+}
+
+// combiner sends the commands of concurrent joiners (their claims, their
+// event lookups) in one pipeline: the first to come sends, for itself and
+// for all who queued meanwhile, until none wait; the others wait for their
+// answers.
+type combiner struct {
+	mu      sync.Mutex
+	queue   []*batchOf
+	sending bool
+}
+
+// batchOf is one joiner's commands: add puts them on a pipeline (keeping
+// its typed commands, answered once done is closed).
+type batchOf struct {
+	add  func(ctx context.Context, pipe redis.Pipeliner)
+	done chan struct{}
+}
+
+// do sends add's commands with the others queued, within opTimeout of the
+// round trip that carries them, and returns once they are answered.
+func (c *combiner) do(ctx context.Context, rdb redis.UniversalClient, add func(context.Context, redis.Pipeliner)) {
+	b := &batchOf{add: add, done: make(chan struct{})}
+	c.mu.Lock()
+	c.queue = append(c.queue, b)
+	if c.sending {
+		c.mu.Unlock()
+		<-b.done // the sender answers every batch it takes
+		return
+	}
+	c.sending = true
+	for len(c.queue) > 0 {
+		batches := c.queue
+		c.queue = nil
+		c.mu.Unlock()
+		// The round trip serves others too: it is not bound to this
+		// joiner's context, only to opTimeout.
+		octx, cancel := opContext(context.WithoutCancel(ctx))
+		pipe := rdb.Pipeline()
+		for _, x := range batches {
+			x.add(octx, pipe)
+		}
+		_, _ = pipe.Exec(octx) // errors are read per command
+		cancel()
+		for _, x := range batches {
+			close(x.done)
+		}
+		c.mu.Lock()
+	}
+	c.sending = false
+	c.mu.Unlock()
 }
 
 // fail reports a Redis error, unless it came from the caller's own

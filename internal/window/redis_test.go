@@ -50,6 +50,7 @@ func testClient(t *testing.T, addr string) *redis.Client {
 // reaches a flush exactly once, each instance flushes once for its one
 // window, and every answer marks its URL submitted or duplicate.
 func TestRedisInstances(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newFakeClock()
 	is := newInstances(t, addr, 4, Options{Now: clk.Now, After: clk.After})
@@ -109,6 +110,7 @@ func TestRedisInstances(t *testing.T) {
 // TestRedisInstancesRealTime runs invocations against real timers and
 // 30 ms windows: no URL reaches two flushes.
 func TestRedisInstancesRealTime(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	is := newInstances(t, addr, 3, Options{Duration: 30 * time.Millisecond, DedupeTTL: time.Minute})
 	var wg sync.WaitGroup
@@ -162,6 +164,7 @@ func flushOne(t *testing.T, clk *fakeClock, in *instance, eventID string, js []r
 }
 
 func TestRedisEventRedelivered(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newFakeClock()
 	is := newInstances(t, addr, 2, Options{Now: clk.Now, After: clk.After})
@@ -191,6 +194,7 @@ func TestRedisEventRedelivered(t *testing.T) {
 }
 
 func TestRedisTaskIDOfOtherInstance(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newFakeClock()
 	is := newInstances(t, addr, 2, Options{Now: clk.Now, After: clk.After, DedupeTTL: time.Hour})
@@ -204,6 +208,7 @@ func TestRedisTaskIDOfOtherInstance(t *testing.T) {
 }
 
 func TestRedisFailedFlushReleases(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newFakeClock()
 	is := newInstances(t, addr, 2, Options{Now: clk.Now, After: clk.After, DedupeTTL: time.Hour})
@@ -226,6 +231,7 @@ func TestRedisFailedFlushReleases(t *testing.T) {
 }
 
 func TestRedisRejectedReleases(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newFakeClock()
 	is := newInstances(t, addr, 2, Options{Now: clk.Now, After: clk.After, DedupeTTL: time.Hour})
@@ -244,6 +250,7 @@ func TestRedisRejectedReleases(t *testing.T) {
 // TestRedisClaimTakeover: a claim left pending by an instance that died
 // is taken over by a redelivery of the same event, and only by it.
 func TestRedisClaimTakeover(t *testing.T) {
+	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newFakeClock()
 	is := newInstances(t, addr, 1, Options{Now: clk.Now, After: clk.After})
@@ -267,6 +274,7 @@ func TestRedisClaimTakeover(t *testing.T) {
 // in-process state, one warning is logged, and the shared state resumes
 // when Redis is back.
 func TestRedisStoppedMidTest(t *testing.T) {
+	t.Parallel()
 	addr, stop := redistest.Start(t)
 	clk := newFakeClock()
 	var logs logBuffer
@@ -314,6 +322,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 }
 
 func TestRedisUnreachableAtStart(t *testing.T) {
+	t.Parallel()
 	addr, stop := redistest.Start(t)
 	stop()
 	var logs logBuffer
@@ -335,6 +344,7 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 }
 
 func TestNewRedisErrors(t *testing.T) {
+	t.Parallel()
 	if _, err := NewRedis(t.Context(), Options{}, nil, "i", nil); err == nil {
 		t.Error("NewRedis(nil client) error = nil, want one")
 	}
@@ -367,6 +377,7 @@ func TestNewRedisErrors(t *testing.T) {
 // TestRedisStoppedWhileWindowOpen: Redis dies between the claims and the
 // flush; the joiners are still answered.
 func TestRedisStoppedWhileWindowOpen(t *testing.T) {
+	t.Parallel()
 	addr, stop := redistest.Start(t)
 	clk := newFakeClock()
 	var logs logBuffer

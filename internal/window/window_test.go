@@ -25,6 +25,7 @@ func newTestLocal(clk *fakeClock, rec *recorder, o Options) (*Local, <-chan stru
 }
 
 func TestLocalCoalesces(t *testing.T) {
+	t.Parallel()
 	clk, rec := newFakeClock(), &recorder{name: "t"}
 	l, placed := newTestLocal(clk, rec, Options{DedupeTTL: 10 * time.Second})
 	ctx := context.Background()
@@ -96,6 +97,7 @@ func callURLs(r *recorder) [][]string {
 }
 
 func TestLocalEventRedelivered(t *testing.T) {
+	t.Parallel()
 	clk, rec := newFakeClock(), &recorder{name: "t"}
 	l, placed := newTestLocal(clk, rec, Options{})
 	ctx := context.Background()
@@ -126,6 +128,7 @@ func TestLocalEventRedelivered(t *testing.T) {
 }
 
 func TestLocalFailedFlush(t *testing.T) {
+	t.Parallel()
 	clk := newFakeClock()
 	errSpill := errors.New("spill store down")
 	rec := &recorder{name: "t", answer: func(n int, js []refresh.Job) ([]refresh.Outcome, error) {
@@ -168,6 +171,7 @@ func TestLocalFailedFlush(t *testing.T) {
 }
 
 func TestLocalOutcomesNotMarked(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		status refresh.Status
@@ -206,6 +210,7 @@ func TestLocalOutcomesNotMarked(t *testing.T) {
 }
 
 func TestLocalRejectedCopies(t *testing.T) {
+	t.Parallel()
 	clk := newFakeClock()
 	rec := &recorder{name: "t", answer: func(n int, js []refresh.Job) ([]refresh.Outcome, error) {
 		return []refresh.Outcome{{Job: js[0], Status: refresh.Rejected, Reason: "InvalidObjectPath.Malformed"}}, nil
@@ -226,6 +231,7 @@ func TestLocalRejectedCopies(t *testing.T) {
 }
 
 func TestLocalBadFlush(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		flush refresh.FlushFunc
@@ -252,6 +258,7 @@ func TestLocalBadFlush(t *testing.T) {
 }
 
 func TestLocalEmpty(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{name: "t"}
 	l := NewLocal(Options{}, rec.flush)
 	got, err := l.Join(t.Context(), "e1", nil)
@@ -264,6 +271,7 @@ func TestLocalEmpty(t *testing.T) {
 }
 
 func TestLocalMaxBatch(t *testing.T) {
+	t.Parallel()
 	clk := newFakeClock()
 	// Task ids name the first URL of their call: the order of concurrent
 	// flushes is not fixed.
@@ -308,6 +316,7 @@ func TestLocalMaxBatch(t *testing.T) {
 }
 
 func TestLocalDeadline(t *testing.T) {
+	t.Parallel()
 	clk, rec := newFakeClock(), &recorder{name: "t"}
 	l, placed := newTestLocal(clk, rec, Options{Duration: 10 * time.Second, Margin: time.Second})
 
@@ -357,6 +366,7 @@ func TestLocalDeadline(t *testing.T) {
 }
 
 func TestFlushMargin(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ left, want time.Duration }{
 		{time.Second, 2 * time.Second},
 		{3 * time.Second, 2 * time.Second},
@@ -371,6 +381,7 @@ func TestFlushMargin(t *testing.T) {
 }
 
 func TestLocalCancel(t *testing.T) {
+	t.Parallel()
 	clk, rec := newFakeClock(), &recorder{name: "t"}
 	l, placed := newTestLocal(clk, rec, Options{})
 
@@ -409,6 +420,7 @@ func TestLocalCancel(t *testing.T) {
 // concurrent single-URL invocations or, with instance concurrency 100, as
 // 100 invocations of 10 event records each.
 func TestLocalBurst(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name              string
 		invocations, urls int
@@ -483,6 +495,7 @@ func BenchmarkLocalJoin(b *testing.B) {
 // an isolated change does not wait out Duration — while jobs that keep
 // coming keep it open until Duration.
 func TestLocalQuiet(t *testing.T) {
+	t.Parallel()
 	clk := newFakeClock()
 	rec := &recorder{name: "t", now: clk.Now}
 	l, placed := newTestLocal(clk, rec, Options{Duration: 2 * time.Second, Quiet: 200 * time.Millisecond})

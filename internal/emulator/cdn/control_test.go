@@ -34,6 +34,7 @@ func (e *env) control(method, path, body string) (int, map[string]any) {
 }
 
 func TestControlStats(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{TaskDuration: 10 * time.Second})
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": "http://a.com/1\nhttp://b.com/2\nhttp://a.com/3"}))
 	e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "Folder", "ObjectPath": "http://a.com/d/"})
@@ -53,6 +54,7 @@ func TestControlStats(t *testing.T) {
 }
 
 func TestControlFaultsAndReset(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{URLQuota: 5, Faults: Faults{ServerError: 1, Actions: []string{"PushObjectCache"}}})
 	if status, _ := e.control("POST", "/_emulator/faults", `{"throttle_rate":1,"delay":"1ms","actions":["RefreshObjectCaches"],"task_fail_rate":0.5}`); status != 200 {
 		t.Fatalf("POST /_emulator/faults = %d", status)
@@ -90,6 +92,7 @@ func TestControlFaultsAndReset(t *testing.T) {
 }
 
 func TestControlRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{})
 	signed := e.signed("GET", AccessKeyID, AccessKeySecret, map[string]string{"Action": "DescribeRefreshQuota"}).Encode()
 	tests := []struct {
@@ -135,6 +138,7 @@ func TestControlRefusals(t *testing.T) {
 }
 
 func TestOptionsCheck(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts Options

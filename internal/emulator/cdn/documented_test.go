@@ -339,6 +339,7 @@ func codeTriggers(api string) map[string]func() (Options, map[string]string) {
 // TestDocumented checks the emulator against every statement of
 // Documented, through the real SDK over HTTP.
 func TestDocumented(t *testing.T) {
+	t.Parallel()
 	for i, st := range Documented {
 		name := fmt.Sprintf("%02d %s %s %s %s%s", i, st.API, st.Kind, st.Name, st.Value, st.Code)
 		t.Run(name, func(t *testing.T) {
@@ -470,6 +471,7 @@ func checkValue(t *testing.T, st Statement) {
 // TestDocumentedCoversCodes makes sure every code the refresh APIs'
 // error tables list is a statement, so that none is left unchecked.
 func TestDocumentedCoversCodes(t *testing.T) {
+	t.Parallel()
 	have := map[string]bool{}
 	for _, st := range Documented {
 		if st.Kind == KindCode {

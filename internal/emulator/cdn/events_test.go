@@ -73,6 +73,7 @@ func (f *function) events(t *testing.T) []Event {
 }
 
 func TestEvents(t *testing.T) {
+	t.Parallel()
 	fn := newFunction(t, 0)
 	e := newEnv(t, Options{EventTarget: fn.url, TaskDuration: 5 * time.Minute})
 	ctx := context.Background()
@@ -152,6 +153,7 @@ func TestEvents(t *testing.T) {
 // TestEventsRetried: a failed delivery is retried as FC retries an
 // asynchronous invocation, and given up after the last retry.
 func TestEventsRetried(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		fails   int
@@ -187,6 +189,7 @@ func TestEventsRetried(t *testing.T) {
 
 // TestRunDeliversEvents: Run posts events as tasks finish, on real time.
 func TestRunDeliversEvents(t *testing.T) {
+	t.Parallel()
 	fn := newFunction(t, 0)
 	s := New(Options{EventTarget: fn.url, TaskDuration: 50 * time.Millisecond})
 	ts := httptest.NewServer(s)
@@ -210,6 +213,7 @@ func TestRunDeliversEvents(t *testing.T) {
 // TestEventSamples: the samples in events/ have exactly the shape the
 // emulator posts (no field more or less, the same JSON types).
 func TestEventSamples(t *testing.T) {
+	t.Parallel()
 	fn := newFunction(t, 0)
 	e := newEnv(t, Options{EventTarget: fn.url, TaskDuration: -1})
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": "http://a.com/x"}))

@@ -40,6 +40,7 @@ func sdkClients(t *testing.T, s *Server, secret string) (*sdkcdn.Client, *sdkdcd
 }
 
 func TestSDKShapesCDN(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Date(2025, 3, 1, 4, 0, 0, 0, time.UTC)}
 	s := New(Options{Now: clk.Now, PreloadDetailAllowed: true, TaskDuration: time.Minute})
 	c, _ := sdkClients(t, s, AccessKeySecret)
@@ -131,6 +132,7 @@ func TestSDKShapesCDN(t *testing.T) {
 }
 
 func TestSDKShapesDCDN(t *testing.T) {
+	t.Parallel()
 	s := New(Options{TaskDuration: -1})
 	_, d := sdkClients(t, s, AccessKeySecret)
 
@@ -184,6 +186,7 @@ func TestSDKShapesDCDN(t *testing.T) {
 }
 
 func TestSDKWrongSecret(t *testing.T) {
+	t.Parallel()
 	c, _ := sdkClients(t, New(Options{}), "not-the-secret")
 	_, err := c.DescribeRefreshQuota(sdkcdn.CreateDescribeRefreshQuotaRequest())
 	var se *sdkerrors.ServerError

@@ -147,6 +147,7 @@ func urls(n int, format string) string {
 }
 
 func TestStringToSignMatchesSDK(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		params map[string]string
@@ -188,6 +189,7 @@ func TestStringToSignMatchesSDK(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{Keys: map[string]string{"k1": "s1", "k2": "s2"}})
 	quota := map[string]string{"Action": "DescribeRefreshQuota"}
 	tests := []struct {
@@ -265,6 +267,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestClockSkew(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{MaxClockSkew: 15 * time.Minute}) // fake clock is in 2025, requests carry real time
 	if r := e.call(map[string]string{"Action": "DescribeRefreshQuota"}); r.code() != "InvalidTimeStamp.Expired" {
 		t.Errorf("code %q, want InvalidTimeStamp.Expired", r.code())
@@ -272,6 +275,7 @@ func TestClockSkew(t *testing.T) {
 }
 
 func TestRefreshLimits(t *testing.T) {
+	t.Parallel()
 	long := "http://example.com/" + strings.Repeat("a", 1024-len("http://example.com/")+1)
 	tests := []struct {
 		name       string
@@ -340,6 +344,7 @@ func TestRefreshLimits(t *testing.T) {
 }
 
 func TestPushLimits(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		opts       Options
@@ -373,6 +378,7 @@ func TestPushLimits(t *testing.T) {
 }
 
 func TestQuotaAccounting(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{URLQuota: 10, DirQuota: 2})
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": urls(4, "http://example.com/%d")}))
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "Directory", "ObjectPath": "http://example.com/d/"}))
@@ -427,6 +433,7 @@ func TestQuotaAccounting(t *testing.T) {
 }
 
 func TestPerMinuteRolls(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{DomainURLsPerMinute: 10})
 	refresh := func(n int, host string) reply {
 		return e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": urls(n, "http://"+host+"/%d")})
@@ -450,6 +457,7 @@ func TestPerMinuteRolls(t *testing.T) {
 }
 
 func TestTasks(t *testing.T) {
+	t.Parallel()
 	// Rate limits off: this test lists tasks many times within a second.
 	e := newEnv(t, Options{TaskDuration: 10 * time.Second, CallsPerSecond: map[string]int{"*": -1}})
 	r := e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": "http://a.com/1\nhttp://b.com/2\nhttp://a.com/3"})
@@ -565,6 +573,7 @@ func TestTasks(t *testing.T) {
 }
 
 func TestCacheTagAndEr(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{Domains: []string{"a.com"}})
 	tests := []struct {
 		name     string
@@ -610,6 +619,7 @@ func TestCacheTagAndEr(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{Seed: 1})
 	quota := map[string]string{"Action": "DescribeRefreshQuota"}
 
@@ -673,6 +683,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestCallsAndStats(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{})
 	wantOK(t, e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectType": "Directory", "Force": "true", "ObjectPath": "http://a.com/d/\nhttp://a.com/e/"}))
 	wantOK(t, e.call(map[string]string{"Action": "PushObjectCache", "Area": "overseas", "L2Preload": "true", "ObjectPath": "http://a.com/p", "SecurityToken": "tok"}))
@@ -707,6 +718,7 @@ func TestCallsAndStats(t *testing.T) {
 }
 
 func TestConcurrentRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -738,6 +750,7 @@ func TestConcurrentRequests(t *testing.T) {
 // they are done, never before, with a documented reason in each API's
 // spelling; Tasks() tells when each was created and done.
 func TestTaskFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{TaskDuration: 10 * time.Second, Seed: 7, Faults: Faults{TaskFail: 0.5}, CallsPerSecond: map[string]int{"*": -1}})
 	r := e.call(map[string]string{"Action": "RefreshObjectCaches", "ObjectPath": urls(40, "http://a.com/%d")})
 	wantOK(t, r)
@@ -785,6 +798,7 @@ func TestTaskFailures(t *testing.T) {
 // TestPushRecordsQueryHashkey: PushObjectCache takes QueryHashkey (seed
 // 000) and the call records it.
 func TestPushRecordsQueryHashkey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{})
 	wantOK(t, e.call(map[string]string{"Action": "PushObjectCache", "ObjectPath": "http://a.com/x?v=1", "QueryHashkey": "true"}))
 	if r := e.call(map[string]string{"Action": "PushObjectCache", "ObjectPath": "http://a.com/x", "QueryHashkey": "maybe"}); r.code() != "InvalidParameter" {
@@ -798,6 +812,7 @@ func TestPushRecordsQueryHashkey(t *testing.T) {
 // TestIgnoreParamsSpelling: Options.IgnoreParamsSpelling chooses which
 // spelling CDN RefreshObjectCaches accepts; DCDN takes IgnoreParams only.
 func TestIgnoreParamsSpelling(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		spelling, action, objectType string
 		ok                           bool
@@ -835,6 +850,7 @@ func TestIgnoreParamsSpelling(t *testing.T) {
 // TestRateLimitOverride: CallsPerSecond changes or lifts a limit; the
 // window follows the emulator's clock.
 func TestRateLimitOverride(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Options{CallsPerSecond: map[string]int{"*": 2, "DescribeRefreshQuota": -1}, ThrottleStatus: http.StatusServiceUnavailable})
 	quota := map[string]string{"Action": "DescribeRefreshQuota"}
 	for range 30 {

@@ -74,6 +74,7 @@ func serviceError(t *testing.T, op string, err error, status int, code string) {
 }
 
 func TestObjectRoundTrip(t *testing.T) {
+	t.Parallel()
 	_, b := defaultBucket(t)
 	keys := []struct{ name, key string }{
 		{"plain", "index.html"},
@@ -138,6 +139,7 @@ func TestObjectRoundTrip(t *testing.T) {
 }
 
 func TestPutOverwriteAndForbid(t *testing.T) {
+	t.Parallel()
 	emu, b := defaultBucket(t)
 	if err := b.PutObject("k.json", strings.NewReader("one")); err != nil {
 		t.Fatalf("PutObject first error: %v", err)
@@ -157,6 +159,7 @@ func TestPutOverwriteAndForbid(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	emu, url := setup(t, ossemu.Options{
 		Keys: map[string]string{
 			ossemu.AccessKeyID: ossemu.AccessKeySecret,
@@ -232,6 +235,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSecurityToken(t *testing.T) {
+	t.Parallel()
 	emu, url := setup(t, ossemu.Options{Keys: map[string]string{"STS.tempkey": "temp-secret"}})
 	b := bucket(t, url, "STS.tempkey", "temp-secret", bucketName, oss.SecurityToken("CAIS-token"))
 	if err := b.PutObject("sts.txt", strings.NewReader("ok")); err != nil {
@@ -243,6 +247,7 @@ func TestSecurityToken(t *testing.T) {
 }
 
 func TestClockSkew(t *testing.T) {
+	t.Parallel()
 	later := func() time.Time { return time.Now().Add(time.Hour) }
 	_, url := setup(t, ossemu.Options{Now: later})
 	b := bucket(t, url, ossemu.AccessKeyID, ossemu.AccessKeySecret, bucketName)
@@ -251,6 +256,7 @@ func TestClockSkew(t *testing.T) {
 }
 
 func TestFailNext(t *testing.T) {
+	t.Parallel()
 	emu, b := defaultBucket(t)
 	emu.FailNext(2, http.StatusServiceUnavailable, "ServiceUnavailable")
 	for i := range 2 {
@@ -263,6 +269,7 @@ func TestFailNext(t *testing.T) {
 }
 
 func TestListObjectsV2(t *testing.T) {
+	t.Parallel()
 	emu, b := defaultBucket(t)
 	keys := []string{
 		"a.txt",
@@ -343,6 +350,7 @@ func TestListObjectsV2(t *testing.T) {
 }
 
 func TestListEncodesNames(t *testing.T) {
+	t.Parallel()
 	emu, b := defaultBucket(t)
 	emu.SetObject(bucketName, "a+b c/中.txt", nil)
 	res, err := b.ListObjectsV2(oss.Prefix("a+b c/"), oss.StartAfter("a+b c/"), oss.Delimiter("/"))
@@ -357,6 +365,7 @@ func TestListEncodesNames(t *testing.T) {
 }
 
 func TestAnonymousRequest(t *testing.T) {
+	t.Parallel()
 	_, url := setup(t, ossemu.Options{})
 	resp, err := http.Get(url + "/" + bucketName + "/a.txt")
 	if err != nil {
@@ -381,6 +390,7 @@ func TestAnonymousRequest(t *testing.T) {
 }
 
 func TestSignatureErrorNamesStringToSign(t *testing.T) {
+	t.Parallel()
 	_, url := setup(t, ossemu.Options{})
 	b := bucket(t, url, ossemu.AccessKeyID, "wrong", bucketName)
 	_, err := b.ListObjectsV2(oss.ContinuationToken("dG9r"), oss.Prefix("p/"))
@@ -403,6 +413,7 @@ func TestSignatureErrorNamesStringToSign(t *testing.T) {
 }
 
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	emu, b := defaultBucket(t)
 	const writers, each = 4, 25
 	var wg sync.WaitGroup
@@ -428,6 +439,7 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 func TestContentMD5Accepted(t *testing.T) {
+	t.Parallel()
 	_, b := defaultBucket(t)
 	sum := md5.Sum([]byte("body"))
 	if err := b.PutObject("m.txt", strings.NewReader("body"), oss.ContentMD5(base64.StdEncoding.EncodeToString(sum[:]))); err != nil {

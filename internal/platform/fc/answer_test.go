@@ -30,6 +30,7 @@ func (e *nilErr) Error() string { return e.msg }
 // than its function timeout — still gets an answer, never a connection
 // closed without one (EOF at the client).
 func TestEveryRequestAnswered(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		server     *fc.Server
@@ -118,6 +119,7 @@ func TestEveryRequestAnswered(t *testing.T) {
 // flight finish when it can, and otherwise calls Abort before the hook's
 // deadline so that the invocation answers in time.
 func TestPreStopSettles(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		work      time.Duration // how long the invocation runs unless aborted

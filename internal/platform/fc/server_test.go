@@ -137,6 +137,7 @@ type failure struct{ msg string }
 func (f *failure) Error() string { return f.msg }
 
 func TestInvoke(t *testing.T) {
+	t.Parallel()
 	const payload = `{"events":[{"eventName":"ObjectCreated:PutObject"}]}`
 	tests := []struct {
 		name       string
@@ -307,6 +308,7 @@ func TestInvoke(t *testing.T) {
 }
 
 func TestInvokePanicLogsStack(t *testing.T) {
+	t.Parallel()
 	s, out := newServer(&fc.Server{Event: func(context.Context, []byte) (any, error) { panic("boom") }})
 	s.ServeHTTP(httptest.NewRecorder(), fcRequest("POST", "/invoke", "/invoke", "{}"))
 	l := parseLogs(t, out.String())
@@ -346,6 +348,7 @@ func observe(ctx context.Context) seen {
 }
 
 func TestInvokeContext(t *testing.T) {
+	t.Parallel()
 	creds := refresh.Credentials{AccessKeyID: keyID, AccessKeySecret: keySecret, SecurityToken: token}
 	credsCmp := cmp.Comparer(func(a, b refresh.Credentials) bool { return a == b })
 	tests := []struct {
@@ -433,6 +436,7 @@ func TestInvokeContext(t *testing.T) {
 }
 
 func TestLoggerCarriesRequestID(t *testing.T) {
+	t.Parallel()
 	s, out := newServer(&fc.Server{Event: func(ctx context.Context, _ []byte) (any, error) {
 		creds, _ := refresh.CredentialsFrom(ctx)
 		fc.Logger(ctx).Info("working", "creds", creds, "creds_ptr", &creds)
@@ -461,6 +465,7 @@ func TestLoggerCarriesRequestID(t *testing.T) {
 }
 
 func TestInitialize(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		init       func(context.Context) error
@@ -512,6 +517,7 @@ func TestInitialize(t *testing.T) {
 }
 
 func TestPreStop(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		control    string
@@ -570,6 +576,7 @@ func (echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestHTTPInvoke(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, method, target, body string
 	}{
@@ -625,6 +632,7 @@ func TestHTTPInvoke(t *testing.T) {
 }
 
 func TestHTTPInvokeFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		handler    http.Handler
@@ -679,6 +687,7 @@ func TestHTTPInvokeFailures(t *testing.T) {
 }
 
 func TestUnknownControlPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, method, target, control, wantMsg string
 	}{
@@ -707,6 +716,7 @@ func TestUnknownControlPath(t *testing.T) {
 }
 
 func TestConcurrentInvocations(t *testing.T) {
+	t.Parallel()
 	s, out := newServer(&fc.Server{Event: func(ctx context.Context, p []byte) (any, error) {
 		fc.Logger(ctx).Info("got", "payload", string(p))
 		inv, _ := fc.FromContext(ctx)
@@ -734,6 +744,7 @@ func TestConcurrentInvocations(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -767,6 +778,7 @@ func TestServe(t *testing.T) {
 }
 
 func TestAddr(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  map[string]string
