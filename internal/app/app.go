@@ -139,9 +139,12 @@ func NewPlanner(cfg *config.Config) plan.Planner {
 }
 
 // NewMapper returns the mapper of cfg: its compiled rules, which never act
-// on the functions' own spill objects.
+// on the functions' own spill objects (spill.Guard).
 func NewMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
-	return spillGuard{rules: rules, spill: cfg.Spill.OSS}
+	if o := cfg.Spill.OSS; o != nil {
+		return spill.Guard(rules, o.Bucket, o.Prefix)
+	}
+	return rules
 }
 
 // NewCDN returns the CDN and DCDN client of cfg, paced by cfg's limits:
@@ -207,23 +210,6 @@ func (a *App) Close() error {
 		return a.redis.Close()
 	}
 	return nil
-}
-
-// spillGuard keeps the functions from acting on their own spill objects
-// when the spill store lives in a bucket the OSS trigger watches.
-type spillGuard struct {
-	rules *urlmap.Rules
-	spill *config.SpillOSS
-}
-
-// ReasonOwnSpill is why a change to a spill object is ignored.
-const ReasonOwnSpill = "cdnrefresh's own spill object"
-
-func (g spillGuard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
-	if g.spill != nil && c.URL == "" && spill.IsSpillKey(c.Bucket, c.Key, g.spill.Bucket, g.spill.Prefix) {
-		return nil, nil, ReasonOwnSpill
-	}
-	return g.rules.Map(c)
 }
 
 // Drain replays spilled work (refresh.Pipeline.Drain) within today's

@@ -11,6 +11,7 @@ import (
 	cdnemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	ossemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/oss"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
 
@@ -56,8 +57,8 @@ window: {duration: 50ms}
 	if err != nil || r.Ignored != 1 || r.Submitted+r.Spilled+r.Rejected != 0 {
 		t.Errorf("Run(event of the spill write) = %+v, %v; want it ignored", r, err)
 	}
-	if len(r.IgnoredKeys) != 1 || r.IgnoredKeys[0].Reason != app.ReasonOwnSpill {
-		t.Errorf("ignored %+v, want the reason %q", r.IgnoredKeys, app.ReasonOwnSpill)
+	if len(r.IgnoredKeys) != 1 || r.IgnoredKeys[0].Reason != spill.ReasonOwnSpill {
+		t.Errorf("ignored %+v, want the reason %q", r.IgnoredKeys, spill.ReasonOwnSpill)
 	}
 	if n := len(emu.Calls()) - before; n != 0 {
 		t.Errorf("the spill write's event caused %d API calls", n)

@@ -42,16 +42,21 @@ func (c *Config) check() []error {
 		s     string
 	}{
 		{"window.duration", int64(w.Duration), w.Duration.String()},
+		{"window.quiet", int64(w.Quiet), w.Quiet.String()},
 		{"window.dedupe_ttl", int64(w.DedupeTTL), w.DedupeTTL.String()},
 		{"window.event_ttl", int64(w.EventTTL), w.EventTTL.String()},
 		{"window.max_batch", int64(w.MaxBatch), strconv.Itoa(w.MaxBatch)},
 		{"webhook.max_body_bytes", c.Webhook.MaxBodyBytes, strconv.FormatInt(c.Webhook.MaxBodyBytes, 10)},
 		{"webhook.max_urls", int64(c.Webhook.MaxURLs), strconv.Itoa(c.Webhook.MaxURLs)},
 		{"limits.domain_urls_per_minute", int64(c.Limits.DomainURLsPerMinute), strconv.Itoa(c.Limits.DomainURLsPerMinute)},
+		{"tasks.prefetch_after", int64(c.Tasks.PrefetchAfter), c.Tasks.PrefetchAfter.String()},
 	} {
 		if f.v <= 0 {
 			add(f.place, "must be greater than 0, got %s", f.s)
 		}
+	}
+	if c.Tasks.RetryFailed < 0 {
+		add("tasks.retry_failed_tasks", "must be 0 (never) or more, got %d", c.Tasks.RetryFailed)
 	}
 	if c.Webhook.RateLimit < 0 || c.Webhook.RateBurst < 0 {
 		add("webhook.rate_limit", "must not be negative (0 means no cap)")

@@ -141,6 +141,28 @@ func IsSpillKey(bucket, key, spillBucket, prefix string) bool {
 	return prefix != "" || isObjectName(rest)
 }
 
+// ReasonOwnSpill is why Guard ignores a change to a spill object.
+const ReasonOwnSpill = "cdnrefresh's own spill object"
+
+// Guard wraps m so that changes to the spill objects of a store in bucket
+// under prefix (IsSpillKey) are ignored with ReasonOwnSpill instead of
+// mapped. Changes given as URLs (webhook, CLI) pass untouched.
+func Guard(m refresh.Mapper, bucket, prefix string) refresh.Mapper {
+	return guard{m, bucket, prefix}
+}
+
+type guard struct {
+	refresh.Mapper
+	bucket, prefix string
+}
+
+func (g guard) Map(c refresh.Change) ([]refresh.Job, []refresh.Outcome, string) {
+	if c.URL == "" && IsSpillKey(c.Bucket, c.Key, g.bucket, g.prefix) {
+		return nil, nil, ReasonOwnSpill
+	}
+	return g.Mapper.Map(c)
+}
+
 func cleanPrefix(p string) string {
 	p = strings.TrimLeft(p, "/")
 	if p != "" && !strings.HasSuffix(p, "/") {
