@@ -647,7 +647,11 @@ func (p *Pipeline) submit(ctx context.Context, c Call, r *round, exhausted map[s
 	task, err := p.o.Submitter.Submit(ctx, c)
 	if err == nil {
 		for _, j := range c.Jobs {
-			r.set(j, Outcome{Status: Submitted, TaskID: task})
+			o := Outcome{Status: Submitted, TaskID: task}
+			if c.Action == ActionRefresh && c.ObjectType == Directory {
+				o.Via = carrier(j.URL, c.URLs)
+			}
+			r.set(j, o)
 		}
 		r.accepted(c, task)
 		return

@@ -221,6 +221,11 @@ type Outcome struct {
 	Status Status `json:"status"`
 	TaskID string `json:"task_id,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Via is the directory URL whose refresh carried the job out, when
+	// it was not sent as itself (a file beneath a directory job, or a
+	// collapse), or of a Duplicate whose directory was sent earlier. A
+	// Directory refresh that is Submitted carries itself: Via is its URL.
+	Via string `json:"via,omitempty"`
 }
 
 // Quota is what remains of the account's daily quotas. Unlimited means "not
