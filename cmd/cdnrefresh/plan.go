@@ -42,7 +42,7 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	d := plan.PreviewEvent(ev, app.NewMapper(cfg, rules), app.NewPlanner(cfg))
+	d := plan.PreviewEvent(ev, app.NewMapper(cfg, rules), app.NewPlanner(cfg, nil))
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -255,7 +255,13 @@ func refreshURLs(ctx context.Context, clk clock, action refresh.Action, args []s
 		return exit(exitUsage, err)
 	}
 	mapper := app.NewMapper(cfg, rules)
-	planner := app.NewPlanner(cfg)
+	planner := app.NewPlanner(cfg, nil)
+	if planner.CollapseThreshold == plan.CollapseAuto {
+		// An operator names the URLs to refresh, and the command paces
+		// them at the physical limit: only a threshold set on purpose
+		// collapses them.
+		planner.CollapseThreshold = 0
+	}
 	res, jobs, whereOf := mapEntries(o, entries, mapper)
 	switch {
 	case o.dryRun:

@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if a.Spill, err = newSpill(cfg); err != nil {
 		return nil, err
 	}
-	a.Planner = NewPlanner(cfg)
+	a.Planner = NewPlanner(cfg, o.Now)
 	if a.Ledger, err = a.Spill.Ledger(o.Now); err != nil {
 		return nil, err
 	}
@@ -121,8 +121,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	return a, nil
 }
 
-// NewPlanner returns the planner cfg describes.
-func NewPlanner(cfg *config.Config) plan.Planner {
+// NewPlanner returns the planner cfg describes; now (default time.Now)
+// tells how much of the quota day is gone.
+func NewPlanner(cfg *config.Config, now func() time.Time) plan.Planner {
 	// No call may carry more URLs than one domain may have in a minute:
 	// the limiter would refuse it outright.
 	l := plan.DefaultLimits()
@@ -131,10 +132,18 @@ func NewPlanner(cfg *config.Config) plan.Planner {
 			*f = min(*f, n)
 		}
 	}
+	if now == nil {
+		now = time.Now
+	}
 	return plan.Planner{
-		Limits:            l,
-		Reserve:           refresh.Quota{URL: cfg.Limits.QuotaReserve},
-		CollapseThreshold: cfg.Limits.DirCollapseThreshold,
+		Limits:              l,
+		Reserve:             refresh.Quota{URL: cfg.Limits.QuotaReserve},
+		CollapseThreshold:   int(cfg.Limits.DirCollapseThreshold),
+		DirReserve:          cfg.Limits.DirReserve,
+		CollapseMaxDepth:    cfg.Limits.CollapseMaxDepth,
+		DomainURLsPerMinute: cfg.Limits.DomainURLsPerMinute,
+		MaxWait:             cfg.Window.MaxWait,
+		DayElapsed:          func() float64 { return cfg.Limits.DayElapsed(now()) },
 	}
 }
 

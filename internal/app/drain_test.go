@@ -162,7 +162,7 @@ func (w *world) submitted() []string {
 
 func TestDrainAcrossQuotaResets(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, cdnemu.Options{URLQuota: 1000}, "")
+	w := newWorld(t, cdnemu.Options{URLQuota: 1000}, "limits: {dir_collapse_threshold: 0}") // spends the URL quota day by day
 	w.spillJobs(t, 2500, fileJob)
 	ctx := context.Background()
 

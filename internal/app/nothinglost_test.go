@@ -39,13 +39,15 @@ func serveOSS(a *app.App) platform.Handlers {
 }
 
 // traceConfig maps three prefixes of bucket site to three CDN domains,
-// under the documented default rate limits.
+// under the documented default rate limits. Collapsing is off: the trace
+// follows every file URL to the API (TestPackageBurst covers collapsing).
 const traceConfig = `
 rules:
   - {bucket: site, prefix: img/, domains: [img.example.com]}
   - {bucket: site, prefix: css/, domains: [css.example.com]}
   - {bucket: site, prefix: js/, domains: [js.example.com]}
 window: {duration: 500ms}
+limits: {dir_collapse_threshold: 0}
 `
 
 // trace returns n OSS-like events of k changed objects each (every fifth

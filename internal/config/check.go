@@ -139,8 +139,17 @@ func (c *Config) check() []error {
 	if l.QuotaReserve < 0 {
 		add("limits.quota_reserve", "must be 0 or more, got %d", l.QuotaReserve)
 	}
-	if l.DirCollapseThreshold < 0 || l.DirCollapseThreshold == 1 {
-		add("limits.dir_collapse_threshold", "must be 0 (off) or at least 2 siblings, got %d", l.DirCollapseThreshold)
+	if l.DirCollapseThreshold < CollapseAuto || l.DirCollapseThreshold == 1 {
+		add("limits.dir_collapse_threshold", "must be auto, 0 (off) or at least 2 files, got %d", l.DirCollapseThreshold)
+	}
+	if l.DirReserve < 0 || l.DirReserve > DailyDirs {
+		add("limits.dir_reserve", "must be 0 to %d (the daily directory quota), got %d", DailyDirs, l.DirReserve)
+	}
+	if l.CollapseMaxDepth < 0 {
+		add("limits.collapse_max_depth", "must be 0 or more, got %d", l.CollapseMaxDepth)
+	}
+	if c.Window.MaxWait < 0 {
+		add("window.max_wait", "must be 0 or more, got %v", c.Window.MaxWait)
 	}
 	if _, err := l.Location(); err != nil {
 		add("limits.quota_reset_zone", "%q is not a known time zone (like Asia/Shanghai)", l.QuotaResetZone)

@@ -235,6 +235,9 @@ type Window struct {
 	DedupeTTL time.Duration `yaml:"dedupe_ttl" config:"positive"` // how long a URL counts as done; default Duration
 	EventTTL  time.Duration `yaml:"event_ttl" config:"positive"`  // how long an event id counts as seen; default 10m
 	MaxBatch  int           `yaml:"max_batch" config:"positive"`  // a window closes early at this many jobs; default 1000
+	// MaxWait is the longest a window's refreshes may wait for a domain's
+	// per-minute URL budget before the auto collapse eases it; default 1m.
+	MaxWait time.Duration `yaml:"max_wait"`
 	// RedisURL, when set, shares the window across instances
 	// (redis://, rediss:// or unix://). It may carry a password: never log it.
 	RedisURL string `yaml:"redis_url"`
@@ -450,12 +453,51 @@ type Limits struct {
 	DomainURLsPerMinute int     `yaml:"domain_urls_per_minute" config:"positive"` // refreshed URLs per domain per minute; 1000
 	// QuotaReserve is left unspent of the daily URL quota, for people.
 	QuotaReserve int `yaml:"quota_reserve"`
-	// DirCollapseThreshold: this many sibling files become one directory
-	// refresh when the directory quota allows; 0 turns collapsing off.
-	DirCollapseThreshold int `yaml:"dir_collapse_threshold"`
+	// DirCollapseThreshold: auto (the default) collapses file refreshes
+	// into directory refreshes only under quota pressure; N collapses
+	// whenever N files lie beneath one directory; 0 turns collapsing off.
+	DirCollapseThreshold Collapse `yaml:"dir_collapse_threshold"`
+	// DirReserve directory units a day are never spent on a collapse;
+	// default 10.
+	DirReserve int `yaml:"dir_reserve"`
+	// CollapseMaxDepth is how many directories above a file's own one an
+	// auto collapse may reach; default 0 (its own directory only).
+	CollapseMaxDepth int `yaml:"collapse_max_depth"`
 	// QuotaResetZone is the time zone whose midnight resets the daily
 	// quota; default Asia/Shanghai.
 	QuotaResetZone string `yaml:"quota_reset_zone"`
+}
+
+// Collapse is limits.dir_collapse_threshold: CollapseAuto, a number of
+// files, or 0 (off).
+type Collapse int
+
+// CollapseAuto is the "auto" Collapse.
+const CollapseAuto Collapse = -1
+
+// String writes the value as the file does.
+func (c Collapse) String() string {
+	if c == CollapseAuto {
+		return "auto"
+	}
+	return strconv.Itoa(int(c))
+}
+
+// DailyDirs is the documented daily directory refresh quota
+// (RefreshObjectCaches API page, "Refresh quota": 100 directories a day),
+// above which limits.dir_reserve cannot be.
+const DailyDirs = 100
+
+// DayElapsed returns the share of the quota day (from midnight in
+// QuotaResetZone) gone at t, 0 to 1; 0 when the zone is not known.
+func (l Limits) DayElapsed(t time.Time) float64 {
+	loc, err := l.Location()
+	if err != nil {
+		return 0
+	}
+	t = t.In(loc)
+	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+	return float64(t.Sub(midnight)) / float64(24*time.Hour)
 }
 
 // Location returns the time zone of QuotaResetZone. Asia/Shanghai (UTC+8,
@@ -507,6 +549,8 @@ const (
 	DefaultQuotaResetZone = "Asia/Shanghai"
 	DefaultPrefetchAfter  = 6 * time.Minute
 	DefaultRetryFailed    = 1
+	DefaultMaxWait        = time.Minute
+	DefaultDirReserve     = 10
 )
 
 // Default returns a config with every default filled and no rules (so it
@@ -519,6 +563,7 @@ func Default() *Config {
 			DedupeTTL: window.DefaultDuration,
 			EventTTL:  window.DefaultEventTTL,
 			MaxBatch:  window.DefaultMaxBatch,
+			MaxWait:   DefaultMaxWait,
 		},
 		Spill: Spill{Dir: DefaultSpillDir},
 		Webhook: Webhook{
@@ -531,12 +576,14 @@ func Default() *Config {
 			QuotaThreshold: Threshold{Value: 20, Percent: true},
 		},
 		Limits: Limits{
-			RefreshQPS:          50,
-			PushQPS:             50,
-			DescribeTasksQPS:    10,
-			TaskByIDQPS:         30,
-			DomainURLsPerMinute: 1000,
-			QuotaResetZone:      DefaultQuotaResetZone,
+			RefreshQPS:           50,
+			PushQPS:              50,
+			DescribeTasksQPS:     10,
+			TaskByIDQPS:          30,
+			DomainURLsPerMinute:  1000,
+			QuotaResetZone:       DefaultQuotaResetZone,
+			DirCollapseThreshold: CollapseAuto,
+			DirReserve:           DefaultDirReserve,
 		},
 		Tasks: Tasks{PrefetchAfter: DefaultPrefetchAfter, RetryFailed: DefaultRetryFailed},
 		CDN:   CDN{Region: DefaultRegion},

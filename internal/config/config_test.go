@@ -62,7 +62,7 @@ func TestParseFull(t *testing.T) {
 		},
 		Window: config.Window{
 			Duration: 3 * time.Second, Quiet: 300 * time.Millisecond, DedupeTTL: time.Minute, EventTTL: 30 * time.Minute,
-			MaxBatch: 500, RedisURL: "redis://:pw@127.0.0.1:6379/0",
+			MaxBatch: 500, MaxWait: 30 * time.Second, RedisURL: "redis://:pw@127.0.0.1:6379/0",
 		},
 		Spill: config.Spill{Dir: "var/spill", OSS: &config.SpillOSS{Bucket: "my-spill", Prefix: "cdnrefresh/"}},
 		Webhook: config.Webhook{
@@ -83,7 +83,7 @@ func TestParseFull(t *testing.T) {
 		Report: config.Report{When: "always", QuotaThreshold: config.Threshold{Value: 500}},
 		Limits: config.Limits{
 			RefreshQPS: 20, PushQPS: 10, DescribeTasksQPS: 5, TaskByIDQPS: 15, DomainURLsPerMinute: 800,
-			QuotaReserve: 100, DirCollapseThreshold: 50, QuotaResetZone: "UTC",
+			QuotaReserve: 100, DirCollapseThreshold: 50, DirReserve: 20, CollapseMaxDepth: 1, QuotaResetZone: "UTC",
 		},
 		Tasks:       config.Tasks{PrefetchAfter: 4 * time.Minute, RetryFailed: 2},
 		CDN:         config.CDN{Region: "ap-southeast-1"},
@@ -120,7 +120,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 	l := got.Limits
 	if l.RefreshQPS != 50 || l.PushQPS != 50 || l.DescribeTasksQPS != 10 || l.TaskByIDQPS != 30 ||
-		l.DomainURLsPerMinute != 1000 || l.QuotaReserve != 0 || l.DirCollapseThreshold != 0 || l.QuotaResetZone != "Asia/Shanghai" {
+		l.DomainURLsPerMinute != 1000 || l.QuotaReserve != 0 || l.DirCollapseThreshold != config.CollapseAuto || l.DirReserve != 10 || l.CollapseMaxDepth != 0 || l.QuotaResetZone != "Asia/Shanghai" {
 		t.Errorf("Parse(minimal).Limits = %+v", l)
 	}
 }
@@ -325,7 +325,13 @@ func TestParseErrors(t *testing.T) {
 		{"webhook domain not in rules", minimal + "webhook: {domain: other.example.com}\n", nil,
 			[]string{`config: webhook.domain: "other.example.com" is in no rule's domains`}},
 		{"qps", minimal + "limits: {refresh_qps: -5}\n", nil, []string{"config: limits.refresh_qps: must be greater than 0, got -5"}},
-		{"collapse threshold of one", minimal + "limits: {dir_collapse_threshold: 1}\n", nil, []string{"config: limits.dir_collapse_threshold: must be 0 (off) or at least 2"}},
+		{"collapse threshold of one", minimal + "limits: {dir_collapse_threshold: 1}\n", nil, []string{"config: limits.dir_collapse_threshold: must be auto, 0 (off) or at least 2 files, got 1"}},
+		{"collapse threshold negative", minimal + "limits: {dir_collapse_threshold: -3}\n", nil, []string{`config: line 2: limits.dir_collapse_threshold: "-3" is not auto, 0 (off) or a number of files`}},
+		{"collapse threshold word", minimal + "limits: {dir_collapse_threshold: always}\n", nil, []string{`config: line 2: limits.dir_collapse_threshold: "always" is not auto, 0 (off) or a number of files`}},
+		{"dir reserve above the quota", minimal + "limits: {dir_reserve: 101}\n", nil, []string{"config: limits.dir_reserve: must be 0 to 100 (the daily directory quota), got 101"}},
+		{"dir reserve negative", minimal + "limits: {dir_reserve: -1}\n", nil, []string{"config: limits.dir_reserve: must be 0 to 100 (the daily directory quota), got -1"}},
+		{"collapse depth negative", minimal + "limits: {collapse_max_depth: -1}\n", nil, []string{"config: limits.collapse_max_depth: must be 0 or more, got -1"}},
+		{"max wait negative", minimal + "window: {max_wait: -5s}\n", nil, []string{"config: window.max_wait: must be 0 or more, got -5s"}},
 		{"zone", minimal + "limits: {quota_reset_zone: Mars/Olympus}\n", nil, []string{`config: limits.quota_reset_zone: "Mars/Olympus" is not a known time zone`}},
 		{"cdn.endpoint is not the endpoint's key", minimal + "cdn: {endpoint: \"http://a:1\"}\n", nil,
 			[]string{"config: line 2: cdn.endpoint is not a key: use endpoints.cdn"}},

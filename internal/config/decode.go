@@ -45,6 +45,7 @@ var (
 	stringsType   = reflect.TypeFor[Strings]()
 	thresholdType = reflect.TypeFor[Threshold]()
 	templateType  = reflect.TypeFor[Template]()
+	collapseType  = reflect.TypeFor[Collapse]()
 )
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -324,6 +325,19 @@ func (d *decoder) leaf(n *yaml.Node, v reflect.Value, path string, o options) {
 			return
 		}
 		v.Set(reflect.ValueOf(t))
+		return
+	case v.Type() == collapseType:
+		t := strings.TrimSpace(s)
+		if t == "auto" {
+			v.SetInt(int64(CollapseAuto))
+			return
+		}
+		i, err := strconv.Atoi(t)
+		if err != nil || i < 0 {
+			d.errorf(n, path, "%q is not auto, 0 (off) or a number of files", s)
+			return
+		}
+		v.SetInt(int64(i))
 		return
 	case v.Type() == durationType:
 		dur, err := time.ParseDuration(strings.TrimSpace(s))

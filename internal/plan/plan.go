@@ -44,6 +44,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
@@ -68,7 +69,35 @@ type Planner struct {
 	// are granted directory quota in order of most files first (then URL);
 	// files of a directory not granted stay File refreshes. The host root
 	// ("https://d/") counts as a directory. 0 or less turns collapse off.
+	//
+	// CollapseAuto collapses only under quota pressure: when the pending
+	// File refreshes (plus the day's expected remainder, see DayElapsed)
+	// exceed the remaining URL quota less Reserve, or when a domain has more
+	// of them than DomainURLsPerMinute lets through within MaxWait. Then,
+	// while the pressure lasts, it picks the directory that carries the most
+	// pending files (then the deepest, then by URL), among each file's own
+	// directory and up to CollapseMaxDepth directories above it, of those
+	// that ease the pressure; a directory picked earlier beneath it is
+	// absorbed. When only the expected remainder presses, a directory must
+	// carry at least as many files as one directory unit is worth today
+	// (remaining URL units per remaining directory unit).
 	CollapseThreshold int
+	// DirReserve directory units are never spent on a collapse (either
+	// mode), for directory jobs and people.
+	DirReserve int
+	// CollapseMaxDepth is how many directories above a file's own one an
+	// auto collapse may reach (0: only its own directory).
+	CollapseMaxDepth int
+	// DomainURLsPerMinute is each domain's URL budget a minute (0: not
+	// taken into account), and MaxWait the longest wait for it an auto
+	// collapse spares.
+	DomainURLsPerMinute int
+	MaxWait             time.Duration
+	// DayElapsed returns the share of the quota day gone (0 to 1); nil
+	// expects nothing more today. DailyURLs is the day's URL quota
+	// (default DefaultDailyURLs).
+	DayElapsed func() float64
+	DailyURLs  int
 }
 
 var _ refresh.Planner = Planner{}
@@ -137,8 +166,9 @@ type item struct {
 	first     int   // index of the earliest job asking for it; -1 for a collapsed directory
 	jobs      []int // indices of further jobs it carries out
 	state     state
-	root      *item // directories: the shallowest directory item covering it
-	order     int   // directory roots: the earliest first of the tree
+	root      *item  // directories: the shallowest directory item covering it
+	order     int    // directory roots: the earliest first of the tree
+	note      string // a collapsed directory: why, for Call.Notes
 }
 
 // carries adds the jobs of o to it.
@@ -180,8 +210,19 @@ func (p Planner) Plan(jobs []refresh.Job, q refresh.Quota) (calls []refresh.Call
 			}
 		}
 	}
-	if p.CollapseThreshold > 0 && avail.Dir > 0 {
-		items = append(items, collapse(files, p.CollapseThreshold, &avail.Dir)...)
+	switch {
+	case p.CollapseThreshold == CollapseAuto && avail.Dir > 0:
+		items = append(items, p.autoCollapse(files, avail, &avail.Dir)...)
+	case p.CollapseThreshold > 0 && avail.Dir > max(p.DirReserve, 0):
+		n := avail.Dir
+		if n != refresh.Unlimited {
+			n -= max(p.DirReserve, 0)
+		}
+		got := collapse(files, p.CollapseThreshold, &n)
+		if avail.Dir != refresh.Unlimited {
+			avail.Dir -= len(got)
+		}
+		items = append(items, got...)
 	}
 	for _, it := range items {
 		if it.state != statePending {

@@ -70,8 +70,14 @@ func randomPlanner(r *rand.Rand) plan.Planner {
 			DCDNRefreshURLs: 1 + r.IntN(5), DCDNRefreshDirs: 1 + r.IntN(3), DCDNDomains: 1 + r.IntN(3), DCDNPreloadURLs: 1 + r.IntN(4),
 		}
 	}
-	if r.IntN(2) == 0 {
+	switch r.IntN(3) {
+	case 0:
 		p.CollapseThreshold = 2 + r.IntN(6)
+	case 1:
+		p.CollapseThreshold = plan.CollapseAuto
+		p.DirReserve = r.IntN(2)
+		p.CollapseMaxDepth = r.IntN(3)
+		p.DomainURLsPerMinute = 1 + r.IntN(10)
 	}
 	p.Reserve = refresh.Quota{URL: r.IntN(5), Dir: r.IntN(2)}
 	return p
@@ -220,6 +226,7 @@ func BenchmarkPlan(b *testing.B) {
 	}{
 		{"split", plan.Planner{}},
 		{"collapse", plan.Planner{CollapseThreshold: 100}},
+		{"auto", plan.Planner{CollapseThreshold: plan.CollapseAuto, DomainURLsPerMinute: 1000, DirReserve: 10}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

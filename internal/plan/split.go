@@ -91,6 +91,12 @@ func makeCall(jobs []refresh.Job, k groupKey, items []*item) refresh.Call {
 	for i, it := range items {
 		c.URLs[i] = it.url
 		n += 1 + len(it.jobs)
+		if it.note != "" {
+			if c.Notes == nil {
+				c.Notes = map[string]string{}
+			}
+			c.Notes[it.url] = it.note
+		}
 	}
 	slices.Sort(c.URLs)
 	if k.objectType == refresh.CacheTag {

@@ -104,17 +104,20 @@ func NewPipeline(o Options) (*Pipeline, error) {
 // job a change became is counted once in exactly one of Submitted,
 // Duplicate, Spilled, Rejected, Canceled, Waiting or Failed.
 type Report struct {
-	Changes    int            `json:"changes"`
-	Ignored    int            `json:"ignored"`
-	Submitted  int            `json:"submitted"`
-	Duplicate  int            `json:"duplicate"`
-	Spilled    int            `json:"spilled"`
-	Rejected   int            `json:"rejected"`
-	Canceled   int            `json:"canceled,omitempty"`
-	Waiting    int            `json:"waiting"`
-	Failed     int            `json:"failed,omitempty"`
-	Tasks      []string       `json:"tasks"`
-	SpilledBy  map[string]int `json:"spilled_by,omitempty"`
+	Changes   int            `json:"changes"`
+	Ignored   int            `json:"ignored"`
+	Submitted int            `json:"submitted"`
+	Duplicate int            `json:"duplicate"`
+	Spilled   int            `json:"spilled"`
+	Rejected  int            `json:"rejected"`
+	Canceled  int            `json:"canceled,omitempty"`
+	Waiting   int            `json:"waiting"`
+	Failed    int            `json:"failed,omitempty"`
+	Tasks     []string       `json:"tasks"`
+	SpilledBy map[string]int `json:"spilled_by,omitempty"`
+	// Collapsed says which directory refreshes carried this invocation's
+	// file refreshes, and why (Call.Notes).
+	Collapsed  []string       `json:"collapsed,omitempty"`
 	RejectedBy map[string]int `json:"rejected_by,omitempty"`
 	// IgnoredKeys lists the ignored changes with their reasons, and
 	// Outcomes what became of each job, at most MaxListed of each;
@@ -148,6 +151,9 @@ func (r Report) Log(log *slog.Logger, msg string, err error) {
 	if len(r.RejectedBy) > 0 {
 		attrs = append(attrs, "rejected_by", r.RejectedBy)
 	}
+	if len(r.Collapsed) > 0 {
+		attrs = append(attrs, "collapsed", r.Collapsed)
+	}
 	switch {
 	case err != nil:
 		log.Error(msg, append(attrs, "error", err)...)
@@ -171,6 +177,9 @@ func (r *Report) Add(outs ...Outcome) {
 		switch o.Status {
 		case Submitted:
 			r.Submitted++
+			if o.Reason != "" { // only a collapse gives a submitted job a reason
+				r.note(o.Reason)
+			}
 			for _, id := range strings.Split(o.TaskID, ",") {
 				if id = strings.TrimSpace(id); id != "" && !seen[id] {
 					seen[id] = true
@@ -201,8 +210,18 @@ func (r *Report) Add(outs ...Outcome) {
 	sort.Strings(r.Tasks)
 }
 
+// note adds a collapse note, once.
+func (r *Report) note(n string) {
+	if len(r.Collapsed) < MaxListed && !slices.Contains(r.Collapsed, n) {
+		r.Collapsed = append(r.Collapsed, n)
+	}
+}
+
 // Merge adds the counts and lists of o to r.
 func (r *Report) Merge(o Report) {
+	for _, n := range o.Collapsed {
+		r.note(n)
+	}
 	r.Changes += o.Changes
 	r.Ignored += o.Ignored
 	r.Submitted += o.Submitted
@@ -650,6 +669,7 @@ func (p *Pipeline) submit(ctx context.Context, c Call, r *round, exhausted map[s
 			o := Outcome{Status: Submitted, TaskID: task}
 			if c.Action == ActionRefresh && c.ObjectType == Directory {
 				o.Via = carrier(j.URL, c.URLs)
+				o.Reason = c.Notes[o.Via]
 			}
 			r.set(j, o)
 		}

@@ -194,6 +194,10 @@ type Call struct {
 	// Jobs are the jobs this call carries out: one per URL, plus the file
 	// jobs a directory call covers. Not part of the API request.
 	Jobs []Job `json:"-"`
+	// Notes say, by directory URL, why the planner collapsed file refreshes
+	// into it ("collapsed 21228 URLs under https://d/pkg/ (quota pressure:
+	// 10000 left for 31842)"). Not part of the API request.
+	Notes map[string]string `json:"notes,omitempty"`
 }
 
 // Status is the one recorded outcome of a job.

@@ -1,0 +1,262 @@
+package plan
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+)
+
+// CollapseAuto, as Planner.CollapseThreshold, collapses File refreshes into
+// Directory refreshes only under quota pressure; see Planner.
+const CollapseAuto = -1
+
+// DefaultDailyURLs is the account's documented daily URL refresh quota
+// (RefreshObjectCaches API page, "Refresh quota": 10,000 URLs a day), the
+// day's total assumed when the expected remainder is estimated.
+const DefaultDailyURLs = 10000
+
+// candidate is a directory a collapse may pick: its files pending.
+type candidate struct {
+	k     collapseKey
+	dir   string
+	depth int
+	files map[*item]struct{}
+	pick  *target // once picked
+}
+
+// pressure is what makes the auto collapse act: URL units beyond what the
+// quota can bear, and per domain URLs beyond what its minute budget sends
+// within MaxWait.
+type pressure struct {
+	url    int            // URL units over the quota (incl. the day's expected remainder)
+	domain map[string]int // host -> URLs over its budget
+	why    string         // for the note: "10,000 left for 31,842"
+}
+
+func (pr *pressure) any() bool {
+	if pr.url > 0 {
+		return true
+	}
+	for _, n := range pr.domain {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// helps reports whether collapsing files of host eases the pressure.
+func (pr *pressure) helps(host string) bool { return pr.url > 0 || pr.domain[host] > 0 }
+
+// measure returns the pressure of the pending File refreshes of files.
+func (p Planner) measure(files []*item, avail refresh.Quota) pressure {
+	pr := pressure{domain: map[string]int{}}
+	n := 0
+	perHost := map[string]int{}
+	for _, f := range files {
+		if f.state == statePending && f.key.objectType == refresh.File {
+			n++
+			perHost[f.canon[:f.originLen]]++
+		}
+	}
+	if avail.URL != refresh.Unlimited {
+		expected := p.expected(avail.URL)
+		pr.url = n + expected - avail.URL
+		pr.why = fmt.Sprintf("%d left for %d", avail.URL, n+expected)
+		if expected > 0 {
+			pr.why += fmt.Sprintf(" (%d of them expected later today)", expected)
+		}
+	}
+	if p.DomainURLsPerMinute > 0 {
+		budget := p.DomainURLsPerMinute + int(int64(p.DomainURLsPerMinute)*int64(max(p.MaxWait, 0))/int64(time.Minute))
+		for h, c := range perHost {
+			if c > budget {
+				pr.domain[h] = c - budget
+				if pr.url <= 0 {
+					pr.why = fmt.Sprintf("%d URLs for %s, %d a minute", c, h, p.DomainURLsPerMinute)
+				}
+			}
+		}
+	}
+	return pr
+}
+
+// expected returns the URL units the rest of the quota day is expected to
+// need at the pace of the day so far: what was spent (of DailyURLs) times
+// the share of the day to come over the share gone. Nothing is expected in
+// the day's first hour, whose pace says little.
+func (p Planner) expected(remain int) int {
+	if p.DayElapsed == nil {
+		return 0
+	}
+	e := p.DayElapsed()
+	if e < 1.0/24 || e >= 1 {
+		return 0
+	}
+	total := cmp.Or(p.DailyURLs, DefaultDailyURLs)
+	spent := total - remain
+	if spent <= 0 {
+		return 0
+	}
+	return int(float64(spent) * (1 - e) / e)
+}
+
+// autoCollapse replaces pending File refreshes by Directory refreshes while
+// the pressure lasts, within the directory units *n less DirReserve; see
+// Planner. It returns the new directory items, admitted.
+func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*item {
+	pr := p.measure(files, avail)
+	if !pr.any() {
+		return nil
+	}
+	units := *n
+	if units != refresh.Unlimited {
+		units -= max(p.DirReserve, 0)
+	}
+	if units <= 0 {
+		return nil
+	}
+	// Only an actual shortfall (not the expected remainder alone) makes a
+	// directory unit worth spending on a few files: otherwise one unit must
+	// save at least as many URL units as one is worth today.
+	minFiles := 2
+	if short := pr.url - p.expected(avail.URL); short <= 0 && !domainShort(pr) && units != refresh.Unlimited && avail.URL != refresh.Unlimited {
+		minFiles = max(2, avail.URL/units)
+	}
+
+	cands := map[collapseKey]map[string]*candidate{}
+	var all []*candidate
+	of := map[*item][]*candidate{}
+	for _, f := range files {
+		if f.state != statePending || f.key.objectType != refresh.File || f.originLen == len(f.canon) || f.key.routine != "" {
+			continue
+		}
+		k := collapseKey{f.key.provider, f.key.force, f.key.area, f.key.l2, f.canon[:f.originLen]}
+		byDir := cands[k]
+		if byDir == nil {
+			byDir = map[string]*candidate{}
+			cands[k] = byDir
+		}
+		var dirs []string
+		eachDir(f.canon, f.originLen, false, func(dir string) bool {
+			dirs = append(dirs, dir)
+			return true
+		})
+		if len(dirs) > p.CollapseMaxDepth+1 {
+			dirs = dirs[len(dirs)-p.CollapseMaxDepth-1:] // within reach of the file's own directory
+		}
+		for _, dir := range dirs {
+			c := byDir[dir]
+			if c == nil {
+				c = &candidate{k: k, dir: dir, depth: depth(dir, f.originLen), files: map[*item]struct{}{}}
+				byDir[dir] = c
+				all = append(all, c)
+			}
+			c.files[f] = struct{}{}
+			of[f] = append(of[f], c)
+		}
+	}
+
+	var picked []*candidate
+	for pr.any() && units > 0 {
+		var best *candidate
+		for _, c := range all {
+			if c.pick != nil || len(c.files) < minFiles || !pr.helps(c.k.origin) {
+				continue
+			}
+			if best == nil || better(c, best) {
+				best = c
+			}
+		}
+		if best == nil {
+			break
+		}
+		best.pick = &target{url: best.dir}
+		units--
+		moved := len(best.files) // none of them carried by a pick yet
+		for f := range best.files {
+			for _, c := range of[f] {
+				if c != best && c.pick == nil {
+					delete(c.files, f)
+				}
+			}
+		}
+		pr.url -= moved
+		pr.domain[best.k.origin] -= moved - 1 // the directory's own URL counts
+		// A directory picked before beneath this one is absorbed: its files
+		// go here, and its unit and its URL come back.
+		for _, c := range picked {
+			if c.pick != nil && c.k == best.k && strings.HasPrefix(c.dir, best.dir) {
+				for f := range c.files {
+					best.files[f] = struct{}{}
+				}
+				c.pick = nil
+				units++
+				pr.domain[best.k.origin]--
+			}
+		}
+		picked = append(picked, best)
+	}
+
+	var out []*item
+	for _, c := range picked {
+		if c.pick == nil {
+			continue
+		}
+		d := &item{key: dirKey(c.k), url: c.dir, state: stateAdmitted, first: -1}
+		d.note = fmt.Sprintf("collapsed %d URLs under %s (quota pressure: %s)", len(c.files), c.dir, pr.why)
+		for _, f := range sortedFiles(c.files) {
+			f.state = stateCovered
+			d.carries(f)
+		}
+		if *n != refresh.Unlimited {
+			*n--
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func domainShort(pr pressure) bool {
+	for _, n := range pr.domain {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// better orders candidates: more files first, then deeper, then by URL.
+func better(a, b *candidate) bool {
+	return cmp.Or(
+		cmp.Compare(len(b.files), len(a.files)),
+		cmp.Compare(b.depth, a.depth),
+		strings.Compare(a.dir, b.dir),
+		compareBool(a.k.force, b.k.force),
+	) < 0
+}
+
+func dirKey(k collapseKey) groupKey {
+	return groupKey{
+		provider:   k.provider,
+		action:     refresh.ActionRefresh,
+		objectType: refresh.Directory,
+		force:      k.force,
+		area:       k.area,
+		l2:         k.l2,
+	}
+}
+
+// sortedFiles returns the items of set in the order of their jobs.
+func sortedFiles(set map[*item]struct{}) []*item {
+	out := make([]*item, 0, len(set))
+	for f := range set {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b *item) int { return cmp.Compare(a.first, b.first) })
+	return out
+}
