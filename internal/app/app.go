@@ -124,19 +124,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 // NewPlanner returns the planner cfg describes; now (default time.Now)
 // tells how much of the quota day is gone.
 func NewPlanner(cfg *config.Config, now func() time.Time) plan.Planner {
-	// No call may carry more URLs than one domain may have in a minute:
-	// the limiter would refuse it outright.
-	l := plan.DefaultLimits()
-	if n := cfg.Limits.DomainURLsPerMinute; n > 0 {
-		for _, f := range []*int{&l.RefreshURLs, &l.RefreshDirs, &l.PushURLs, &l.DCDNRefreshURLs, &l.DCDNRefreshDirs, &l.DCDNPreloadURLs, &l.ERURLs, &l.ERDirs} {
-			*f = min(*f, n)
-		}
-	}
 	if now == nil {
 		now = time.Now
 	}
 	return plan.Planner{
-		Limits:              l,
+		Limits:              plan.DefaultLimits().CapPaths(cfg.Limits.DomainURLsPerMinute),
 		Reserve:             refresh.Quota{URL: cfg.Limits.QuotaReserve},
 		CollapseThreshold:   int(cfg.Limits.DirCollapseThreshold),
 		DirReserve:          cfg.Limits.DirReserve,
@@ -184,17 +176,7 @@ func NewCDN(cfg *config.Config, rdb *redis.Client, o Options) (*alicdn.Client, e
 }
 
 func newLimiter(cfg *config.Config, rdb *redis.Client, wopts window.Options) (refresh.Limiter, error) {
-	l := window.Limits{
-		QPS: map[string]float64{
-			refresh.APIRefresh:      cfg.Limits.RefreshQPS,
-			refresh.APIPush:         cfg.Limits.PushQPS,
-			refresh.APITasks:        cfg.Limits.DescribeTasksQPS,
-			refresh.APITasksDCDN:    cfg.Limits.DescribeTasksQPS,
-			refresh.APITaskByID:     cfg.Limits.TaskByIDQPS,
-			refresh.APITaskByIDDCDN: cfg.Limits.TaskByIDQPS,
-		},
-		URLsPerMinute: cfg.Limits.DomainURLsPerMinute,
-	}
+	l := window.Limits{QPS: cfg.Limits.QPS(), URLsPerMinute: cfg.Limits.DomainURLsPerMinute}
 	if rdb != nil {
 		return window.NewRedisLimiter(rdb, l, wopts)
 	}

@@ -54,7 +54,6 @@ import (
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/window"
 )
 
 // Environment variables the config reads.
@@ -488,6 +487,18 @@ func (c Collapse) String() string {
 // above which limits.dir_reserve cannot be.
 const DailyDirs = 100
 
+// QPS returns the calls a second of each paced API.
+func (l Limits) QPS() map[string]float64 {
+	return map[string]float64{
+		refresh.APIRefresh:      l.RefreshQPS,
+		refresh.APIPush:         l.PushQPS,
+		refresh.APITasks:        l.DescribeTasksQPS,
+		refresh.APITasksDCDN:    l.DescribeTasksQPS,
+		refresh.APITaskByID:     l.TaskByIDQPS,
+		refresh.APITaskByIDDCDN: l.TaskByIDQPS,
+	}
+}
+
 // DayElapsed returns the share of the quota day (from midnight in
 // QuotaResetZone) gone at t, 0 to 1; 0 when the zone is not known.
 func (l Limits) DayElapsed(t time.Time) float64 {
@@ -538,8 +549,8 @@ type Endpoints struct {
 	OSS string `yaml:"oss"` // OSS; CDNREFRESH_OSS_ENDPOINT overrides
 }
 
-// Defaults; the window's are window.DefaultDuration, DefaultEventTTL and
-// DefaultMaxBatch.
+// Defaults; the window's are refresh.DefaultWindowDuration,
+// DefaultWindowQuiet, DefaultEventTTL and DefaultMaxBatch.
 const (
 	DefaultSpillDir       = "var/spill"
 	DefaultSpillPrefix    = ".cdnrefresh/spill/"
@@ -558,11 +569,11 @@ const (
 func Default() *Config {
 	return &Config{
 		Window: Window{
-			Duration:  window.DefaultDuration,
-			Quiet:     window.DefaultQuiet,
-			DedupeTTL: window.DefaultDuration,
-			EventTTL:  window.DefaultEventTTL,
-			MaxBatch:  window.DefaultMaxBatch,
+			Duration:  refresh.DefaultWindowDuration,
+			Quiet:     refresh.DefaultWindowQuiet,
+			DedupeTTL: refresh.DefaultWindowDuration,
+			EventTTL:  refresh.DefaultEventTTL,
+			MaxBatch:  refresh.DefaultMaxBatch,
 			MaxWait:   DefaultMaxWait,
 		},
 		Spill: Spill{Dir: DefaultSpillDir},

@@ -90,6 +90,18 @@ type Limits struct {
 	CacheTags int // cache tags per cache-tag call (CDN and DCDN)
 }
 
+// CapPaths returns l with no call carrying more than n paths (n > 0), e.g.
+// a domain's per-minute URL budget: a call over it would never be let
+// through.
+func (l Limits) CapPaths(n int) Limits {
+	if n > 0 {
+		for _, f := range []*int{&l.RefreshURLs, &l.RefreshDirs, &l.PushURLs, &l.DCDNRefreshURLs, &l.DCDNRefreshDirs, &l.DCDNPreloadURLs, &l.ERURLs, &l.ERDirs} {
+			*f = min(*f, n)
+		}
+	}
+	return l
+}
+
 // DefaultLimits returns the limits the provider documents.
 func DefaultLimits() Limits {
 	return Limits{

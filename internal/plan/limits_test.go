@@ -93,3 +93,13 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestLimitsCapPaths(t *testing.T) {
+	l := plan.DefaultLimits().CapPaths(500)
+	if l.RefreshURLs != 500 || l.PushURLs != 100 || l.RefreshDirs != 100 || l.Domains != plan.MaxDomains {
+		t.Errorf("CapPaths(500) = %+v; want URL paths capped at 500, the smaller limits and the domain limit kept", l)
+	}
+	if got := plan.DefaultLimits().CapPaths(0); got != plan.DefaultLimits() {
+		t.Errorf("CapPaths(0) = %+v; want the defaults", got)
+	}
+}

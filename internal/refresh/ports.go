@@ -1,6 +1,17 @@
 package refresh
 
-import "context"
+import (
+	"context"
+	"time"
+)
+
+// The window's defaults, for its implementations and the config alike.
+const (
+	DefaultWindowDuration = 2 * time.Second        // how long a window stays open at most
+	DefaultWindowQuiet    = 200 * time.Millisecond // a window closes after this long without a new job
+	DefaultEventTTL       = 10 * time.Minute       // how long a carried-out event id counts as seen
+	DefaultMaxBatch       = 1000                   // a window closes early at this many jobs: one RefreshObjectCaches call's worth
+)
 
 // Mapper turns a change into jobs by the user's rules.
 type Mapper interface {

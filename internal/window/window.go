@@ -14,10 +14,10 @@ import (
 // Defaults applied to a zero (or negative) Options field; the config's
 // window section defaults to the same values.
 const (
-	DefaultDuration = 2 * time.Second
-	DefaultQuiet    = 200 * time.Millisecond
-	DefaultEventTTL = 10 * time.Minute
-	DefaultMaxBatch = 1000 // one RefreshObjectCaches call's worth of URLs
+	DefaultDuration = refresh.DefaultWindowDuration
+	DefaultQuiet    = refresh.DefaultWindowQuiet
+	DefaultEventTTL = refresh.DefaultEventTTL
+	DefaultMaxBatch = refresh.DefaultMaxBatch
 	DefaultMargin   = 3 * time.Second
 )
 
