@@ -59,6 +59,9 @@ type Ticket struct {
 	// them, still waiting anywhere, is never sent.
 	Deleted map[string]time.Time `json:"deleted,omitempty"`
 	Updated time.Time            `json:"updated"`
+	// Collapsed says why the planner collapsed file refreshes into the
+	// call's directories (Call.Notes): each costs one directory unit.
+	Collapsed []string `json:"collapsed,omitempty"`
 }
 
 // Key identifies a ticket: its provider and task ids, and — since the API

@@ -493,6 +493,11 @@ func (r *round) accepted(c Call, task string) {
 		}
 	}
 	t.Updated = t.Submitted
+	for _, u := range c.URLs {
+		if n, ok := c.Notes[u]; ok {
+			t.Collapsed = append(t.Collapsed, n)
+		}
+	}
 	if len(t.TaskIDs) > 0 {
 		r.tickets = append(r.tickets, t)
 	}

@@ -43,11 +43,14 @@ type Following struct {
 	// (they failed again after a re-submission, or re-submission is off),
 	// each with the API's description.
 	FailedForGood []string `json:"failed_for_good,omitempty"`
+	// Collapses are the period's directory refreshes the planner made of
+	// file refreshes, with why (one directory unit each).
+	Collapses []string `json:"collapses,omitempty"`
 }
 
 // Empty reports whether nothing was followed.
 func (f Following) Empty() bool {
-	return f.Completed+f.Failed+f.Resubmitted+f.Open+f.Expired+f.Waiting == 0
+	return f.Completed+f.Failed+f.Resubmitted+f.Open+f.Expired+f.Waiting+len(f.Collapses) == 0
 }
 
 // String counts them: "calls: 12 complete, 1 with failed tasks (1 sent
@@ -69,6 +72,9 @@ func follow(tickets []refresh.Ticket, since, now time.Time, waiting int) ([]Fres
 	lat := map[string][]time.Duration{}
 	in := func(t time.Time) bool { return !t.Before(since) && !t.After(now) }
 	for _, t := range tickets {
+		if in(t.Submitted) {
+			f.Collapses = append(f.Collapses, t.Collapsed...)
+		}
 		switch {
 		case t.State == refresh.TicketOpen:
 			f.Open++

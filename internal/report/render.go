@@ -112,6 +112,9 @@ func (s Style) Sections(r Report, shown int) []Section {
 	for _, u := range r.Following.FailedForGood {
 		lines = append(lines, item+"failed for good: "+apply(s.Escape, u))
 	}
+	for _, c := range r.Following.Collapses {
+		lines = append(lines, item+"1 directory unit: "+apply(s.Escape, c))
+	}
 	add("Freshness", lines)
 
 	lines = nil
