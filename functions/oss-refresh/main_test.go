@@ -38,7 +38,6 @@ func start(t *testing.T) *apptest.Env {
 }
 
 func refreshFile(urls ...string) call { return call{"RefreshObjectCaches", "File", urls} }
-func push(urls ...string) call        { return call{"PushObjectCache", "", urls} }
 
 // TestEvents posts every events/ sample to the function over FC's
 // custom-runtime protocol and checks the exact calls the CDN API received.
