@@ -35,13 +35,15 @@ type Options struct {
 	// burst still coalesces for up to Duration.
 	Quiet time.Duration
 	// DedupeTTL is how long a submitted or spilled job makes later copies of
-	// it Duplicate (default Duration).
+	// it Duplicate, and a submitted directory refresh covers the files
+	// beneath it (default Duration).
 	DedupeTTL time.Duration
 	// EventTTL is how long a carried-out event id makes a redelivery of the
 	// event Duplicate (default 10 min).
 	EventTTL time.Duration
 	// MaxBatch closes a window early as soon as this many unique jobs wait
-	// in it (default 1000).
+	// in it, or, while an earlier window flushes, as soon as that flush
+	// ends (default 1000).
 	MaxBatch int
 	// Margin is the time a flush gets at least to plan and submit: a
 	// window closes no later than the earliest joined deadline less Margin
