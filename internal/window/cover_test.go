@@ -29,6 +29,20 @@ func carriedBy(dir string, jobs []refresh.Job, task string) []refresh.Outcome {
 	return outs
 }
 
+// joinNow joins js on w and expects an answer at once: no time passes on
+// the fake clock, so a job that enters a window makes the test fail
+// rather than hang.
+func joinNow(t *testing.T, w refresh.Window, eventID string, js []refresh.Job) ([]refresh.Outcome, error) {
+	t.Helper()
+	select {
+	case r := <-joinAsync(context.Background(), w, eventID, js):
+		return r.outs, r.err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Join(%v) not answered at once: its jobs wait in a window", urlsOf(js))
+		return nil, nil
+	}
+}
+
 // flushLocal joins js on l and closes its window.
 func flushLocal(t *testing.T, clk *fakeClock, l *Local, placed <-chan struct{}, eventID string, js []refresh.Job) result {
 	t.Helper()
@@ -87,7 +101,7 @@ func TestLocalCover(t *testing.T) {
 			continue
 		}
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := l.Join(context.Background(), "", []refresh.Job{tt.job})
+			got, err := joinNow(t, l, "", []refresh.Job{tt.job})
 			<-placed
 			want := []refresh.Outcome{{Job: tt.job, Status: refresh.Duplicate, TaskID: "t-0", Via: pkgDir}}
 			if diff := cmp.Diff(want, got); diff != "" || err != nil {
@@ -137,7 +151,7 @@ func TestLocalCoverForcing(t *testing.T) {
 	forcing := job(pkgDir + "a.js")
 	forcing.Force = true
 	for _, j := range []refresh.Job{forcing, job(pkgDir + "b.js")} {
-		got, err := l.Join(context.Background(), "", []refresh.Job{j})
+		got, err := joinNow(t, l, "", []refresh.Job{j})
 		<-placed
 		want := []refresh.Outcome{{Job: j, Status: refresh.Duplicate, TaskID: "t-0", Via: pkgDir}}
 		if diff := cmp.Diff(want, got); diff != "" || err != nil {
@@ -283,7 +297,7 @@ func TestRedisCoverAcrossInstances(t *testing.T) {
 	}
 
 	u := pkgDir + "sub/b.js"
-	got, err := is[1].w.Join(context.Background(), "e2", jobs(u))
+	got, err := joinNow(t, is[1].w, "e2", jobs(u))
 	<-is[1].placed
 	want := []refresh.Outcome{{Job: job(u), Status: refresh.Duplicate, TaskID: "i0-0", Via: pkgDir}}
 	if diff := cmp.Diff(want, got); diff != "" || err != nil {
