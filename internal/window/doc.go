@@ -9,9 +9,10 @@
 // An invocation's Join places each of its jobs in the open window of its
 // process (opening one if none is open) and waits for that window's flush.
 // A window closes Options.Duration after it opened, as soon as
-// Options.MaxBatch unique jobs wait in it, or at the earliest deadline of its
-// joiners less Options.Margin, whichever comes first, so that the window
-// never makes an invocation overrun its deadline. It is then flushed once,
+// Options.MaxBatch unique jobs wait in it (but see below while another
+// window flushes), or at the earliest deadline of its joiners less
+// Options.Margin, whichever comes first, so that the window never makes
+// an invocation overrun its deadline. It is then flushed once,
 // with jobs free of duplicates, and every joiner learns the outcomes of its
 // own jobs:
 //
@@ -32,11 +33,37 @@
 //   - An invocation with more new jobs than fit in the open window spills
 //     over into the next one and waits for both.
 //
+// While an earlier window of the process is still flushing, the open
+// window does not close for Options.MaxBatch: it keeps taking jobs, and
+// closes as soon as that flush ends if it is full by then (Duration, Quiet
+// and the deadlines close it as always). A burst's remainder is thus
+// planned as a whole, once the first window's covers are known, instead
+// of in many windows that each plan a refresh of the same directory.
+//
 // Only Submitted and Spilled outcomes of a successful flush are remembered:
 // the same job (refresh.Job.DedupeKey) joining within Options.DedupeTTL is
 // Duplicate, and an event whose Join succeeded is, when delivered again
 // within Options.EventTTL, Duplicate for every job (Reason
 // ReasonRedelivered).
+//
+// # Covers
+//
+// A directory refresh submitted by a flush (a Submitted outcome whose Via
+// names the directory) covers, for Options.DedupeTTL, every later refresh
+// it would have carried in the same call: of a file (File, IgnoreParams)
+// at or beneath the directory, or of a directory strictly beneath it, with
+// the same provider, area, L2 preload and Edge Routine (and merged
+// domains), when the cover forces or the job does not. Directories are
+// compared with scheme and host in lower case, without query or fragment.
+// Prefetch, Regex and cache-tag jobs are never covered.
+//
+//   - A covered job that is not already waiting in a window is Duplicate
+//     at Join, with the cover's TaskID and its directory in Via, and does
+//     not enter a window.
+//   - Just before a window is flushed, its jobs are checked again against
+//     the covers recorded since they joined (by the window flushed just
+//     before, say): the covered ones are Duplicate as above, and the flush
+//     gets only the rest (it is not called when none is left).
 //
 // # Across instances (Redis)
 //
@@ -56,6 +83,16 @@
 //     redelivery can claim it again. A redelivery of the very event that
 //     holds a pending claim takes the claim over, so a crash between claim
 //     and flush costs at most a second submission, never a lost URL.
+//   - cdnrefresh:dir:<cover key> is a cover: the directory, and the fields
+//     a job must share with it, are in the key; the task id and the
+//     directory URL in the value. A flush's settle writes it, with
+//     DedupeTTL, in the pipeline that marks the claims. The claim of a job
+//     a cover may carry checks the cover keys of the job's ancestor
+//     directories in the same script call: if one exists, the job is
+//     Duplicate with its task id and directory, and nothing is claimed. So
+//     one instance's directory refresh answers the joins of every other.
+//     The claim of a job covered at flush time is released, as that of
+//     any Duplicate: the cover key answers later copies.
 //   - cdnrefresh:evt:<event id> is set, with EventTTL, only after the event's
 //     Join succeeded.
 //   - cdnrefresh:{rate}:… hold the account-wide rate budget (RedisLimiter):
@@ -67,8 +104,8 @@
 //
 // Every Redis round trip is bounded by a second. When one fails, the
 // instance logs a warning once per outage, goes on with in-process state
-// (Local's dedupe, LocalLimiter's pacing) and keeps serving; it tries
-// Redis again every few seconds and says so when Redis answers.
+// (Local's dedupe and covers, LocalLimiter's pacing) and keeps serving; it
+// tries Redis again every few seconds and says so when Redis answers.
 //
 // Limits: https://help.aliyun.com/zh/cdn/developer-reference/api-cdn-2018-05-10-refreshobjectcaches
 package window

@@ -100,6 +100,7 @@ func (r *Redis) Join(ctx context.Context, eventID string, jobs []refresh.Job) ([
 
 func urlKey(k string) string   { return KeyPrefix + "url:" + k }
 func eventKey(k string) string { return KeyPrefix + "evt:" + k }
+func dirKey(k string) string   { return KeyPrefix + "dir:" + k }
 
 func opContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, opTimeout)
@@ -131,11 +132,23 @@ func (r *Redis) eventDone(ctx context.Context, id string) bool {
 // A redelivery of the event that made a pending claim takes it over, so
 // that a crash between claim and flush never turns the redelivery into a
 // Duplicate of work that was never done.
+//
+// A cover's value names its task and its directory:
+//
+//	d|<len(taskID)>:<taskID><directory URL>
 
-// claimScript: KEYS[1] the URL key; ARGV[1] the new pending value, ARGV[2]
-// its TTL in ms, ARGV[3] the pending prefix of this event ("" for none).
-// Returns {1} when claimed, else {0, current value}.
+// claimScript: KEYS[1] the URL key, KEYS[2..] the keys of the covers that
+// would carry the job out; ARGV[1] the new pending value, ARGV[2] its TTL
+// in ms, ARGV[3] the pending prefix of this event ("" for none). Returns
+// {2, cover value} when a cover exists (nothing is claimed), {1} when
+// claimed, else {0, current value}.
 var claimScript = redis.NewScript(`
+for i = 2, #KEYS do
+  local c = redis.call('GET', KEYS[i])
+  if c then
+    return {2, c}
+  end
+end
 local v = redis.call('GET', KEYS[1])
 if (not v) or (ARGV[3] ~= '' and string.sub(v, 1, string.len(ARGV[3])) == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -156,19 +169,38 @@ func pendingPrefix(eventID string) string {
 	return "p|" + strconv.Itoa(len(eventID)) + ":" + eventID + "|"
 }
 
-func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals []string, owned []bool, taskIDs []string) {
-	vals = make([]string, len(keys))
-	owned = make([]bool, len(keys))
-	taskIDs = make([]string, len(keys))
-	for i := range owned {
-		owned[i] = true // the in-process fallback owns everything
+func coverValue(v cover) string {
+	return "d|" + strconv.Itoa(len(v.taskID)) + ":" + v.taskID + v.dir
+}
+
+// parseCover reads a cover's value (coverValue).
+func parseCover(s string) (taskID, dir string, ok bool) {
+	rest, ok := strings.CutPrefix(s, "d|")
+	if !ok {
+		return "", "", false
+	}
+	n, rest, ok := strings.Cut(rest, ":")
+	if !ok {
+		return "", "", false
+	}
+	l, err := strconv.Atoi(n)
+	if err != nil || l < 0 || l > len(rest) {
+		return "", "", false
+	}
+	return rest[:l], rest[l:], true
+}
+
+func (r *Redis) claim(ctx context.Context, eventID string, keys []string, covers [][]string) []claimed {
+	cls := make([]claimed, len(keys))
+	for i := range cls {
+		cls[i].owned = true // the in-process fallback owns everything
 	}
 	if len(keys) == 0 {
-		return vals, owned, taskIDs
+		return cls
 	}
 	gen, usable := r.h.usable()
 	if !usable {
-		return vals, owned, taskIDs
+		return cls
 	}
 	o := r.c.o
 	ttl := o.Duration + pendingNoDeadline
@@ -189,7 +221,12 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals 
 	cmds := make([]*redis.Cmd, len(keys))
 	r.together.do(ctx, r.rdb, func(ctx context.Context, pipe redis.Pipeliner) {
 		for i, k := range keys {
-			cmds[i] = claimScript.Eval(ctx, pipe, []string{urlKey(k)}, val, ttl.Milliseconds(), takeover)
+			ks := make([]string, 0, 1+len(covers[i]))
+			ks = append(ks, urlKey(k))
+			for _, c := range covers[i] {
+				ks = append(ks, dirKey(c))
+			}
+			cmds[i] = claimScript.Eval(ctx, pipe, ks, val, ttl.Milliseconds(), takeover)
 		}
 	})
 	var failed error
@@ -202,15 +239,21 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals 
 			failed = err // owned in-process, not held in Redis
 			continue
 		}
-		if n, _ := res[0].(int64); n == 1 {
-			vals[i] = val
+		n, _ := res[0].(int64)
+		if n == 1 {
+			cls[i].val = val
 			continue
 		}
-		owned[i] = false
+		cls[i].owned = false
+		v := ""
 		if len(res) > 1 {
-			if v, _ := res[1].(string); strings.HasPrefix(v, "d|") {
-				taskIDs[i] = v[2:]
-			}
+			v, _ = res[1].(string)
+		}
+		switch {
+		case n == 2:
+			cls[i].taskID, cls[i].via, _ = parseCover(v)
+		case strings.HasPrefix(v, "d|"):
+			cls[i].taskID = v[2:]
 		}
 	}
 	if failed != nil {
@@ -218,7 +261,7 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string) (vals 
 	} else {
 		r.h.ok(gen)
 	}
-	return vals, owned, taskIDs
+	return cls
 }
 
 // combiner sends the commands of concurrent joiners (their claims, their
@@ -289,6 +332,12 @@ func (r *Redis) settle(ctx context.Context, b *batch) {
 	defer cancel()
 	pipe := r.rdb.Pipeline()
 	n := 0
+	// Jobs that a cover carried out at flush time (Duplicate) have their
+	// claims released below: the cover key answers later copies.
+	for k, v := range b.covers {
+		pipe.Set(octx, dirKey(k), coverValue(v), r.c.o.DedupeTTL)
+		n++
+	}
 	for i, k := range b.keys {
 		if b.err == nil && b.outs != nil && marks(b.outs[i].Status) {
 			pipe.Set(octx, urlKey(k), "d|"+b.outs[i].TaskID, r.c.o.DedupeTTL)

@@ -35,13 +35,15 @@ type Options struct {
 	// burst still coalesces for up to Duration.
 	Quiet time.Duration
 	// DedupeTTL is how long a submitted or spilled job makes later copies of
-	// it Duplicate (default Duration).
+	// it Duplicate, and a submitted directory refresh covers the files
+	// beneath it (default Duration).
 	DedupeTTL time.Duration
 	// EventTTL is how long a carried-out event id makes a redelivery of the
 	// event Duplicate (default 10 min).
 	EventTTL time.Duration
 	// MaxBatch closes a window early as soon as this many unique jobs wait
-	// in it (default 1000).
+	// in it, or, while an earlier window flushes, as soon as that flush
+	// ends (default 1000).
 	MaxBatch int
 	// Margin is the time a flush gets at least to plan and submit: a
 	// window closes no later than the earliest joined deadline less Margin
@@ -114,18 +116,30 @@ func (l *Local) Join(ctx context.Context, eventID string, jobs []refresh.Job) ([
 type shared interface {
 	// eventDone reports whether event id was already carried out.
 	eventDone(ctx context.Context, id string) bool
-	// claim tries to take ownership of keys for this instance. owned[i] is
-	// false when another holder has keys[i]; taskIDs[i] then names its task
-	// if known. vals[i] is the claim held ("" when not held in the shared
-	// state, e.g. while it is unreachable).
-	claim(ctx context.Context, eventID string, keys []string) (vals []string, owned []bool, taskIDs []string)
-	// settle records a flush's result: marks submitted and spilled jobs
-	// and releases the other claims, or releases every claim on failure.
+	// claim tries to take ownership of keys for this instance, unless a
+	// cover among covers[i] (coverCandidates) carries out the job of
+	// keys[i].
+	claim(ctx context.Context, eventID string, keys []string, covers [][]string) []claimed
+	// settle records a flush's result: marks submitted and spilled jobs,
+	// records the batch's covers and releases the other claims, or
+	// releases every claim on failure.
 	settle(ctx context.Context, b *batch)
 	// release gives up claims that turned out not to be needed.
 	release(ctx context.Context, keys, vals []string)
 	// markEvent records that event id was carried out.
 	markEvent(ctx context.Context, id string)
+}
+
+// claimed is the answer to one claim.
+type claimed struct {
+	// val is the claim held ("" when not held in the shared state, e.g.
+	// while it is unreachable).
+	val string
+	// owned is false when another holder has the key, or a cover carries
+	// out the job; taskID then names the holder's or the cover's task if
+	// known, and via the cover's directory.
+	owned       bool
+	taskID, via string
 }
 
 // core is the batching machinery shared by Local and Redis.
@@ -138,8 +152,10 @@ type core struct {
 	cur       *batch
 	inflight  map[string]slot    // dedupe key -> its place in an open or flushing batch
 	seen      map[string]seenURL // dedupe key -> marked until
+	covers    map[string]cover   // coverKey -> directory refresh submitted
 	events    map[string]time.Time
 	nextPrune time.Time
+	flushing  int // closed windows not yet flushed
 
 	// joined, when set (tests), is called once a Join has placed its jobs
 	// and is about to wait, or is about to return without waiting.
@@ -176,9 +192,10 @@ type batch struct {
 	earliest time.Time
 	margin   time.Duration
 
-	done chan struct{} // closed once outs and err are set
-	outs []refresh.Outcome
-	err  error
+	done   chan struct{} // closed once outs and err are set
+	outs   []refresh.Outcome
+	err    error
+	covers map[string]cover // recorded by a successful flush, by key
 }
 
 func newCore(opts Options, flush refresh.FlushFunc, sh shared) *core {
@@ -193,6 +210,7 @@ func newCore(opts Options, flush refresh.FlushFunc, sh shared) *core {
 		sh:       sh,
 		inflight: make(map[string]slot),
 		seen:     make(map[string]seenURL),
+		covers:   make(map[string]cover),
 		events:   make(map[string]time.Time),
 	}
 }
@@ -250,6 +268,11 @@ func (c *core) join(ctx context.Context, eventID string, jobs []refresh.Job) ([]
 			refs[i] = ref{b: sl.b, i: sl.i}
 			continue
 		}
+		if v, ok := c.coveredLocked(jobs[i], now); ok {
+			outs[i] = coveredOutcome(jobs[i], v)
+			known[i] = true
+			continue
+		}
 		fresh = append(fresh, i)
 	}
 	if c.sh == nil {
@@ -260,21 +283,25 @@ func (c *core) join(ctx context.Context, eventID string, jobs []refresh.Job) ([]
 	}
 	c.mu.Unlock()
 
-	// Claim the fresh keys in the shared state, outside the lock.
+	// Claim the fresh keys in the shared state, outside the lock; the
+	// claim of a job a cover may carry asks for its covers too.
 	fk := make([]string, len(fresh))
+	fc := make([][]string, len(fresh))
 	for n, i := range fresh {
 		fk[n] = keys[i]
+		fc[n] = coverCandidates(jobs[i])
 	}
-	vals, owned, taskIDs := c.sh.claim(ctx, eventID, fk)
 	var mine []int
 	var mineVals []string
-	for n, i := range fresh {
-		if owned[n] {
+	for n, cl := range c.sh.claim(ctx, eventID, fk, fc) {
+		i := fresh[n]
+		if cl.owned {
 			mine = append(mine, i)
-			mineVals = append(mineVals, vals[n])
+			mineVals = append(mineVals, cl.val)
 			continue
 		}
-		outs[i] = duplicate(jobs[i], taskIDs[n])
+		outs[i] = duplicate(jobs[i], cl.taskID)
+		outs[i].Via = cl.via
 		known[i] = true
 	}
 	c.mu.Lock()
@@ -318,7 +345,9 @@ func (c *core) addLocked(ctx context.Context, jobs []refresh.Job, keys []string,
 		c.inflight[k] = sl
 		refs[i] = ref{b: b, i: sl.i, first: true}
 		c.noteJoinerLocked(b, ctx)
-		if len(b.jobs) >= c.o.MaxBatch {
+		if len(b.jobs) >= c.o.MaxBatch && c.flushing == 0 {
+			// While an earlier window flushes, this one waits for its
+			// covers (flushBatch closes it when that flush ends).
 			c.closeLocked(b)
 		}
 	}
@@ -390,6 +419,7 @@ func (c *core) closeLocked(b *batch) {
 		return
 	}
 	b.closed = true
+	c.flushing++
 	if c.cur == b {
 		c.cur = nil
 	}
@@ -456,21 +486,49 @@ func FlushMargin(left time.Duration) time.Duration {
 }
 
 func (c *core) flushBatch(ctx context.Context, b *batch) {
-	outs, err := c.callFlush(ctx, b.jobs)
-	if err == nil && len(outs) != len(b.jobs) {
-		err = fmt.Errorf("window: flush returned %d outcomes for %d jobs", len(outs), len(b.jobs))
+	// Jobs a cover recorded since they joined carries out (one of the
+	// window flushed just before, say) are Duplicate and not flushed.
+	outs := make([]refresh.Outcome, len(b.jobs))
+	rest := make([]refresh.Job, 0, len(b.jobs))
+	var restAt []int // index in b.jobs of each job in rest
+	c.mu.Lock()
+	now := c.o.Now()
+	for i, j := range b.jobs {
+		if v, ok := c.coveredLocked(j, now); ok {
+			outs[i] = coveredOutcome(j, v)
+			continue
+		}
+		rest = append(rest, j)
+		restAt = append(restAt, i)
 	}
-	if len(outs) != len(b.jobs) {
+	c.mu.Unlock()
+
+	var got []refresh.Outcome
+	var err error
+	if len(rest) > 0 {
+		got, err = c.callFlush(ctx, rest)
+		if err == nil && len(got) != len(rest) {
+			err = fmt.Errorf("window: flush returned %d outcomes for %d jobs", len(got), len(rest))
+		}
+	}
+	if len(got) == len(rest) {
+		for n, o := range got {
+			outs[restAt[n]] = o
+		}
+	} else {
 		outs = nil
 	}
 	b.outs, b.err = outs, err
+	if err == nil {
+		b.covers = coversOf(b.jobs, outs, c.o.Now().Add(c.o.DedupeTTL))
+	}
 	if c.sh != nil {
 		c.sh.settle(context.WithoutCancel(ctx), b)
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.o.Now()
+	now = c.o.Now()
 	for i, k := range b.keys {
 		if sl, ok := c.inflight[k]; ok && sl.b == b {
 			delete(c.inflight, k)
@@ -479,8 +537,28 @@ func (c *core) flushBatch(ctx context.Context, b *batch) {
 			c.seen[k] = seenURL{until: now.Add(c.o.DedupeTTL), taskID: outs[i].TaskID}
 		}
 	}
+	for k, v := range b.covers {
+		c.covers[k] = v
+	}
 	c.pruneLocked(now)
+	c.flushing--
+	if n := c.cur; n != nil && c.flushing == 0 && len(n.jobs) >= c.o.MaxBatch {
+		c.closeLocked(n) // held while this flush ran: it leaves now
+	}
 	close(b.done)
+}
+
+// coveredLocked returns a live cover that carries out j, if any.
+func (c *core) coveredLocked(j refresh.Job, now time.Time) (cover, bool) {
+	if len(c.covers) == 0 {
+		return cover{}, false
+	}
+	for _, k := range coverCandidates(j) {
+		if v, ok := c.covers[k]; ok && now.Before(v.until) {
+			return v, true
+		}
+	}
+	return cover{}, false
 }
 
 // callFlush runs the flush, turning a panic into an error so that the
@@ -504,6 +582,11 @@ func (c *core) pruneLocked(now time.Time) {
 	for k, s := range c.seen {
 		if !now.Before(s.until) {
 			delete(c.seen, k)
+		}
+	}
+	for k, v := range c.covers {
+		if !now.Before(v.until) {
+			delete(c.covers, k)
 		}
 	}
 	for id, until := range c.events {
