@@ -349,6 +349,16 @@ func (c *Client) do(ctx context.Context, api string, urlsPerDomain map[string]in
 	}
 }
 
+// Spent returns how many URLs of domain's minute budget calls of api have
+// used over the last minute, as the limiter knows (0 when it keeps no such
+// count).
+func (c *Client) Spent(api, domain string) int {
+	if l, ok := c.limiter.(interface{ Spent(api, domain string) int }); ok {
+		return l.Spent(api, domain)
+	}
+	return 0
+}
+
 // reserve waits on the limiter for one attempt and returns what tells
 // the limiter how the attempt ended (see refresh.CountingLimiter).
 func (c *Client) reserve(ctx context.Context, api string, urlsPerDomain map[string]int) (func(refresh.Settlement), error) {

@@ -190,9 +190,16 @@ func pathsName(c refresh.Call) string {
 
 // send makes one call, with the limiter, retries and classification of do.
 func (c *Client) send(ctx context.Context, r request) (string, error) {
-	var perDomain map[string]int // cache tags are no URLs: no per-domain budget
-	if r.paths != "" {
-		perDomain = URLsPerDomain(r.call.URLs)
+	// The per-domain budget is of URLs ("up to 1,000 URLs per minute for
+	// each domain name", RefreshObjectCaches API page, Limits): directories,
+	// regular expressions and cache tags are not URLs and draw on none.
+	var perDomain map[string]int
+	switch r.call.ObjectType {
+	case refresh.Directory, refresh.Regex, refresh.CacheTag:
+	default:
+		if r.paths != "" {
+			perDomain = URLsPerDomain(r.call.URLs)
+		}
 	}
 	call := r.call
 	var id string

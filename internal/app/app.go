@@ -82,6 +82,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Planner = NewPlanner(cfg, o.Now)
+	a.Planner.DomainSpent = a.CDN.Spent
 	if a.Ledger, err = a.Spill.Ledger(o.Now); err != nil {
 		return nil, err
 	}

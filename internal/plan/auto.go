@@ -26,15 +26,17 @@ type candidate struct {
 	depth int
 	files map[*item]struct{}
 	pick  *target // once picked
+	why   string  // the pressure it was picked under
 }
 
 // pressure is what makes the auto collapse act: URL units beyond what the
 // quota can bear, and per domain URLs beyond what its minute budget sends
 // within MaxWait.
 type pressure struct {
-	url    int            // URL units over the quota (incl. the day's expected remainder)
-	domain map[string]int // host -> URLs over its budget
-	why    string         // for the note: "10,000 left for 31,842"
+	url    int               // URL units over the quota (incl. the day's expected remainder)
+	domain map[string]int    // domKey -> URLs over its budget
+	why    string            // of the URL quota, for the note: "10000 left for 31842"
+	domWhy map[string]string // of a domain's budget
 }
 
 func (pr *pressure) any() bool {
@@ -49,18 +51,21 @@ func (pr *pressure) any() bool {
 	return false
 }
 
-// helps reports whether collapsing files of host eases the pressure.
-func (pr *pressure) helps(host string) bool { return pr.url > 0 || pr.domain[host] > 0 }
+// domKey names a domain's minute budget: per provider (its API) and origin.
+func domKey(k collapseKey) string { return string(k.provider) + "|" + k.origin }
+
+// helps reports whether collapsing files of k eases the pressure.
+func (pr *pressure) helps(k collapseKey) bool { return pr.url > 0 || pr.domain[domKey(k)] > 0 }
 
 // measure returns the pressure of the pending File refreshes of files.
 func (p Planner) measure(files []*item, avail refresh.Quota) pressure {
-	pr := pressure{domain: map[string]int{}}
+	pr := pressure{domain: map[string]int{}, domWhy: map[string]string{}}
 	n := 0
-	perHost := map[string]int{}
+	perHost := map[collapseKey]int{} // of the provider and origin only
 	for _, f := range files {
 		if f.state == statePending && f.key.objectType == refresh.File {
 			n++
-			perHost[f.canon[:f.originLen]]++
+			perHost[collapseKey{provider: f.key.provider, origin: f.canon[:f.originLen]}]++
 		}
 	}
 	if avail.URL != refresh.Unlimited {
@@ -72,13 +77,19 @@ func (p Planner) measure(files []*item, avail refresh.Quota) pressure {
 		}
 	}
 	if p.DomainURLsPerMinute > 0 {
-		budget := p.DomainURLsPerMinute + int(int64(p.DomainURLsPerMinute)*int64(max(p.MaxWait, 0))/int64(time.Minute))
-		for h, c := range perHost {
-			if c > budget {
-				pr.domain[h] = c - budget
-				if pr.url <= 0 {
-					pr.why = fmt.Sprintf("%d URLs for %s, %d a minute", c, h, p.DomainURLsPerMinute)
-				}
+		// The budget is a sliding minute: what was spent frees up only a
+		// minute after it was spent, so a wait under a minute counts on
+		// nothing freeing up, each whole minute on one more budget.
+		budget := p.DomainURLsPerMinute * (1 + int(max(p.MaxWait, 0)/time.Minute))
+		for k, c := range perHost {
+			left := budget
+			if p.DomainSpent != nil {
+				api := refresh.APIFor(k.provider, refresh.ActionRefresh, refresh.File, false)
+				left -= p.DomainSpent(api, refresh.Hostname(k.origin))
+			}
+			if c > left {
+				pr.domain[domKey(k)] = c - left
+				pr.domWhy[domKey(k)] = fmt.Sprintf("%d URLs for %s, %d a minute, %d of them left within max_wait", c, k.origin, p.DomainURLsPerMinute, max(left, 0))
 			}
 		}
 	}
@@ -165,7 +176,11 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 	for pr.any() && units > 0 {
 		var best *candidate
 		for _, c := range all {
-			if c.pick != nil || len(c.files) < minFiles || !pr.helps(c.k.origin) {
+			least := minFiles
+			if pr.domain[domKey(c.k)] > 0 {
+				least = 1 // a file its domain cannot take in time is worth a unit
+			}
+			if c.pick != nil || len(c.files) < least || !pr.helps(c.k) {
 				continue
 			}
 			if best == nil || better(c, best) {
@@ -175,7 +190,12 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 		if best == nil {
 			break
 		}
+		why := pr.why
+		if pr.url <= 0 {
+			why = pr.domWhy[domKey(best.k)]
+		}
 		best.pick = &target{url: best.dir}
+		best.why = why
 		units--
 		moved := len(best.files) // none of them carried by a pick yet
 		for f := range best.files {
@@ -186,7 +206,7 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 			}
 		}
 		pr.url -= moved
-		pr.domain[best.k.origin] -= moved - 1 // the directory's own URL counts
+		pr.domain[domKey(best.k)] -= moved // a directory is no URL of the minute budget
 		// A directory picked before beneath this one is absorbed: its files
 		// go here, and its unit and its URL come back.
 		for _, c := range picked {
@@ -196,7 +216,6 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 				}
 				c.pick = nil
 				units++
-				pr.domain[best.k.origin]--
 			}
 		}
 		picked = append(picked, best)
@@ -208,7 +227,7 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 			continue
 		}
 		d := &item{key: dirKey(c.k), url: c.dir, state: stateAdmitted, first: -1}
-		d.note = fmt.Sprintf("collapsed %d URLs under %s (quota pressure: %s)", len(c.files), c.dir, pr.why)
+		d.note = fmt.Sprintf("collapsed %s under %s (quota pressure: %s)", urls(len(c.files)), c.dir, c.why)
 		for _, f := range sortedFiles(c.files) {
 			f.state = stateCovered
 			d.carries(f)
@@ -259,4 +278,11 @@ func sortedFiles(set map[*item]struct{}) []*item {
 	}
 	slices.SortFunc(out, func(a, b *item) int { return cmp.Compare(a.first, b.first) })
 	return out
+}
+
+func urls(n int) string {
+	if n == 1 {
+		return "1 URL"
+	}
+	return fmt.Sprintf("%d URLs", n)
 }

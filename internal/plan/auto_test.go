@@ -43,6 +43,15 @@ func TestPlanAutoCollapse(t *testing.T) {
 	withDepth := func(p plan.Planner, d int) plan.Planner { p.CollapseMaxDepth = d; return p }
 	withWait := func(p plan.Planner, w time.Duration) plan.Planner { p.MaxWait = w; return p }
 	halfDay := func(p plan.Planner) plan.Planner { p.DayElapsed = func() float64 { return 0.5 }; return p }
+	spent := func(p plan.Planner, n int) plan.Planner {
+		p.DomainSpent = func(api, domain string) int {
+			if api != refresh.APIRefresh || domain != "d.example.com" {
+				t.Errorf("DomainSpent(%q, %q); want RefreshObjectCaches, d.example.com", api, domain)
+			}
+			return n
+		}
+		return p
+	}
 	subdirs := cat(many(1000, "https://d.example.com/a/x/%04d", file), many(1000, "https://d.example.com/a/y/%04d", file),
 		many(1000, "https://d.example.com/a/z/%04d", file))
 	tests := []struct {
@@ -74,6 +83,15 @@ func TestPlanAutoCollapse(t *testing.T) {
 		{"expected remainder: a directory worth a unit", halfDay(documented()),
 			cat(many(100, "https://d.example.com/big/%03d", file), many(20, "https://d.example.com/small/%02d", file)), refresh.Quota{URL: 4000, Dir: 100},
 			[]string{"https://d.example.com/big/"}, 20, 0, "(6000 of them expected later today)"},
+		{"the minute budget spent by earlier calls: a lone file's directory", spent(documented(), 2000),
+			[]refresh.Job{file("https://d.example.com/a/utils/index.js")}, daily,
+			[]string{"https://d.example.com/a/utils/"}, 0, 0, "collapsed 1 URL under https://d.example.com/a/utils/ (quota pressure: 1 URLs for https://d.example.com, 1000 a minute, 0 of them left within max_wait)"},
+		{"the minute budget partly spent: what is left is enough", spent(documented(), 1000),
+			many(900, "https://d.example.com/a/%03d", file), daily, nil, 900, 0, ""},
+		{"a flush with 30 s left: the budget spent does not free up in time", spent(documented().Within(30*time.Second).(plan.Planner), 1000),
+			many(2, "https://d.example.com/a/%d.js", file), daily, []string{"https://d.example.com/a/"}, 0, 0, ""},
+		{"the same with a minute and more left: the files wait", spent(documented().Within(2*time.Minute).(plan.Planner), 1000),
+			many(2, "https://d.example.com/a/%d.js", file), daily, nil, 2, 0, ""},
 		{"files at the host root are a directory too", documented(), many(2500, "https://d.example.com/%04d.js", file), daily,
 			[]string{"https://d.example.com/"}, 0, 0, ""},
 		{"forced and unforced files collapse apart", documented(), cat(many(1500, "https://d.example.com/a/%04d", file),

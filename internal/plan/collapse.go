@@ -65,7 +65,7 @@ func collapse(files []*item, threshold int, n *int) []*item {
 			*n--
 		}
 		d := &item{key: t.key, url: t.url, state: stateAdmitted, first: -1} // no job of its own
-		d.note = fmt.Sprintf("collapsed %d URLs under %s (threshold %d)", len(t.files), t.url, threshold)
+		d.note = fmt.Sprintf("collapsed %s under %s (threshold %d)", urls(len(t.files)), t.url, threshold)
 		for _, f := range t.files {
 			f.state = stateCovered
 			d.carries(f)

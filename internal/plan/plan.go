@@ -93,6 +93,10 @@ type Planner struct {
 	// collapse spares.
 	DomainURLsPerMinute int
 	MaxWait             time.Duration
+	// DomainSpent, when set, says how much of a domain's minute budget
+	// calls of an API used over the last minute (the limiter's count): the
+	// rest is what a window's files can take now.
+	DomainSpent func(api, domain string) int
 	// DayElapsed returns the share of the quota day gone (0 to 1); nil
 	// expects nothing more today. DailyURLs is the day's URL quota
 	// (default DefaultDailyURLs).
@@ -100,7 +104,14 @@ type Planner struct {
 	DailyURLs  int
 }
 
-var _ refresh.Planner = Planner{}
+var _ refresh.BoundedPlanner = Planner{}
+
+// Within returns p for calls that must be sent within d: the auto collapse
+// spares no longer a wait for a domain's minute budget (MaxWait).
+func (p Planner) Within(d time.Duration) refresh.Planner {
+	p.MaxWait = max(min(p.MaxWait, d), 0)
+	return p
+}
 
 // groupKey is what jobs in one call share: every field of a job that
 // goes into the API request, except its URL or tag.

@@ -607,7 +607,13 @@ func (p *Pipeline) plan(ctx context.Context, jobs []Job) (calls []Call, over []J
 				q = got
 			}
 		}
-		c, o := p.o.Planner.Plan(byProvider[pr], q)
+		pl := p.o.Planner
+		if b, ok := pl.(BoundedPlanner); ok {
+			if d, ok := ctx.Deadline(); ok {
+				pl = b.Within(d.Sub(p.o.Now()) - p.o.DeadlineMargin)
+			}
+		}
+		c, o := pl.Plan(byProvider[pr], q)
 		calls, over = append(calls, c...), append(over, o...)
 	}
 	slices.SortStableFunc(calls, func(a, b Call) int {

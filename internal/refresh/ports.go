@@ -32,6 +32,14 @@ type Planner interface {
 	Plan(jobs []Job, q Quota) (calls []Call, over []Job)
 }
 
+// BoundedPlanner is a Planner that can plan for a flush that must have
+// sent its calls within d, e.g. not counting on rate budgets that free up
+// only later.
+type BoundedPlanner interface {
+	Planner
+	Within(d time.Duration) Planner
+}
+
 // Submitter sends one call to the CDN API.
 type Submitter interface {
 	// Submit sends c and returns the task id the API assigned (the API may

@@ -34,11 +34,15 @@
 //     over into the next one and waits for both.
 //
 // While an earlier window of the process is still flushing, the open
-// window does not close for Options.MaxBatch: it keeps taking jobs, and
-// closes as soon as that flush ends if it is full by then (Duration, Quiet
-// and the deadlines close it as always). A burst's remainder is thus
+// window does not close for Options.MaxBatch or Options.Quiet: it keeps
+// taking jobs, and closes as soon as that flush ends if it is full or
+// quiet by then (Duration and the deadlines close it as always). A
+// burst's remainder is thus
 // planned as a whole, once the first window's covers are known, instead
-// of in many windows that each plan a refresh of the same directory.
+// of in many windows that each plan a refresh of the same directory. For
+// the same reason a closed window's flush waits for the flush of the window
+// closed before it, but no longer than leaves it Options.Margin before its
+// deadline: flushes that cannot wait for each other run side by side.
 //
 // Only Submitted and Spilled outcomes of a successful flush are remembered:
 // the same job (refresh.Job.DedupeKey) joining within Options.DedupeTTL is

@@ -233,6 +233,19 @@ func (l *LocalLimiter) settle(api string, urlsPerDomain map[string]int, id uint6
 }
 
 // logLocked returns the log of api and domain, made empty if need be.
+// Spent returns how many URLs of domain's minute budget calls of api have
+// used over the last minute.
+func (l *LocalLimiter) Spent(api, domain string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lg := l.logs[api+"|"+domain]
+	if lg == nil {
+		return 0
+	}
+	lg.prune(l.now())
+	return lg.sum
+}
+
 func (l *LocalLimiter) logLocked(api, domain string) *slidingLog {
 	k := api + "|" + domain
 	lg := l.logs[k]
@@ -419,6 +432,35 @@ for i = 2, #KEYS do
 end
 return {0, 0}
 `)
+
+// spentScript: KEYS[1] a domain's key; ARGV[1] now (ms), ARGV[2] the URL
+// window (ms). Returns the URLs of the sliding log within the window.
+var spentScript = redis.NewScript(`
+local e = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (tonumber(ARGV[1]) - tonumber(ARGV[2])), '+inf')
+local sum = 0
+for j = 1, #e do sum = sum + tonumber(string.match(e[j], '^(%d+)')) end
+return sum
+`)
+
+// Spent returns how many URLs of domain's minute budget calls of api by
+// every instance have used over the last minute (this instance's own
+// count while Redis is unreachable).
+func (l *RedisLimiter) Spent(api, domain string) int {
+	gen, usable := l.h.usable()
+	if !usable {
+		return l.local.Spent(api, domain)
+	}
+	octx, cancel := opContext(context.Background())
+	defer cancel()
+	n, err := spentScript.Run(octx, l.rdb, []string{limiterKeyPrefix + "urls:" + api + ":" + domain},
+		l.now().UnixMilli(), urlWindow.Milliseconds()).Int()
+	if err != nil {
+		l.h.fail(err)
+		return l.local.Spent(api, domain)
+	}
+	l.h.ok(gen)
+	return n
+}
 
 // Wait blocks until one call of api carrying urlsPerDomain URLs for each
 // domain may be sent by any instance; see refresh.Limiter and

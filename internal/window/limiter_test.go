@@ -110,6 +110,35 @@ func TestLimiterDomainBudget(t *testing.T) {
 	}
 }
 
+// TestLimiterSpent: what a domain's minute budget has spent, per API, and
+// that it frees up a minute later.
+func TestLimiterSpent(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"local", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			clk := newSleepClock()
+			l := limiterKinds(t, clk, Limits{QPS: map[string]float64{"RefreshObjectCaches": 1000}})[kind](t)
+			spent := l.(interface{ Spent(api, domain string) int })
+			ctx := context.Background()
+			for _, n := range []int{600, 300} {
+				if err := l.Wait(ctx, "RefreshObjectCaches", map[string]int{"a.example.com": n}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := spent.Spent("RefreshObjectCaches", "a.example.com"); got != 900 {
+				t.Errorf("Spent(a) = %d, want 900", got)
+			}
+			if got := spent.Spent("PushObjectCache", "a.example.com") + spent.Spent("RefreshObjectCaches", "b.example.com"); got != 0 {
+				t.Errorf("Spent of another API or domain = %d, want 0", got)
+			}
+			<-clk.After(urlWindow + time.Millisecond)
+			if got := spent.Spent("RefreshObjectCaches", "a.example.com"); got != 0 {
+				t.Errorf("Spent(a) a minute later = %d, want 0", got)
+			}
+		})
+	}
+}
+
 // TestLimiterSettle: a call the API refused gives its URLs back; one it
 // accepted counts from when its answer came, and a call sent after that
 // waits the minute and the margin, naming the domain it waits for; one

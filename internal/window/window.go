@@ -43,7 +43,7 @@ type Options struct {
 	EventTTL time.Duration
 	// MaxBatch closes a window early as soon as this many unique jobs wait
 	// in it, or, while an earlier window flushes, as soon as that flush
-	// ends (default 1000).
+	// ends (default 1000). Quiet waits for that flush too.
 	MaxBatch int
 	// Margin is the time a flush gets at least to plan and submit: a
 	// window closes no later than the earliest joined deadline less Margin
@@ -155,7 +155,8 @@ type core struct {
 	covers    map[string]cover   // coverKey -> directory refresh submitted
 	events    map[string]time.Time
 	nextPrune time.Time
-	flushing  int // closed windows not yet flushed
+	flushing  int    // closed windows not yet flushed
+	last      *batch // the window whose flush started last
 
 	// joined, when set (tests), is called once a Join has placed its jobs
 	// and is about to wait, or is about to return without waiting.
@@ -439,7 +440,9 @@ func (c *core) run(b *batch) {
 		c.mu.Lock()
 		if !b.closed {
 			at := b.closeAt
-			if b.quietAt.Before(at) {
+			if b.quietAt.Before(at) && c.flushing == 0 {
+				// While an earlier window flushes, a quiet one waits for
+				// its covers too (flushBatch kicks it when that ends).
 				at = b.quietAt
 			}
 			if wait := at.Sub(c.o.Now()); wait > 0 {
@@ -453,10 +456,34 @@ func (c *core) run(b *batch) {
 			c.closeLocked(b)
 		}
 		ctx, cancel := c.flushContext(b)
+		prev := c.last
+		c.last = b
 		c.mu.Unlock()
+		c.after(ctx, prev)
 		c.flushBatch(ctx, b)
 		cancel()
 		return
+	}
+}
+
+// after waits for the flush of prev, the window closed before, so that
+// the directories it refreshed cover this window's files — but no longer
+// than leaves this flush Margin before its deadline (Duration when it has
+// none): flushes that cannot wait for each other run side by side.
+func (c *core) after(ctx context.Context, prev *batch) {
+	if prev == nil {
+		return
+	}
+	wait := c.o.Duration
+	if d, ok := ctx.Deadline(); ok {
+		wait = d.Sub(c.o.Now()) - c.o.Margin
+	}
+	if wait <= 0 {
+		return
+	}
+	select {
+	case <-prev.done:
+	case <-c.o.After(wait):
 	}
 }
 
@@ -542,8 +569,12 @@ func (c *core) flushBatch(ctx context.Context, b *batch) {
 	}
 	c.pruneLocked(now)
 	c.flushing--
-	if n := c.cur; n != nil && c.flushing == 0 && len(n.jobs) >= c.o.MaxBatch {
-		c.closeLocked(n) // held while this flush ran: it leaves now
+	if n := c.cur; n != nil && c.flushing == 0 {
+		if len(n.jobs) >= c.o.MaxBatch {
+			c.closeLocked(n) // held while this flush ran: it leaves now
+		} else {
+			kick(n) // its quiet time may have passed meanwhile
+		}
 	}
 	close(b.done)
 }
