@@ -259,6 +259,7 @@ func better(a, b *candidate) bool {
 	) < 0
 }
 
+// dirKey is the group of the Directory refresh collapsing files of k.
 func dirKey(k collapseKey) groupKey {
 	return groupKey{
 		provider:   k.provider,

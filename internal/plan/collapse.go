@@ -123,14 +123,7 @@ func pick(k collapseKey, files []*item, threshold int) []target {
 			return true
 		})
 	}
-	key := groupKey{
-		provider:   k.provider,
-		action:     refresh.ActionRefresh,
-		objectType: refresh.Directory,
-		force:      k.force,
-		area:       k.area,
-		l2:         k.l2,
-	}
+	key := dirKey(k)
 	out := make([]target, 0, len(byDir))
 	for dir, fs := range byDir {
 		out = append(out, target{key: key, url: dir, files: fs})
