@@ -36,20 +36,24 @@ bench: ## benchmarks: mapping, planning, window, deploy-burst replay against the
 
 CONFIG ?= config.yaml
 LAMBDA_ARCH := arm64
+# cdn-events is Function Compute's alone: Lambda has no CDN event trigger.
+LAMBDA_FUNCS := oss-refresh report webhook
+on_lambda = case " $(LAMBDA_FUNCS) " in *" $$f "*) true;; *) false;; esac
 BUILD := GOOS=linux CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 build: ## static bootstraps: dist/build/fc/<fn>/bootstrap (linux/amd64, FC custom runtime) and dist/build/lambda/<fn>/bootstrap (linux/arm64, Lambda provided.al2023); bin/cdnrefresh
 	@for f in $(FUNCS); do echo "build $$f"; \
 	  GOARCH=amd64 $(BUILD) -o dist/build/fc/$$f/bootstrap ./functions/$$f || exit 1; \
-	  GOARCH=$(LAMBDA_ARCH) $(BUILD) -o dist/build/lambda/$$f/bootstrap ./functions/$$f || exit 1; done
+	  if $(on_lambda); then GOARCH=$(LAMBDA_ARCH) $(BUILD) -o dist/build/lambda/$$f/bootstrap ./functions/$$f || exit 1; fi; done
 	$(GO) build -o bin/cdnrefresh ./cmd/cdnrefresh
 
 package: build ## dist/fc/<fn>.zip and dist/lambda/<fn>.zip (bootstrap + $(CONFIG)), reproducible, sizes printed
 	@test -f "$(CONFIG)" || { echo "package: no $(CONFIG): cp deploy/config.yaml $(CONFIG), then edit its rules"; exit 1; }
 	@for f in $(FUNCS); do for p in fc lambda; do \
+	  if [ $$p = lambda ] && ! $(on_lambda); then continue; fi; \
 	  bin/cdnrefresh package -o dist/$$p/$$f.zip bootstrap=dist/build/$$p/$$f/bootstrap config.yaml=$(CONFIG) || exit 1; \
 	done; done
 
-deploy-check: ## offline: s.yaml, deploy/ros.yaml, template.yml and the config against each other and the code; prints what a deploy creates
+deploy-check: ## offline: s.yaml, deploy/lambda.s.yaml, deploy/ros.yaml, template.yml and the config against each other and the code; prints what a deploy creates
 	@$(GO) run ./cmd/cdnrefresh deploy-check $(if $(wildcard $(CONFIG)),--config $(CONFIG))
 
 clean: ## remove build output and the demo's spill

@@ -40,7 +40,7 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	}
 	rules, err := urlmap.Compile(cfg.Rules)
 	if err != nil {
-		return err
+		return exit(exitUsage, err)
 	}
 	d := plan.PreviewEvent(ev, app.NewMapper(cfg, rules), app.NewPlanner(cfg, nil))
 	enc := json.NewEncoder(stdout)
@@ -50,7 +50,8 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 }
 
 // loadConfig reads a config file with the process environment for ${NAME}.
-// A named file is the one source: CDNREFRESH_CONFIG_YAML is not read.
+// A named file is the one source: CDNREFRESH_CONFIG_YAML is not read. A
+// config that cannot be read or is not valid exits 2.
 func loadConfig(name string) (*config.Config, error) {
 	getenv := func(k string) string {
 		switch {
@@ -61,7 +62,11 @@ func loadConfig(name string) (*config.Config, error) {
 		}
 		return os.Getenv(k)
 	}
-	return config.FromEnv(getenv)
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, exit(exitUsage, err)
+	}
+	return cfg, nil
 }
 
 // openApp assembles the App described by a config file, as the functions

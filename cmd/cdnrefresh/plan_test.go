@@ -64,9 +64,12 @@ func checkGolden(t *testing.T, golden string, got []byte) {
 }
 
 func TestPlanErrors(t *testing.T) {
+	t.Setenv("CDNREFRESH_WEBHOOK_SECRET", "") // serve webhook must find none
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"events":"nope"}`), 0o644)
+	badConfig := filepath.Join(dir, "config.yaml")
+	os.WriteFile(badConfig, []byte("rules: [{bucket: b, domains: [d.example.com]}]\nlimits: {dir_reserve: 500}\n"), 0o644)
 	tests := []struct {
 		name     string
 		args     []string
@@ -77,6 +80,8 @@ func TestPlanErrors(t *testing.T) {
 		{"missing event file", []string{"plan", "--config", "../../events/config.yaml", "--event", filepath.Join(dir, "none.json")}, 1, "no such file"},
 		{"malformed event", []string{"plan", "--config", "../../events/config.yaml", "--event", bad}, 1, "bad.json: trigger:"},
 		{"unknown command", []string{"plna"}, 2, `unknown command "plna"`},
+		{"config not valid", []string{"plan", "--config", badConfig, "--event", bad}, 2, "limits.dir_reserve: must be 0 to 100"},
+		{"serve webhook without its secret", []string{"serve", "webhook", "--config", "../../events/config.yaml", "--addr", "127.0.0.1:0"}, 2, "secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

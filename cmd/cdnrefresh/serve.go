@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	defer a.Close() // after the server stops: spills what is still in flight
 	h, err := a.WebhookHandler()
 	if err != nil {
-		return err
+		return exit(exitUsage, err) // the webhook section: a secret unset, say
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -129,6 +129,15 @@ func TestWebhookOverFC(t *testing.T) {
 			wantCalls:  []call{{"PushObjectCache", "", []string{"https://www.example.com/docs/", "https://www.example.com/docs/index.html"}}},
 		},
 		{
+			name: "purge and warm: the prefetch waits for its purge, and the answer counts it",
+			req: func(t *testing.T) *http.Request {
+				return signed(t, "/refresh", `{"urls":["https://www.example.com/both.html"],"action":"both"}`, nil)
+			},
+			wantStatus: 202,
+			wantCalls:  []call{{"RefreshObjectCaches", "File", []string{"https://www.example.com/both.html"}}},
+			wantInBody: []string{`"changes":2`, `"accepted":2`, `"submitted":1`, `"waiting":1`},
+		},
+		{
 			name: "a rule's domain with a port",
 			req: func(t *testing.T) *http.Request {
 				return signed(t, "/refresh", `{"urls":["https://origin.example.com:8080/a.html"]}`, nil)

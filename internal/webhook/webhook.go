@@ -97,13 +97,18 @@ type Rejection struct {
 type Answer struct {
 	Error   string `json:"error,omitempty"`
 	EventID string `json:"event_id"`
-	// Changes counts the changes handed to the pipeline.
+	// Changes counts the changes handed to the pipeline: one per item and
+	// action (an item with action both asks for two: purge and prefetch).
 	Changes int `json:"changes"`
-	// Accepted counts the jobs submitted now or spilled for later.
+	// Accepted counts the jobs submitted now, or stored for later
+	// (spilled, or waiting for their purge).
 	Accepted  int               `json:"accepted"`
 	Submitted int               `json:"submitted"`
 	Duplicate int               `json:"duplicate"`
 	Spilled   int               `json:"spilled"`
+	Waiting   int               `json:"waiting"`
+	Canceled  int               `json:"canceled,omitempty"`
+	Failed    int               `json:"failed,omitempty"`
 	Rejected  []Rejection       `json:"rejected"`
 	Ignored   []refresh.Ignored `json:"ignored"`
 	Tasks     []string          `json:"tasks"`
@@ -392,10 +397,13 @@ func answer(ev refresh.Event, rep refresh.Report, rejected []Rejection) Answer {
 	a := Answer{
 		EventID:   ev.ID,
 		Changes:   len(ev.Changes),
-		Accepted:  rep.Submitted + rep.Spilled,
+		Accepted:  rep.Submitted + rep.Spilled + rep.Waiting,
 		Submitted: rep.Submitted,
 		Duplicate: rep.Duplicate,
 		Spilled:   rep.Spilled,
+		Waiting:   rep.Waiting,
+		Canceled:  rep.Canceled,
+		Failed:    rep.Failed,
 		Rejected:  append([]Rejection{}, rejected...),
 		Ignored:   append([]refresh.Ignored{}, rep.IgnoredKeys...),
 		Tasks:     append([]string{}, rep.Tasks...),
