@@ -38,15 +38,16 @@ func packageKeys(dist, lib int) []string {
 }
 
 // packageEvents spreads keys over n invocations, interleaved, each an OSS
-// event of the keys' PutObject records.
+// event of the keys' PutObject records, all written just now.
 func packageEvents(keys []string, n int) []refresh.Event {
+	written := time.Now()
 	evs := make([]refresh.Event, n)
 	for i, k := range keys {
 		e := &evs[i%n]
 		e.ID = fmt.Sprintf("oss:package-%04d", i%n)
 		e.Changes = append(e.Changes, refresh.Change{
 			Source: "oss", EventID: fmt.Sprintf("%s/%d", e.ID, i), Bucket: "site", Key: k,
-			Op: refresh.OpCreate, ETag: fmt.Sprintf("%032X", i),
+			Op: refresh.OpCreate, ETag: fmt.Sprintf("%032X", i), Time: written,
 		})
 	}
 	return evs

@@ -27,6 +27,8 @@ type candidate struct {
 	files map[*item]struct{}
 	pick  *target // once picked
 	why   string  // the pressure it was picked under
+	// absorbed: picked, then carried by a directory above it picked later
+	absorbed bool
 }
 
 // pressure is what makes the auto collapse act: URL units beyond what the
@@ -52,24 +54,29 @@ func (pr *pressure) any() bool {
 }
 
 // domKey names a domain's minute budget: per provider (its API) and origin.
-func domKey(k collapseKey) string { return string(k.provider) + "|" + k.origin }
+// The limiter counts a domain by its host name (refresh.Hostname): http and
+// https, and every port, share one budget.
+func domKey(k collapseKey) string { return string(k.provider) + "|" + refresh.Hostname(k.origin) }
 
 // helps reports whether collapsing files of k eases the pressure.
 func (pr *pressure) helps(k collapseKey) bool { return pr.url > 0 || pr.domain[domKey(k)] > 0 }
 
 // measure returns the pressure of the pending File refreshes of files.
-func (p Planner) measure(files []*item, avail refresh.Quota) pressure {
+func (p Planner) measure(files []*item, q, avail refresh.Quota) pressure {
 	pr := pressure{domain: map[string]int{}, domWhy: map[string]string{}}
 	n := 0
-	perHost := map[collapseKey]int{} // of the provider and origin only
+	perHost := map[string]int{}        // domKey -> files
+	hostOf := map[string]collapseKey{} // domKey -> its provider and an origin
 	for _, f := range files {
 		if f.state == statePending && f.key.objectType == refresh.File {
 			n++
-			perHost[collapseKey{provider: f.key.provider, origin: f.canon[:f.originLen]}]++
+			k := collapseKey{provider: f.key.provider, origin: f.canon[:f.originLen]}
+			perHost[domKey(k)]++
+			hostOf[domKey(k)] = k
 		}
 	}
 	if avail.URL != refresh.Unlimited {
-		expected := p.expected(avail.URL)
+		expected := p.expected(q.URL)
 		pr.url = n + expected - avail.URL
 		pr.why = fmt.Sprintf("%d left for %d", avail.URL, n+expected)
 		if expected > 0 {
@@ -81,15 +88,17 @@ func (p Planner) measure(files []*item, avail refresh.Quota) pressure {
 		// minute after it was spent, so a wait under a minute counts on
 		// nothing freeing up, each whole minute on one more budget.
 		budget := p.DomainURLsPerMinute * (1 + int(max(p.MaxWait, 0)/time.Minute))
-		for k, c := range perHost {
+		for dk, c := range perHost {
+			k := hostOf[dk]
+			host := refresh.Hostname(k.origin)
 			left := budget
 			if p.DomainSpent != nil {
 				api := refresh.APIFor(k.provider, refresh.ActionRefresh, refresh.File, false)
-				left -= p.DomainSpent(api, refresh.Hostname(k.origin))
+				left -= p.DomainSpent(api, host)
 			}
 			if c > left {
-				pr.domain[domKey(k)] = c - left
-				pr.domWhy[domKey(k)] = fmt.Sprintf("%d URLs for %s, %d a minute, %d of them left within max_wait", c, k.origin, p.DomainURLsPerMinute, max(left, 0))
+				pr.domain[dk] = c - left
+				pr.domWhy[dk] = fmt.Sprintf("%d URLs for %s, %d a minute, %d of them left within max_wait", c, host, p.DomainURLsPerMinute, max(left, 0))
 			}
 		}
 	}
@@ -97,7 +106,8 @@ func (p Planner) measure(files []*item, avail refresh.Quota) pressure {
 }
 
 // expected returns the URL units the rest of the quota day is expected to
-// need at the pace of the day so far: what was spent (of DailyURLs) times
+// need at the pace of the day so far, remain being what the quota API
+// says remains (the reserve included): what was spent (of DailyURLs) times
 // the share of the day to come over the share gone. Nothing is expected in
 // the day's first hour, whose pace says little.
 func (p Planner) expected(remain int) int {
@@ -119,8 +129,8 @@ func (p Planner) expected(remain int) int {
 // autoCollapse replaces pending File refreshes by Directory refreshes while
 // the pressure lasts, within the directory units *n less DirReserve; see
 // Planner. It returns the new directory items, admitted.
-func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*item {
-	pr := p.measure(files, avail)
+func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*item {
+	pr := p.measure(files, q, avail)
 	if !pr.any() {
 		return nil
 	}
@@ -135,7 +145,7 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 	// directory unit worth spending on a few files: otherwise one unit must
 	// save at least as many URL units as one is worth today.
 	minFiles := 2
-	if short := pr.url - p.expected(avail.URL); short <= 0 && !domainShort(pr) && units != refresh.Unlimited && avail.URL != refresh.Unlimited {
+	if short := pr.url - p.expected(q.URL); short <= 0 && !domainShort(pr) && units != refresh.Unlimited && avail.URL != refresh.Unlimited {
 		minFiles = max(2, avail.URL/units)
 	}
 
@@ -180,7 +190,7 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 			if pr.domain[domKey(c.k)] > 0 {
 				least = 1 // a file its domain cannot take in time is worth a unit
 			}
-			if c.pick != nil || len(c.files) < least || !pr.helps(c.k) {
+			if c.pick != nil || c.absorbed || len(c.files) < least || !pr.helps(c.k) {
 				continue
 			}
 			if best == nil || better(c, best) {
@@ -210,11 +220,11 @@ func (p Planner) autoCollapse(files []*item, avail refresh.Quota, n *int) []*ite
 		// A directory picked before beneath this one is absorbed: its files
 		// go here, and its unit and its URL come back.
 		for _, c := range picked {
-			if c.pick != nil && c.k == best.k && strings.HasPrefix(c.dir, best.dir) {
+			if c != best && c.pick != nil && c.k == best.k && strings.HasPrefix(c.dir, best.dir) {
 				for f := range c.files {
 					best.files[f] = struct{}{}
 				}
-				c.pick = nil
+				c.pick, c.files, c.absorbed = nil, nil, true
 				units++
 			}
 		}

@@ -43,6 +43,11 @@ func TestPlanAutoCollapse(t *testing.T) {
 	withDepth := func(p plan.Planner, d int) plan.Planner { p.CollapseMaxDepth = d; return p }
 	withWait := func(p plan.Planner, w time.Duration) plan.Planner { p.MaxWait = w; return p }
 	halfDay := func(p plan.Planner) plan.Planner { p.DayElapsed = func() float64 { return 0.5 }; return p }
+	twoAMReserve := func(p plan.Planner, reserve int) plan.Planner {
+		p.Reserve = refresh.Quota{URL: reserve}
+		p.DayElapsed = func() float64 { return 2.0 / 24 }
+		return p
+	}
 	spent := func(p plan.Planner, n int) plan.Planner {
 		p.DomainSpent = func(api, domain string) int {
 			if api != refresh.APIRefresh || domain != "d.example.com" {
@@ -68,7 +73,7 @@ func TestPlanAutoCollapse(t *testing.T) {
 			[]string{pkg + "dist/", pkg + "lib/"}, 2, 0, "(quota pressure: 10000 left for 31842)"},
 		{"ample URL quota: never", documented(), many(100, "https://d.example.com/a/%03d.js", file), daily, nil, 100, 0, ""},
 		{"ample quota, a domain's minute budget: beyond max_wait", documented(), many(2500, "https://d.example.com/a/%04d.js", file), daily,
-			[]string{"https://d.example.com/a/"}, 0, 0, "2500 URLs for https://d.example.com, 1000 a minute"},
+			[]string{"https://d.example.com/a/"}, 0, 0, "2500 URLs for d.example.com, 1000 a minute"},
 		{"within max_wait of the minute budget: never", documented(), many(2000, "https://d.example.com/a/%04d.js", file), daily, nil, 2000, 0, ""},
 		{"max_wait 0: one minute's budget", withWait(documented(), 0), many(1001, "https://d.example.com/a/%04d.js", file), daily,
 			[]string{"https://d.example.com/a/"}, 0, 0, ""},
@@ -85,13 +90,23 @@ func TestPlanAutoCollapse(t *testing.T) {
 			[]string{"https://d.example.com/big/"}, 20, 0, "(6000 of them expected later today)"},
 		{"the minute budget spent by earlier calls: a lone file's directory", spent(documented(), 2000),
 			[]refresh.Job{file("https://d.example.com/a/utils/index.js")}, daily,
-			[]string{"https://d.example.com/a/utils/"}, 0, 0, "collapsed 1 URL under https://d.example.com/a/utils/ (quota pressure: 1 URLs for https://d.example.com, 1000 a minute, 0 of them left within max_wait)"},
+			[]string{"https://d.example.com/a/utils/"}, 0, 0, "collapsed 1 URL under https://d.example.com/a/utils/ (quota pressure: 1 URLs for d.example.com, 1000 a minute, 0 of them left within max_wait)"},
 		{"the minute budget partly spent: what is left is enough", spent(documented(), 1000),
 			many(900, "https://d.example.com/a/%03d", file), daily, nil, 900, 0, ""},
 		{"a flush with 30 s left: the budget spent does not free up in time", spent(documented().Within(30*time.Second).(plan.Planner), 1000),
 			many(2, "https://d.example.com/a/%d.js", file), daily, []string{"https://d.example.com/a/"}, 0, 0, ""},
 		{"the same with a minute and more left: the files wait", spent(documented().Within(2*time.Minute).(plan.Planner), 1000),
 			many(2, "https://d.example.com/a/%d.js", file), daily, nil, 2, 0, ""},
+		{"an absorbed directory is not picked again: the pressure is eased in full", withDepth(withWait(documented(), time.Hour), 1),
+			cat(many(100, "https://d.example.com/a/x/y/%03d", file), many(10, "https://d.example.com/a/x/%02d", file),
+				many(30, "https://d.example.com/a/w/%02d", file), many(30, "https://d.example.com/a/v/%02d", file),
+				many(100, "https://d.example.com/b/q/p%03d/r/f", file), many(100, "https://d.example.com/b/q/p%03d/r/g", file)),
+			refresh.Quota{URL: 100, Dir: 98}, nil, -1, 0, ""},
+		{"02:00, nothing spent, quota_reserve 2000: the reserve is not counted as spent", twoAMReserve(documented(), 2000),
+			many(150, "https://d.example.com/a/%03d", file), refresh.Quota{URL: 10000, Dir: 100}, nil, 150, 0, ""},
+		{"http and https of one host share its minute budget", withWait(documented(), 0),
+			cat(many(900, "https://d.example.com/s/%03d", file), many(900, "http://d.example.com/p/%03d", file)), daily,
+			[]string{"http://d.example.com/p/"}, 900, 0, "1800 URLs for d.example.com"},
 		{"files at the host root are a directory too", documented(), many(2500, "https://d.example.com/%04d.js", file), daily,
 			[]string{"https://d.example.com/"}, 0, 0, ""},
 		{"forced and unforced files collapse apart", documented(), cat(many(1500, "https://d.example.com/a/%04d", file),
@@ -116,16 +131,19 @@ func TestPlanAutoCollapse(t *testing.T) {
 				}
 			}
 			slices.Sort(dirs)
+			if tt.files < 0 {
+				dirs = nil // only that nothing is over
+			}
 			if diff := cmp.Diff(tt.dirs, dirs); diff != "" {
 				t.Errorf("directory URLs (-want +got):\n%s", diff)
 			}
-			if files != tt.files || len(over) != tt.over {
+			if (tt.files >= 0 && files != tt.files) || len(over) != tt.over {
 				t.Errorf("%d file URLs sent, %d jobs over; want %d, %d", files, len(over), tt.files, tt.over)
 			}
 			if tt.note != "" && !slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, tt.note) }) {
 				t.Errorf("notes %q; want one containing %q", notes, tt.note)
 			}
-			if len(tt.dirs) == 0 && len(notes) > 0 {
+			if tt.files >= 0 && len(tt.dirs) == 0 && len(notes) > 0 {
 				t.Errorf("notes %q without a collapse", notes)
 			}
 			checkValid(t, calls)

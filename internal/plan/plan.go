@@ -223,7 +223,7 @@ func (p Planner) Plan(jobs []refresh.Job, q refresh.Quota) (calls []refresh.Call
 	}
 	switch {
 	case p.CollapseThreshold == CollapseAuto && avail.Dir > 0:
-		items = append(items, p.autoCollapse(files, avail, &avail.Dir)...)
+		items = append(items, p.autoCollapse(files, q, avail, &avail.Dir)...)
 	case p.CollapseThreshold > 0 && avail.Dir > max(p.DirReserve, 0):
 		n := avail.Dir
 		if n != refresh.Unlimited {

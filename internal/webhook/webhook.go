@@ -102,13 +102,16 @@ type Answer struct {
 	Changes int `json:"changes"`
 	// Accepted counts the jobs submitted now, or stored for later
 	// (spilled, or waiting for their purge).
-	Accepted  int               `json:"accepted"`
-	Submitted int               `json:"submitted"`
-	Duplicate int               `json:"duplicate"`
-	Spilled   int               `json:"spilled"`
-	Waiting   int               `json:"waiting"`
-	Canceled  int               `json:"canceled,omitempty"`
-	Failed    int               `json:"failed,omitempty"`
+	Accepted  int `json:"accepted"`
+	Submitted int `json:"submitted"`
+	Duplicate int `json:"duplicate"`
+	Spilled   int `json:"spilled"`
+	Waiting   int `json:"waiting"`
+	Canceled  int `json:"canceled,omitempty"`
+	Failed    int `json:"failed,omitempty"`
+	// Collapsed says which directory refreshes carried the request\'s file
+	// refreshes, and why (refresh.Report.Collapsed).
+	Collapsed []string          `json:"collapsed,omitempty"`
 	Rejected  []Rejection       `json:"rejected"`
 	Ignored   []refresh.Ignored `json:"ignored"`
 	Tasks     []string          `json:"tasks"`
@@ -404,6 +407,7 @@ func answer(ev refresh.Event, rep refresh.Report, rejected []Rejection) Answer {
 		Waiting:   rep.Waiting,
 		Canceled:  rep.Canceled,
 		Failed:    rep.Failed,
+		Collapsed: rep.Collapsed,
 		Rejected:  append([]Rejection{}, rejected...),
 		Ignored:   append([]refresh.Ignored{}, rep.IgnoredKeys...),
 		Tasks:     append([]string{}, rep.Tasks...),

@@ -14,7 +14,16 @@ import (
 type cover struct {
 	dir    string // the directory URL, as the flush's outcome named it (Via)
 	taskID string
-	until  time.Time
+	// at is when the flush that sent it started: it carries out only
+	// changes made by then (a later one may have been fetched again by an
+	// edge after the refresh).
+	at    time.Time
+	until time.Time
+}
+
+// carries reports whether v, live at now, carries out j.
+func (v cover) carries(j refresh.Job, now time.Time) bool {
+	return now.Before(v.until) && !j.ChangeTime.After(v.at)
 }
 
 // coveredOutcome is the outcome of a job that cover v carries out.
@@ -48,7 +57,7 @@ func coverKey(j refresh.Job, force bool, dir string) string {
 // Every Submitted outcome with a Via names such a directory, with the
 // fields of a job it carried (a file job forcing less than its directory
 // records a cover that forces less: it claims no more than was done).
-func coversOf(jobs []refresh.Job, outs []refresh.Outcome, until time.Time) map[string]cover {
+func coversOf(jobs []refresh.Job, outs []refresh.Outcome, at, until time.Time) map[string]cover {
 	var m map[string]cover
 	for i, o := range outs {
 		if o.Status != refresh.Submitted || o.Via == "" {
@@ -58,7 +67,7 @@ func coversOf(jobs []refresh.Job, outs []refresh.Outcome, until time.Time) map[s
 			m = make(map[string]cover)
 		}
 		dir, _ := canonical(o.Via)
-		m[coverKey(jobs[i], jobs[i].Force, dir)] = cover{dir: o.Via, taskID: o.TaskID, until: until}
+		m[coverKey(jobs[i], jobs[i].Force, dir)] = cover{dir: o.Via, taskID: o.TaskID, at: at, until: until}
 	}
 	return m
 }
@@ -69,8 +78,8 @@ func coversOf(jobs []refresh.Job, outs []refresh.Outcome, until time.Time) map[s
 // cover's are carried; prefetch, Regex and cache-tag jobs never are. A
 // forcing job is carried only by a forcing cover.
 func coverCandidates(j refresh.Job) []string {
-	if j.Action != refresh.ActionRefresh {
-		return nil
+	if j.Action != refresh.ActionRefresh || j.Op == refresh.OpDelete {
+		return nil // a delete's refresh is work apart (refresh.Job.DedupeKey)
 	}
 	self := true
 	switch j.ObjectType {

@@ -93,6 +93,9 @@ func TestLocalCover(t *testing.T) {
 		{"the directory itself", with(pkgDir, func(j *refresh.Job) { j.ObjectType = refresh.Directory }), false},
 		{"regex", with(pkgDir+".*\\.js", func(j *refresh.Job) { j.ObjectType = refresh.Regex }), false},
 		{"another Edge Routine", with(pkgDir+"a/b.js", func(j *refresh.Job) { j.Routine = "r.sub" }), false},
+		{"changed before the cover's flush", with(pkgDir+"g.js", func(j *refresh.Job) { j.ChangeTime = clk.Now().Add(-3 * time.Second) }), true},
+		{"changed after the cover's flush began", with(pkgDir+"h.js", func(j *refresh.Job) { j.ChangeTime = clk.Now().Add(time.Millisecond) }), false},
+		{"a delete", with(pkgDir+"i.js", func(j *refresh.Job) { j.Op = refresh.OpDelete }), false},
 	}
 	var uncovered []refresh.Job
 	for _, tt := range tests {
@@ -369,10 +372,122 @@ func TestCoverCandidates(t *testing.T) {
 	if diff := cmp.Diff(want, dirs); diff != "" {
 		t.Errorf("coverCandidates(%s) directories mismatch (-want +got):\n%s", j.URL, diff)
 	}
-	for _, v := range []cover{{dir: pkgDir, taskID: "123"}, {dir: "https://d/x:y/", taskID: ""}, {dir: pkgDir, taskID: "a:b|c"}} {
-		task, dir, ok := parseCover(coverValue(v))
-		if !ok || task != v.taskID || dir != v.dir {
-			t.Errorf("parseCover(coverValue(%+v)) = %q, %q, %v", v, task, dir, ok)
+	at := time.UnixMilli(1764000000123)
+	for _, v := range []cover{{dir: pkgDir, taskID: "123", at: at}, {dir: "https://d/x:y/", taskID: "", at: at}, {dir: pkgDir, taskID: "a:b|c", at: at}} {
+		got, ok := parseCover(coverValue(v))
+		if !ok || got.taskID != v.taskID || got.dir != v.dir || !got.at.Equal(at) {
+			t.Errorf("parseCover(coverValue(%+v)) = %+v, %v", v, got, ok)
 		}
+	}
+	if coverCandidates(refresh.Job{Action: refresh.ActionRefresh, Op: refresh.OpDelete, URL: pkgDir + "a.js"}) != nil {
+		t.Error("a delete's refresh has cover candidates; want none (it is work apart)")
+	}
+}
+
+// TestLocalFlushOrder: a window held while the one before flushes closes
+// when that flush ends if it went quiet meanwhile; and when the flush
+// before hangs, the next one waits for it only until its own deadline
+// less Margin, then flushes anyway and answers its joiner.
+func TestLocalFlushOrder(t *testing.T) {
+	t.Parallel()
+	t.Run("quiet waits for the flush before", func(t *testing.T) {
+		t.Parallel()
+		clk := newFakeClock()
+		rec, started, release := blockingRecorder()
+		l, placed := newTestLocal(clk, rec, Options{MaxBatch: 1, Quiet: 100 * time.Millisecond})
+		a := joinAsync(context.Background(), l, "e1", jobs("https://x.example.com/1"))
+		waitJoined(t, placed, 1)
+		waitStarted(t, started)
+		b := joinAsync(context.Background(), l, "e2", jobs("https://x.example.com/2", "https://x.example.com/3"))
+		waitJoined(t, placed, 1)
+		clk.waitTimers(t, 1)
+		clk.Advance(time.Second) // quiet, long since: held while the first flush runs
+		time.Sleep(20 * time.Millisecond)
+		if n := len(rec.Calls()); n != 1 {
+			t.Fatalf("%d flushes while the first one runs, want 1", n)
+		}
+		close(release)
+		for _, r := range []<-chan result{a, b} {
+			if got := recv(t, r); got.err != nil {
+				t.Fatal(got.err)
+			}
+		}
+		if diff := cmp.Diff([][]string{{"https://x.example.com/1"}, {"https://x.example.com/2", "https://x.example.com/3"}}, callURLs(rec)); diff != "" {
+			t.Errorf("flush calls (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("the flush before hangs: not past the deadline less Margin", func(t *testing.T) {
+		t.Parallel()
+		clk := newFakeClock()
+		rec, started, release := blockingRecorder()
+		defer close(release)
+		l, placed := newTestLocal(clk, rec, Options{MaxBatch: 1, Margin: 3 * time.Second})
+		_ = joinAsync(context.Background(), l, "e1", jobs("https://x.example.com/1"))
+		waitJoined(t, placed, 1)
+		waitStarted(t, started)
+		ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(time.Minute))
+		defer cancel()
+		b := joinAsync(ctx, l, "e2", jobs("https://x.example.com/2"))
+		waitJoined(t, placed, 1)
+		clk.waitTimers(t, 1)
+		clk.Advance(2 * time.Second) // the window's Duration: it closes, and waits for the first flush
+		clk.waitTimers(t, 1)
+		clk.Advance(40 * time.Second) // still short of 60 s less the margins
+		time.Sleep(20 * time.Millisecond)
+		if n := len(rec.Calls()); n != 1 {
+			t.Fatalf("%d flushes 42 s in, want 1: the second waits for the first", n)
+		}
+		clk.Advance(16 * time.Second) // past the deadline less Margin: it goes
+		got := recv(t, b)
+		if got.err != nil || len(got.outs) != 1 || got.outs[0].Status != refresh.Submitted {
+			t.Errorf("Join(e2) = %+v; want submitted by a flush that did not wait for the hung one", got)
+		}
+	})
+}
+
+// TestRedisCoverAtFlushAcrossInstances: a job already waiting in one
+// instance's window when another instance's flush records a cover above
+// it is carried by that cover: its own flush does not send it.
+func TestRedisCoverAtFlushAcrossInstances(t *testing.T) {
+	t.Parallel()
+	addr, _ := redistest.Start(t)
+	clk := newFakeClock()
+	rec0 := &recorder{name: "i0"}
+	rec0.answer = func(n int, js []refresh.Job) ([]refresh.Outcome, error) {
+		return carriedBy(pkgDir, js, rec0.task(n)), nil
+	}
+	rec1 := &recorder{name: "i1"}
+	open := func(id string, d time.Duration, rec *recorder) (*Redis, <-chan struct{}) {
+		w, err := NewRedis(t.Context(), Options{Now: clk.Now, After: clk.After, Duration: d, Quiet: d, DedupeTTL: time.Hour}, testClient(t, addr), id, rec.flush)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w, joined(w.c)
+	}
+	w0, placed0 := open("i0", time.Second, rec0)
+	w1, placed1 := open("i1", 5*time.Second, rec1)
+
+	changed := clk.Now().Add(-time.Second) // before either flush
+	c := job(pkgDir + "c.js")
+	c.ChangeTime = changed
+	r1 := joinAsync(context.Background(), w1, "e2", []refresh.Job{c})
+	waitJoined(t, placed1, 1)
+	a := job(pkgDir + "a.js")
+	a.ChangeTime = changed
+	r0 := joinAsync(context.Background(), w0, "e1", []refresh.Job{a})
+	waitJoined(t, placed0, 1)
+	clk.waitTimers(t, 2)
+	clk.Advance(time.Second) // instance 0's window closes and records the cover
+	if got := recv(t, r0); got.err != nil || got.outs[0].Via != pkgDir {
+		t.Fatalf("Join(e1) = %+v; want submitted via %s", got, pkgDir)
+	}
+	clk.Advance(4 * time.Second) // instance 1's window closes
+	got := recv(t, r1)
+	want := []refresh.Outcome{{Job: c, Status: refresh.Duplicate, TaskID: "i0-0", Via: pkgDir}}
+	if diff := cmp.Diff(want, got.outs); diff != "" || got.err != nil {
+		t.Errorf("Join(e2) = %v; diff (-want +got):\n%s", got.err, diff)
+	}
+	if n := len(rec1.Calls()); n != 0 {
+		t.Errorf("instance 1 flushed %d times; want 0: the other's cover carried its job", n)
 	}
 }

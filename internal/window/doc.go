@@ -59,15 +59,20 @@
 // the same provider, area, L2 preload and Edge Routine (and merged
 // domains), when the cover forces or the job does not. Directories are
 // compared with scheme and host in lower case, without query or fragment.
-// Prefetch, Regex and cache-tag jobs are never covered.
+// A cover carries out only changes made before the flush that sent it
+// began (refresh.Job.ChangeTime): a later change may have been fetched
+// again by an edge after the refresh. Prefetch, Regex, cache-tag jobs and
+// the refreshes of deletes (work apart, refresh.Job.DedupeKey) are never
+// covered.
 //
 //   - A covered job that is not already waiting in a window is Duplicate
 //     at Join, with the cover's TaskID and its directory in Via, and does
 //     not enter a window.
 //   - Just before a window is flushed, its jobs are checked again against
 //     the covers recorded since they joined (by the window flushed just
-//     before, say): the covered ones are Duplicate as above, and the flush
-//     gets only the rest (it is not called when none is left).
+//     before, say, or by another instance): the covered ones are Duplicate
+//     as above, and the flush gets only the rest (it is not called when
+//     none is left).
 //
 // # Across instances (Redis)
 //
@@ -88,15 +93,17 @@
 //     holds a pending claim takes the claim over, so a crash between claim
 //     and flush costs at most a second submission, never a lost URL.
 //   - cdnrefresh:dir:<cover key> is a cover: the directory, and the fields
-//     a job must share with it, are in the key; the task id and the
-//     directory URL in the value. A flush's settle writes it, with
-//     DedupeTTL, in the pipeline that marks the claims. The claim of a job
-//     a cover may carry checks the cover keys of the job's ancestor
-//     directories in the same script call: if one exists, the job is
-//     Duplicate with its task id and directory, and nothing is claimed. So
-//     one instance's directory refresh answers the joins of every other.
-//     The claim of a job covered at flush time is released, as that of
-//     any Duplicate: the cover key answers later copies.
+//     a job must share with it, are in the key; when its flush began, the
+//     task id and the directory URL in the value. A flush's settle writes
+//     it, with DedupeTTL, in the pipeline that marks the claims. Before a
+//     job a cover may carry is claimed, and again before its window is
+//     flushed, the cover keys of its ancestor directories are read (plain
+//     GETs, one key each, so that no command spans two hash slots, in one
+//     round trip with the other joiners'): a live one makes the job
+//     Duplicate with its task id and directory. So one instance's
+//     directory refresh answers the jobs of every other. The claim of a
+//     job covered at flush time is released, as that of any Duplicate:
+//     the cover key answers later copies.
 //   - cdnrefresh:evt:<event id> is set, with EventTTL, only after the event's
 //     Join succeeded.
 //   - cdnrefresh:{rate}:… hold the account-wide rate budget (RedisLimiter):

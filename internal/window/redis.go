@@ -133,22 +133,18 @@ func (r *Redis) eventDone(ctx context.Context, id string) bool {
 // that a crash between claim and flush never turns the redelivery into a
 // Duplicate of work that was never done.
 //
-// A cover's value names its task and its directory:
+// A cover's value names when the flush that sent it started (ms since the
+// epoch: it carries out changes made by then), its task and its directory:
 //
-//	d|<len(taskID)>:<taskID><directory URL>
+//	c|<ms>|<len(taskID)>:<taskID><directory URL>
+//
+// Covers are read with plain GETs, one key each, before the claims: a
+// script never touches keys of two hash slots.
 
-// claimScript: KEYS[1] the URL key, KEYS[2..] the keys of the covers that
-// would carry the job out; ARGV[1] the new pending value, ARGV[2] its TTL
-// in ms, ARGV[3] the pending prefix of this event ("" for none). Returns
-// {2, cover value} when a cover exists (nothing is claimed), {1} when
-// claimed, else {0, current value}.
+// claimScript: KEYS[1] the URL key; ARGV[1] the new pending value, ARGV[2]
+// its TTL in ms, ARGV[3] the pending prefix of this event ("" for none).
+// Returns {1} when claimed, else {0, current value}.
 var claimScript = redis.NewScript(`
-for i = 2, #KEYS do
-  local c = redis.call('GET', KEYS[i])
-  if c then
-    return {2, c}
-  end
-end
 local v = redis.call('GET', KEYS[1])
 if (not v) or (ARGV[3] ~= '' and string.sub(v, 1, string.len(ARGV[3])) == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -170,27 +166,88 @@ func pendingPrefix(eventID string) string {
 }
 
 func coverValue(v cover) string {
-	return "d|" + strconv.Itoa(len(v.taskID)) + ":" + v.taskID + v.dir
+	return "c|" + strconv.FormatInt(v.at.UnixMilli(), 10) + "|" + strconv.Itoa(len(v.taskID)) + ":" + v.taskID + v.dir
 }
 
 // parseCover reads a cover's value (coverValue).
-func parseCover(s string) (taskID, dir string, ok bool) {
-	rest, ok := strings.CutPrefix(s, "d|")
+func parseCover(s string) (v cover, ok bool) {
+	rest, ok := strings.CutPrefix(s, "c|")
 	if !ok {
-		return "", "", false
+		return cover{}, false
+	}
+	ms, rest, ok := strings.Cut(rest, "|")
+	if !ok {
+		return cover{}, false
+	}
+	at, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return cover{}, false
 	}
 	n, rest, ok := strings.Cut(rest, ":")
 	if !ok {
-		return "", "", false
+		return cover{}, false
 	}
 	l, err := strconv.Atoi(n)
 	if err != nil || l < 0 || l > len(rest) {
-		return "", "", false
+		return cover{}, false
 	}
-	return rest[:l], rest[l:], true
+	return cover{taskID: rest[:l], dir: rest[l:], at: time.UnixMilli(at)}, true
 }
 
-func (r *Redis) claim(ctx context.Context, eventID string, keys []string, covers [][]string) []claimed {
+// covered reads the covers that would carry out jobs (coverCandidates),
+// one GET a key, in one round trip with those of concurrent joiners.
+func (r *Redis) covered(ctx context.Context, jobs []refresh.Job) []*cover {
+	out := make([]*cover, len(jobs))
+	cands := make([][]string, len(jobs))
+	n := 0
+	for i, j := range jobs {
+		cands[i] = coverCandidates(j)
+		n += len(cands[i])
+	}
+	if n == 0 {
+		return out
+	}
+	gen, usable := r.h.usable()
+	if !usable {
+		return out
+	}
+	cmds := make([][]*redis.StringCmd, len(jobs))
+	r.together.do(ctx, r.rdb, func(ctx context.Context, pipe redis.Pipeliner) {
+		for i, ks := range cands {
+			for _, k := range ks {
+				cmds[i] = append(cmds[i], pipe.Get(ctx, dirKey(k)))
+			}
+		}
+	})
+	now := r.c.o.Now()
+	var failed error
+	for i, cs := range cmds {
+		for _, cmd := range cs {
+			s, err := cmd.Result()
+			if err != nil {
+				if err != redis.Nil {
+					failed = err
+				}
+				continue
+			}
+			if v, ok := parseCover(s); ok {
+				v.until = now.Add(time.Millisecond) // live: Redis keeps it only while it is
+				if v.carries(jobs[i], now) {
+					out[i] = &v
+					break
+				}
+			}
+		}
+	}
+	if failed != nil {
+		r.fail(ctx, failed)
+	} else {
+		r.h.ok(gen)
+	}
+	return out
+}
+
+func (r *Redis) claim(ctx context.Context, eventID string, keys []string) []claimed {
 	cls := make([]claimed, len(keys))
 	for i := range cls {
 		cls[i].owned = true // the in-process fallback owns everything
@@ -221,12 +278,7 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string, covers
 	cmds := make([]*redis.Cmd, len(keys))
 	r.together.do(ctx, r.rdb, func(ctx context.Context, pipe redis.Pipeliner) {
 		for i, k := range keys {
-			ks := make([]string, 0, 1+len(covers[i]))
-			ks = append(ks, urlKey(k))
-			for _, c := range covers[i] {
-				ks = append(ks, dirKey(c))
-			}
-			cmds[i] = claimScript.Eval(ctx, pipe, ks, val, ttl.Milliseconds(), takeover)
+			cmds[i] = claimScript.Eval(ctx, pipe, []string{urlKey(k)}, val, ttl.Milliseconds(), takeover)
 		}
 	})
 	var failed error
@@ -239,21 +291,15 @@ func (r *Redis) claim(ctx context.Context, eventID string, keys []string, covers
 			failed = err // owned in-process, not held in Redis
 			continue
 		}
-		n, _ := res[0].(int64)
-		if n == 1 {
+		if n, _ := res[0].(int64); n == 1 {
 			cls[i].val = val
 			continue
 		}
 		cls[i].owned = false
-		v := ""
 		if len(res) > 1 {
-			v, _ = res[1].(string)
-		}
-		switch {
-		case n == 2:
-			cls[i].taskID, cls[i].via, _ = parseCover(v)
-		case strings.HasPrefix(v, "d|"):
-			cls[i].taskID = v[2:]
+			if v, _ := res[1].(string); strings.HasPrefix(v, "d|") {
+				cls[i].taskID = v[2:]
+			}
 		}
 	}
 	if failed != nil {

@@ -116,10 +116,11 @@ func (l *Local) Join(ctx context.Context, eventID string, jobs []refresh.Job) ([
 type shared interface {
 	// eventDone reports whether event id was already carried out.
 	eventDone(ctx context.Context, id string) bool
-	// claim tries to take ownership of keys for this instance, unless a
-	// cover among covers[i] (coverCandidates) carries out the job of
-	// keys[i].
-	claim(ctx context.Context, eventID string, keys []string, covers [][]string) []claimed
+	// claim tries to take ownership of keys for this instance.
+	claim(ctx context.Context, eventID string, keys []string) []claimed
+	// covered returns, for each of jobs, a live cover of any instance that
+	// carries it out, if any.
+	covered(ctx context.Context, jobs []refresh.Job) []*cover
 	// settle records a flush's result: marks submitted and spilled jobs,
 	// records the batch's covers and releases the other claims, or
 	// releases every claim on failure.
@@ -135,11 +136,10 @@ type claimed struct {
 	// val is the claim held ("" when not held in the shared state, e.g.
 	// while it is unreachable).
 	val string
-	// owned is false when another holder has the key, or a cover carries
-	// out the job; taskID then names the holder's or the cover's task if
-	// known, and via the cover's directory.
-	owned       bool
-	taskID, via string
+	// owned is false when another holder has the key; taskID then names
+	// the holder's task if known.
+	owned  bool
+	taskID string
 }
 
 // core is the batching machinery shared by Local and Redis.
@@ -284,25 +284,33 @@ func (c *core) join(ctx context.Context, eventID string, jobs []refresh.Job) ([]
 	}
 	c.mu.Unlock()
 
-	// Claim the fresh keys in the shared state, outside the lock; the
-	// claim of a job a cover may carry asks for its covers too.
-	fk := make([]string, len(fresh))
-	fc := make([][]string, len(fresh))
+	// Outside the lock: the covers of other instances, then the claims
+	// of the fresh keys not covered, in the shared state.
+	fj := make([]refresh.Job, len(fresh))
 	for n, i := range fresh {
-		fk[n] = keys[i]
-		fc[n] = coverCandidates(jobs[i])
+		fj[n] = jobs[i]
+	}
+	var fk []string
+	var fi []int
+	for n, v := range c.sh.covered(ctx, fj) {
+		i := fresh[n]
+		if v != nil {
+			outs[i] = coveredOutcome(jobs[i], *v)
+			known[i] = true
+			continue
+		}
+		fk, fi = append(fk, keys[i]), append(fi, i)
 	}
 	var mine []int
 	var mineVals []string
-	for n, cl := range c.sh.claim(ctx, eventID, fk, fc) {
-		i := fresh[n]
+	for n, cl := range c.sh.claim(ctx, eventID, fk) {
+		i := fi[n]
 		if cl.owned {
 			mine = append(mine, i)
 			mineVals = append(mineVals, cl.val)
 			continue
 		}
 		outs[i] = duplicate(jobs[i], cl.taskID)
-		outs[i].Via = cl.via
 		known[i] = true
 	}
 	c.mu.Lock()
@@ -514,15 +522,25 @@ func FlushMargin(left time.Duration) time.Duration {
 
 func (c *core) flushBatch(ctx context.Context, b *batch) {
 	// Jobs a cover recorded since they joined carries out (one of the
-	// window flushed just before, say) are Duplicate and not flushed.
+	// window flushed just before, say, or another instance's) are
+	// Duplicate and not flushed.
 	outs := make([]refresh.Outcome, len(b.jobs))
 	rest := make([]refresh.Job, 0, len(b.jobs))
 	var restAt []int // index in b.jobs of each job in rest
+	var shared []*cover
+	if c.sh != nil {
+		shared = c.sh.covered(ctx, b.jobs)
+	}
 	c.mu.Lock()
 	now := c.o.Now()
+	start := now
 	for i, j := range b.jobs {
 		if v, ok := c.coveredLocked(j, now); ok {
 			outs[i] = coveredOutcome(j, v)
+			continue
+		}
+		if shared != nil && shared[i] != nil {
+			outs[i] = coveredOutcome(j, *shared[i])
 			continue
 		}
 		rest = append(rest, j)
@@ -547,7 +565,7 @@ func (c *core) flushBatch(ctx context.Context, b *batch) {
 	}
 	b.outs, b.err = outs, err
 	if err == nil {
-		b.covers = coversOf(b.jobs, outs, c.o.Now().Add(c.o.DedupeTTL))
+		b.covers = coversOf(b.jobs, outs, start, c.o.Now().Add(c.o.DedupeTTL))
 	}
 	if c.sh != nil {
 		c.sh.settle(context.WithoutCancel(ctx), b)
@@ -585,7 +603,7 @@ func (c *core) coveredLocked(j refresh.Job, now time.Time) (cover, bool) {
 		return cover{}, false
 	}
 	for _, k := range coverCandidates(j) {
-		if v, ok := c.covers[k]; ok && now.Before(v.until) {
+		if v, ok := c.covers[k]; ok && v.carries(j, now) {
 			return v, true
 		}
 	}
