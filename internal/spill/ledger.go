@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
@@ -83,34 +82,26 @@ func (l *Ledger) load(ctx context.Context) ([]refresh.Ticket, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("ledger: list: %w", err)
 	}
-	batches := make([][]refresh.Ticket, len(names))
-	errs := make([]error, len(names))
-	sem := make(chan struct{}, readers)
-	var wg sync.WaitGroup
-	for i, name := range names {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			data, err := l.b.read(ctx, name)
-			if errors.Is(err, errNotFound) {
-				return // compacted since the listing: its tickets are in a newer object
-			}
-			var b ledgerBatch
-			if err == nil {
-				if err = json.Unmarshal(data, &b); err == nil && b.Version != formatVersion {
-					err = fmt.Errorf("format version %d, want %d", b.Version, formatVersion)
-				}
-			}
-			batches[i], errs[i] = b.Tickets, err
-		})
-	}
-	wg.Wait()
+	batches, errs := readAll(ctx, l.b, names, func(data []byte) ([]refresh.Ticket, error) {
+		var b ledgerBatch
+		if err := json.Unmarshal(data, &b); err != nil {
+			return nil, err
+		}
+		if b.Version != formatVersion {
+			return nil, fmt.Errorf("format version %d, want %d", b.Version, formatVersion)
+		}
+		return b.Tickets, nil
+	})
 	var all []refresh.Ticket
 	for i, b := range batches {
-		if errs[i] != nil {
-			return nil, nil, fmt.Errorf("ledger: read %s: %w", l.b.where(names[i]), errs[i])
+		switch err := errs[i]; {
+		case errors.Is(err, errNotFound):
+			// Compacted since the listing: its tickets are in a newer object.
+		case err != nil:
+			return nil, nil, fmt.Errorf("ledger: read %s: %w", l.b.where(names[i]), err)
+		default:
+			all = append(all, b...)
 		}
-		all = append(all, b...)
 	}
 	earliest := l.now().Add(-refresh.TaskRetention)
 	latest := slices.DeleteFunc(refresh.Latest(all), func(t refresh.Ticket) bool { return t.Submitted.Before(earliest) })

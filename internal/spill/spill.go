@@ -193,6 +193,28 @@ type orphanRecoverer interface {
 // readers is how many objects Load reads at once.
 const readers = 8
 
+// readAll reads and decodes the objects names of b, readers at a time:
+// out[i] and errs[i] are those of names[i] (errNotFound for an object
+// removed since the listing).
+func readAll[T any](ctx context.Context, b backend, names []string, decode func([]byte) (T, error)) (out []T, errs []error) {
+	out, errs = make([]T, len(names)), make([]error, len(names))
+	sem := make(chan struct{}, readers)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			data, err := b.read(ctx, name)
+			if err == nil {
+				out[i], err = decode(data)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	return out, errs
+}
+
 // Spill stores p as one new object. It returns only after p is durable;
 // concurrent callers never lose each other's entries.
 func (s *Store) Spill(ctx context.Context, p []refresh.Pending) (err error) {
@@ -245,40 +267,22 @@ func (s *Store) Load(ctx context.Context) (_ []Entry, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("spill: list: %w", err)
 	}
-	type result struct {
-		entries []refresh.Pending
-		err     error
-	}
-	results := make([]result, len(names))
-	sem := make(chan struct{}, readers)
-	var wg sync.WaitGroup
-	for i, name := range names {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			data, err := s.b.read(ctx, name)
-			if err == nil {
-				results[i].entries, err = decodeBatch(data)
-			}
-			results[i].err = err
-		})
-	}
-	wg.Wait()
+	batches, readErrs := readAll(ctx, s.b, names, decodeBatch)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("spill: load: %w", err)
 	}
 
 	var entries []Entry
 	var errs []error
-	for i, r := range results {
-		switch {
-		case errors.Is(r.err, errNotFound):
+	for i, batch := range batches {
+		switch err := readErrs[i]; {
+		case errors.Is(err, errNotFound):
 			// Removed since the listing by another drainer.
-		case r.err != nil:
-			errs = append(errs, &ReadError{Object: s.b.where(names[i]), Err: r.err})
+		case err != nil:
+			errs = append(errs, &ReadError{Object: s.b.where(names[i]), Err: err})
 		default:
-			for j, p := range r.entries {
-				entries = append(entries, Entry{Pending: p, Ref: ref{store: s.id, object: names[i], index: j, count: len(r.entries)}})
+			for j, p := range batch {
+				entries = append(entries, Entry{Pending: p, Ref: ref{store: s.id, object: names[i], index: j, count: len(batch)}})
 			}
 		}
 	}
