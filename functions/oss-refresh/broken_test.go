@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
@@ -14,24 +13,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/platform"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
-
-// logSink is a function's log, safe for the concurrent writes of a server.
-type logSink struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestBrokenDeploymentSaysSo: a deployment that cannot reach the CDN API —
 // no credentials at all, or an endpoint nobody answers — spills every
@@ -76,7 +57,7 @@ func TestBrokenDeploymentSaysSo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var logs logSink
+			var logs apptest.Log
 			env := apptest.Start(t, string(cfg), apptest.Options{
 				Getenv: tt.env,
 				App:    app.Options{After: apptest.Now, Sleep: apptest.NoSleep},

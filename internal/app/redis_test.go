@@ -1,12 +1,9 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,40 +14,14 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
 )
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// has reports whether a record of level with mode was logged.
-func (s *syncBuffer) has(level, mode string) bool {
-	for _, r := range s.lines(level) {
+// hasMode reports whether logs hold a record of level with mode.
+func hasMode(logs *apptest.Log, level, mode string) bool {
+	for _, r := range logs.Records(level) {
 		if r["mode"] == mode {
 			return true
 		}
 	}
 	return false
-}
-
-// lines returns the logged records whose level is level.
-func (s *syncBuffer) lines(level string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(s.b.String(), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(l), &rec) == nil && rec["level"] == level {
-			out = append(out, rec)
-		}
-	}
-	return out
 }
 
 // TestRedisLostAndBack runs bursts of invocations through an App whose
@@ -64,7 +35,7 @@ func TestRedisLostAndBack(t *testing.T) {
 	addr, stop := redistest.Start(t)
 	clock := apptest.NewClock(time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC))
 	emu, endpoint := apptest.Emulator(t, cdn.Options{Now: clock.Now, TaskDuration: -1})
-	var logs syncBuffer
+	var logs apptest.Log
 	o := clock.Options()
 	o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	a := apptest.NewApp(t, `
@@ -105,7 +76,7 @@ window: {redis_url: "${REDIS}"}
 	redistest.StartOn(t, addr)
 	// Invocations go on; each pause past, one of them tries Redis again.
 	// go-redis itself redials a refused address once a second (real time).
-	for i := 0; i < 50 && !logs.has("INFO", "shared"); i++ {
+	for i := 0; i < 50 && !hasMode(&logs, "INFO", "shared"); i++ {
 		clock.Advance(10 * time.Second)
 		burst(fmt.Sprint("after-", i), 5, nil)
 		time.Sleep(100 * time.Millisecond)
@@ -114,7 +85,7 @@ window: {redis_url: "${REDIS}"}
 	if len(emu.Calls()) == 0 {
 		t.Fatal("no call reached the API")
 	}
-	warns, infos := logs.lines("WARN"), logs.lines("INFO")
+	warns, infos := logs.Records("WARN"), logs.Records("INFO")
 	if len(warns) != 1 || warns[0]["mode"] != "in-process" || warns[0]["error"] == nil {
 		t.Errorf("warnings = %v; want one, mode in-process, with the error", warns)
 	}

@@ -1,0 +1,39 @@
+package apptest
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+)
+
+// Log is a function's JSON log in memory, safe for the concurrent writes
+// of a server and its invocations.
+type Log struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Records returns the logged JSON records whose level is level.
+func (l *Log) Records(level string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(l.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == level {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
