@@ -35,16 +35,17 @@ type candidate struct {
 // quota can bear, and per domain URLs beyond what its minute budget sends
 // within MaxWait.
 type pressure struct {
-	url    int               // URL units over the quota (incl. the day's expected remainder)
-	domain map[string]int    // domKey -> URLs over its budget
-	why    string            // of the URL quota, for the note: "10000 left for 31842"
-	domWhy map[string]string // of a domain's budget
+	url      int               // URL units over the quota (incl. the day's expected remainder)
+	expected int               // of them, the day's expected remainder
+	domain   map[string]int    // domKey -> URLs over its budget
+	why      string            // of the URL quota, for the note: "10000 left for 31842"
+	domWhy   map[string]string // of a domain's budget
 }
 
-func (pr *pressure) any() bool {
-	if pr.url > 0 {
-		return true
-	}
+func (pr *pressure) any() bool { return pr.url > 0 || pr.domainShort() }
+
+// domainShort reports whether some domain's budget is short.
+func (pr *pressure) domainShort() bool {
 	for _, n := range pr.domain {
 		if n > 0 {
 			return true
@@ -76,11 +77,11 @@ func (p Planner) measure(files []*item, q, avail refresh.Quota) pressure {
 		}
 	}
 	if avail.URL != refresh.Unlimited {
-		expected := p.expected(q.URL)
-		pr.url = n + expected - avail.URL
-		pr.why = fmt.Sprintf("%d left for %d", avail.URL, n+expected)
-		if expected > 0 {
-			pr.why += fmt.Sprintf(" (%d of them expected later today)", expected)
+		pr.expected = p.expected(q.URL)
+		pr.url = n + pr.expected - avail.URL
+		pr.why = fmt.Sprintf("%d left for %d", avail.URL, n+pr.expected)
+		if pr.expected > 0 {
+			pr.why += fmt.Sprintf(" (%d of them expected later today)", pr.expected)
 		}
 	}
 	if p.DomainURLsPerMinute > 0 {
@@ -145,7 +146,7 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 	// directory unit worth spending on a few files: otherwise one unit must
 	// save at least as many URL units as one is worth today.
 	minFiles := 2
-	if short := pr.url - p.expected(q.URL); short <= 0 && !domainShort(pr) && units != refresh.Unlimited && avail.URL != refresh.Unlimited {
+	if short := pr.url - pr.expected; short <= 0 && !pr.domainShort() && units != refresh.Unlimited && avail.URL != refresh.Unlimited {
 		minFiles = max(2, avail.URL/units)
 	}
 
@@ -248,15 +249,6 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 		out = append(out, d)
 	}
 	return out
-}
-
-func domainShort(pr pressure) bool {
-	for _, n := range pr.domain {
-		if n > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // better orders candidates: more files first, then deeper, then by URL.
