@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +21,17 @@ import (
 // These tests drive the emulator with the real v1 SDK clients to prove
 // that the answers decode into the SDK's response types.
 
+// warmEndpoints fills the SDK's endpoint maps once: the SDK fills them
+// lazily, without a lock, on every NewClientWithOptions, so parallel tests
+// building clients would race on them (alicdn.New does the same).
+var warmEndpoints = sync.OnceFunc(func() {
+	sdkcdn.GetEndpointMap()
+	sdkdcdn.GetEndpointMap()
+})
+
 func sdkClients(t *testing.T, s *Server, secret string) (*sdkcdn.Client, *sdkdcdn.Client) {
 	t.Helper()
+	warmEndpoints()
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	host := strings.TrimPrefix(ts.URL, "http://")
