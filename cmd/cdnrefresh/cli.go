@@ -16,7 +16,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/window"
-	"github.com/redis/go-redis/v9"
 )
 
 // clock is the time the API commands keep: the limiter's pacing, the
@@ -92,7 +91,7 @@ func rulesFor(domains []string) []byte {
 // CDNREFRESH_REDIS_URL) is set, so that the CLI and the functions share
 // the account's budget, else in process. Close releases Redis.
 func openCDN(cfg *config.Config, clk clock) (*alicdn.Client, func(), error) {
-	var rdb *redis.Client
+	var rdb *window.Conn
 	if cfg.Window.RedisURL != "" {
 		var err error
 		if rdb, err = window.Dial(cfg.Window.RedisURL); err != nil {

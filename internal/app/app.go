@@ -18,7 +18,6 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 	"github.com/cdnrefresh/cdnrefresh/internal/urlmap"
 	"github.com/cdnrefresh/cdnrefresh/internal/window"
-	"github.com/redis/go-redis/v9"
 )
 
 // Options are what the caller adds to the config.
@@ -44,7 +43,7 @@ type App struct {
 	Logger   *slog.Logger
 
 	now   func() time.Time
-	redis *redis.Client
+	redis *window.Conn
 }
 
 // New assembles an App from cfg.
@@ -153,7 +152,7 @@ func NewMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
 // for every instance at once through rdb, or in process when rdb is nil.
 // Of o the clock (Now, After, Sleep) and Logger are used. New builds the
 // App's client with it; the CLI builds its own pipeline around one.
-func NewCDN(cfg *config.Config, rdb *redis.Client, o Options) (*alicdn.Client, error) {
+func NewCDN(cfg *config.Config, rdb *window.Conn, o Options) (*alicdn.Client, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -176,7 +175,7 @@ func NewCDN(cfg *config.Config, rdb *redis.Client, o Options) (*alicdn.Client, e
 	})
 }
 
-func newLimiter(cfg *config.Config, rdb *redis.Client, wopts window.Options) (refresh.Limiter, error) {
+func newLimiter(cfg *config.Config, rdb *window.Conn, wopts window.Options) (refresh.Limiter, error) {
 	l := window.Limits{QPS: cfg.Limits.QPS(), URLsPerMinute: cfg.Limits.DomainURLsPerMinute}
 	if rdb != nil {
 		return window.NewRedisLimiter(rdb, l, wopts)

@@ -345,7 +345,7 @@ func sleep(ctx context.Context, now func() time.Time, after func(time.Duration) 
 // LocalLimiter (each instance then keeps the limits on its own) and logs a
 // warning once per outage. It is safe for concurrent use.
 type RedisLimiter struct {
-	rdb   redis.UniversalClient
+	rdb   redis.Cmdable
 	now   func() time.Time
 	after func(time.Duration) <-chan time.Time
 	qps   map[string]float64
@@ -359,7 +359,7 @@ type RedisLimiter struct {
 // NewRedisLimiter returns a limiter keeping l across every instance that
 // shares client. Of o the clock (Now, After) and Logger are used. It
 // returns an error only for a nil client or invalid limits.
-func NewRedisLimiter(client redis.UniversalClient, l Limits, o Options) (*RedisLimiter, error) {
+func NewRedisLimiter(client redis.Cmdable, l Limits, o Options) (*RedisLimiter, error) {
 	if client == nil {
 		return nil, errors.New("window: NewRedisLimiter needs a Redis client")
 	}

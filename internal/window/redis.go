@@ -33,10 +33,28 @@ const (
 	pendingNoDeadline = time.Minute
 )
 
-// Dial returns a client for a redis:// or rediss:// URL, with short
+// Conn is a connection to the Redis server that instances share, as Dial
+// makes it: go-redis's commands, the server's address and Close. It is
+// safe for concurrent use.
+//
+// It offers redis.Cmdable rather than go-redis's *Client on purpose: the
+// Client type carries a weak.Pointer[Client], and every package that
+// loads that type compiles some 1,550 method wrappers for it again (about
+// a second each on two cores). Through Conn only this package does.
+type Conn struct {
+	redis.Cmdable
+	// Addr is the server's host:port, for messages: never the password.
+	Addr  string
+	close func() error
+}
+
+// Close releases the connection pool.
+func (c *Conn) Close() error { return c.close() }
+
+// Dial returns a connection for a redis:// or rediss:// URL, with short
 // timeouts suited to a window that must fall back quickly. It does not
 // connect.
-func Dial(rawURL string) (*redis.Client, error) {
+func Dial(rawURL string) (*Conn, error) {
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		// The parser's message may quote the URL, password and all, in any
@@ -48,7 +66,8 @@ func Dial(rawURL string) (*redis.Client, error) {
 	o.WriteTimeout = opTimeout
 	o.PoolTimeout = opTimeout
 	o.MaxRetries = 1
-	return redis.NewClient(o), nil
+	c := redis.NewClient(o)
+	return &Conn{Cmdable: c, Addr: o.Addr, close: c.Close}, nil
 }
 
 // Redis is a window whose dedupe state is shared by every instance through
@@ -56,7 +75,7 @@ func Dial(rawURL string) (*redis.Client, error) {
 // unreachable it behaves as Local. It is safe for concurrent use.
 type Redis struct {
 	c        *core
-	rdb      redis.UniversalClient
+	rdb      redis.Cmdable
 	instance string
 	h        *health
 	seq      atomic.Uint64
@@ -68,7 +87,7 @@ type Redis struct {
 // be reached now, NewRedis logs a warning and returns a window that works
 // in-process until Redis answers again. It returns an error only for a nil
 // client.
-func NewRedis(ctx context.Context, opts Options, client redis.UniversalClient, instanceID string, flush refresh.FlushFunc) (*Redis, error) {
+func NewRedis(ctx context.Context, opts Options, client redis.Cmdable, instanceID string, flush refresh.FlushFunc) (*Redis, error) {
 	if client == nil {
 		return nil, errors.New("window: NewRedis needs a Redis client")
 	}
@@ -329,7 +348,7 @@ type batchOf struct {
 
 // do sends add's commands with the others queued, within opTimeout of the
 // round trip that carries them, and returns once they are answered.
-func (c *combiner) do(ctx context.Context, rdb redis.UniversalClient, add func(context.Context, redis.Pipeliner)) {
+func (c *combiner) do(ctx context.Context, rdb redis.Cmdable, add func(context.Context, redis.Pipeliner)) {
 	b := &batchOf{add: add, done: make(chan struct{})}
 	c.mu.Lock()
 	c.queue = append(c.queue, b)
@@ -450,11 +469,11 @@ type health struct {
 // healths holds one health per Redis client: the window and the limiter
 // of an instance share it, so that an outage is noticed, logged and
 // retried once for both.
-var healths sync.Map // redis.UniversalClient -> *health
+var healths sync.Map // redis.Cmdable -> *health
 
 // healthOf returns the health of client c; the first caller's logger and
 // clock are its.
-func healthOf(c redis.UniversalClient, log *slog.Logger, now func() time.Time) *health {
+func healthOf(c redis.Cmdable, log *slog.Logger, now func() time.Time) *health {
 	if h, ok := healths.Load(c); ok {
 		return h.(*health)
 	}

@@ -11,10 +11,10 @@ import (
 // Redis (SET NX PX): the webhook remembers there the signatures it
 // accepted, so that a request replayed to another instance is refused too.
 // It implements webhook.ReplayCache.
-type Replay struct{ c *redis.Client }
+type Replay struct{ c redis.Cmdable }
 
 // NewReplay returns a Replay kept in c.
-func NewReplay(c *redis.Client) *Replay { return &Replay{c} }
+func NewReplay(c redis.Cmdable) *Replay { return &Replay{c} }
 
 const replayPrefix = KeyPrefix + "webhook:"
 
