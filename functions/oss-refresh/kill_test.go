@@ -21,6 +21,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/testrun"
 )
 
 // killConfig maps bucket my-site's static/ to one domain whose per-minute
@@ -180,6 +181,9 @@ func TestMain(m *testing.M) {
 		main() // serves until killed or interrupted, then exits
 		return
 	}
+	// The parallel tests wait on function processes and signals far more
+	// than they compute.
+	testrun.Parallel(4)
 	os.Exit(m.Run())
 }
 
