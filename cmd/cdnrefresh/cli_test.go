@@ -88,6 +88,8 @@ func (s *stand) run(t *testing.T, stdin string, args ...string) (int, string, st
 		err = tasks(ctx, c, args[1:], &stdout, &stderr)
 	case "wait":
 		err = waitTasks(ctx, c, args[1:], &stdout, &stderr)
+	case "report":
+		err = printReport(ctx, c, args[1:], &stdout, &stderr)
 	default:
 		return run(ctx, args, strings.NewReader(stdin), &stdout, &stderr), stdout.String(), stderr.String()
 	}

@@ -70,11 +70,11 @@ func loadConfig(name string) (*config.Config, error) {
 }
 
 // openApp assembles the App described by a config file, as the functions
-// do, with credentials and endpoints from the process environment.
-func openApp(ctx context.Context, name string) (*app.App, error) {
+// do, with credentials and endpoints from the process environment, on clk.
+func openApp(ctx context.Context, name string, clk clock) (*app.App, error) {
 	cfg, err := loadConfig(name)
 	if err != nil {
 		return nil, err
 	}
-	return app.New(ctx, cfg, app.Options{})
+	return app.New(ctx, cfg, clk.options())
 }

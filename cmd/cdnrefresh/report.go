@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
 )
@@ -16,6 +15,11 @@ import (
 // first, --send also sends it to the configured channels when the policy
 // says so.
 func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	return printReport(ctx, realClock, args, stdout, stderr)
+}
+
+// printReport is runReport on clk.
+func printReport(ctx context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", stderr)
 	cfgFile := fs.String("config", "", "config `FILE` (YAML)")
 	drain := fs.Bool("drain", false, "replay spilled work first, as the timer does")
@@ -31,12 +35,12 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprintln(stderr, "cdnrefresh report: --config is required")
 		return errUsage
 	}
-	a, err := openApp(ctx, *cfgFile)
+	a, err := openApp(ctx, *cfgFile, clk)
 	if err != nil {
 		return exit(exitUsage, err)
 	}
 	defer a.Close()
-	o := report.RunOptions{Drain: *drain, Report: true, Since: time.Now().Add(-*since)}
+	o := report.RunOptions{Drain: *drain, Report: true, Since: clk.now().Add(-*since)}
 	if *send {
 		if o.Channels, err = a.Channels(); err != nil {
 			return err

@@ -278,8 +278,8 @@ limits: {domain_urls_per_minute: 100000, refresh_qps: 1000}
 `
 
 // TestSlowAPIAtTheDeadline invokes oss-refresh over FC's protocol with a
-// 5-second function timeout while the CDN API holds every refresh call for
-// 95% of it (4.75 s): the calls are still in flight when the flush must
+// 3-second function timeout while the CDN API holds every refresh call for
+// 95% of it (2.85 s): the calls are still in flight when the flush must
 // end, its margin before the deadline. The invocation must answer 200, on
 // time, with every URL spilled — in doubt when its call was sent and cut
 // off. The API carries out a call cut off (nobody is left to hear it), as
@@ -302,7 +302,7 @@ func TestSlowAPIAtTheDeadline(t *testing.T) {
 	ctx := t.Context()
 
 	// Five invocations of 500 objects each, at once: they share a window.
-	const timeout = 5 * time.Second
+	const timeout = 3 * time.Second
 	env.CDN.Inject(cdn.Faults{Delay: timeout * 95 / 100, Actions: []string{"RefreshObjectCaches"}})
 	const invocations = 5
 	reports := make([]refresh.Report, invocations)
