@@ -39,7 +39,10 @@ LAMBDA_ARCH := arm64
 # cdn-events is Function Compute's alone: Lambda has no CDN event trigger.
 LAMBDA_FUNCS := oss-refresh report webhook
 on_lambda = case " $(LAMBDA_FUNCS) " in *" $$f "*) true;; *) false;; esac
-BUILD := GOOS=linux CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+# lambda.norpc leaves out aws-lambda-go's RPC mode, which only the retired go1.x
+# runtime used (provided.al2023 and FC speak HTTP): net/rpc's reflection kept
+# every method of every SDK type alive, so the binaries were three times larger.
+BUILD := GOOS=linux CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 build: ## static bootstraps: dist/build/fc/<fn>/bootstrap (linux/amd64, FC custom runtime) and dist/build/lambda/<fn>/bootstrap (linux/arm64, Lambda provided.al2023); bin/cdnrefresh
 	@for f in $(FUNCS); do echo "build $$f"; \
 	  GOARCH=amd64 $(BUILD) -o dist/build/fc/$$f/bootstrap ./functions/$$f || exit 1; \
