@@ -183,8 +183,7 @@ func TestMain(m *testing.M) {
 	}
 	// The parallel tests wait on function processes and signals far more
 	// than they compute.
-	testrun.Parallel(4)
-	os.Exit(m.Run())
+	testrun.Main(m, 4)
 }
 
 // functionBinary returns the program that runs this function: the test

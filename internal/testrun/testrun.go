@@ -4,17 +4,19 @@ package testrun
 
 import (
 	"flag"
+	"os"
 	"runtime"
 	"strconv"
+	"testing"
 )
 
-// Parallel lets up to n tests that call t.Parallel run at once when the
-// command line does not say (-parallel) and GOMAXPROCS is lower. Call it
-// from TestMain, before m.Run, in a package whose parallel tests mostly
-// wait — on windows, deadlines, delays injected into an emulator — rather
-// than compute: at the default, GOMAXPROCS (2 on CI), they would take
-// turns on an idle machine.
-func Parallel(n int) {
+// Main runs m's tests, up to n of those that call t.Parallel at once when
+// the command line does not say (-parallel) and GOMAXPROCS is lower, and
+// exits. Call it from the TestMain of a package whose parallel tests
+// mostly wait — on windows, deadlines, processes, delays injected into an
+// emulator — rather than compute: at the default, GOMAXPROCS (2 on CI),
+// they would take turns on an idle machine.
+func Main(m *testing.M, n int) {
 	if !flag.Parsed() {
 		flag.Parse()
 	}
@@ -23,4 +25,5 @@ func Parallel(n int) {
 	if !set && runtime.GOMAXPROCS(0) < n {
 		_ = flag.Set("test.parallel", strconv.Itoa(n)) // registered by testing: cannot fail
 	}
+	os.Exit(m.Run())
 }

@@ -1,7 +1,6 @@
 package window
 
 import (
-	"os"
 	"testing"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/testrun"
@@ -10,6 +9,5 @@ import (
 // The parallel tests here wait on windows, deadlines and the emulator's
 // injected delays far more than they compute.
 func TestMain(m *testing.M) {
-	testrun.Parallel(4)
-	os.Exit(m.Run())
+	testrun.Main(m, 4)
 }
