@@ -324,6 +324,10 @@ func TestLimitsInvalid(t *testing.T) {
 	if _, err := NewRedisLimiter(nil, Limits{}, Options{}); err == nil {
 		t.Error("NewRedisLimiter(nil client) error = nil, want one")
 	}
+	var none *Conn
+	if _, err := NewRedisLimiter(none, Limits{}, Options{}); err == nil {
+		t.Error("NewRedisLimiter(nil *Conn) error = nil, want one")
+	}
 }
 
 func TestLimitsOverride(t *testing.T) {

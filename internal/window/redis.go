@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -44,12 +45,18 @@ const (
 type Conn struct {
 	redis.Cmdable
 	// Addr is the server's host:port, for messages: never the password.
-	Addr  string
-	close func() error
+	Addr   string
+	closer io.Closer
 }
 
 // Close releases the connection pool.
-func (c *Conn) Close() error { return c.close() }
+func (c *Conn) Close() error { return c.closer.Close() }
+
+// noClient reports whether client is nil, or a nil *Conn in an interface.
+func noClient(client redis.Cmdable) bool {
+	c, isConn := client.(*Conn)
+	return client == nil || isConn && c == nil
+}
 
 // Dial returns a connection for a redis:// or rediss:// URL, with short
 // timeouts suited to a window that must fall back quickly. It does not
@@ -67,7 +74,7 @@ func Dial(rawURL string) (*Conn, error) {
 	o.PoolTimeout = opTimeout
 	o.MaxRetries = 1
 	c := redis.NewClient(o)
-	return &Conn{Cmdable: c, Addr: o.Addr, close: c.Close}, nil
+	return &Conn{Cmdable: c, Addr: o.Addr, closer: c}, nil
 }
 
 // Redis is a window whose dedupe state is shared by every instance through
@@ -88,7 +95,7 @@ type Redis struct {
 // in-process until Redis answers again. It returns an error only for a nil
 // client.
 func NewRedis(ctx context.Context, opts Options, client redis.Cmdable, instanceID string, flush refresh.FlushFunc) (*Redis, error) {
-	if client == nil {
+	if noClient(client) {
 		return nil, errors.New("window: NewRedis needs a Redis client")
 	}
 	if instanceID == "" {

@@ -348,6 +348,10 @@ func TestNewRedisErrors(t *testing.T) {
 	if _, err := NewRedis(t.Context(), Options{}, nil, "i", nil); err == nil {
 		t.Error("NewRedis(nil client) error = nil, want one")
 	}
+	var none *Conn
+	if _, err := NewRedis(t.Context(), Options{}, none, "i", nil); err == nil {
+		t.Error("NewRedis(nil *Conn) error = nil, want one")
+	}
 	tests := []struct{ name, url string }{
 		{"bad scheme", "http://127.0.0.1:6379"},
 		{"bad db", "redis://127.0.0.1:6379/x"},
