@@ -419,25 +419,19 @@ func follow(ctx context.Context, clk clock, api taskReader, refs []taskRef, time
 	}
 }
 
-// taskStatus is the state of a task from its records: Failed when one
-// failed (with "URL: reason" for each), Complete when all are, else
-// running.
+// taskStatus is the state of a task from its records: Failed when it is
+// done and one failed (with "URL: reason" for each), Complete when all
+// completed, else running.
 func taskStatus(recs []refresh.Task) (string, []string) {
-	var reasons []string
-	done := 0
-	for _, t := range recs {
-		switch t.Status {
-		case refresh.TaskFailed:
-			reasons = append(reasons, t.ObjectPath+": "+t.Description)
-			done++
-		case refresh.TaskComplete:
-			done++
-		}
-	}
+	done, failed := refresh.TaskProgress(recs)
 	switch {
-	case len(recs) == 0 || done < len(recs):
+	case !done:
 		return refresh.TaskRefreshing, nil
-	case len(reasons) > 0:
+	case len(failed) > 0:
+		reasons := make([]string, len(failed))
+		for i, t := range failed {
+			reasons[i] = t.ObjectPath + ": " + t.Description
+		}
 		return refresh.TaskFailed, reasons
 	}
 	return refresh.TaskComplete, nil

@@ -120,21 +120,14 @@ func (p *Pipeline) poll(ctx context.Context, tickets []Ticket, now time.Time, f 
 		for _, id := range t.TaskIDs {
 			recs := records[id]
 			known = known || len(recs) > 0
-			complete := len(recs) > 0
-			for _, r := range recs {
-				switch r.Status {
-				case TaskFailed:
-					complete = false
-					if !slices.Contains(c.Failed, r.ObjectPath) {
-						c.Failed = append(c.Failed, r.ObjectPath)
-					}
-					c.Description = r.Description
-				case TaskComplete:
-				default:
-					complete = false
+			done, failed := TaskProgress(recs)
+			for _, r := range failed {
+				if !slices.Contains(c.Failed, r.ObjectPath) {
+					c.Failed = append(c.Failed, r.ObjectPath)
 				}
+				c.Description = r.Description
 			}
-			if complete {
+			if done && len(failed) == 0 {
 				c.complete(id, now)
 			}
 		}

@@ -46,6 +46,23 @@ const (
 	TaskFailed     = "Failed"
 )
 
+// TaskProgress reads the records of one task, one per object path: done
+// when there are records and each is Complete or Failed, and the Failed
+// ones. A task is complete when it is done and none failed.
+func TaskProgress(recs []Task) (done bool, failed []Task) {
+	done = len(recs) > 0
+	for _, r := range recs {
+		switch r.Status {
+		case TaskFailed:
+			failed = append(failed, r)
+		case TaskComplete:
+		default:
+			done = false
+		}
+	}
+	return done, failed
+}
+
 // PreloadDetail is the per-URL outcome of one prefetch task.
 type PreloadDetail struct {
 	Total   int
