@@ -408,8 +408,8 @@ func afterPurge(ctx context.Context, clk clock, p *refresh.Pipeline, cdn *alicdn
 			continue
 		}
 		at = append(at, i)
-		for _, id := range strings.Split(out.TaskID, ",") {
-			if r := (taskRef{Provider: out.Job.Provider.OrDefault(), ID: strings.TrimSpace(id)}); r.ID != "" && !seen[r] {
+		for _, id := range refresh.TaskIDs(out.TaskID) {
+			if r := (taskRef{Provider: out.Job.Provider.OrDefault(), ID: id}); !seen[r] {
 				seen[r] = true
 				refs = append(refs, r)
 			}
@@ -654,10 +654,8 @@ func (w *watch) Submit(ctx context.Context, c refresh.Call) (string, error) {
 	w.planned = max(w.planned, n)
 	id, err := w.submitter.Submit(ctx, c)
 	if err == nil {
-		for _, part := range strings.Split(id, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				w.tasks = append(w.tasks, taskRef{Provider: c.Provider.OrDefault(), ID: part})
-			}
+		for _, part := range refresh.TaskIDs(id) {
+			w.tasks = append(w.tasks, taskRef{Provider: c.Provider.OrDefault(), ID: part})
 		}
 	}
 	w.prog.call(n, w.planned, c, id, err)

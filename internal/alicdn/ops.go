@@ -544,11 +544,7 @@ func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q refresh
 func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids []string) ([]refresh.Task, error) {
 	var all []string
 	for _, id := range ids {
-		for _, part := range strings.Split(id, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				all = append(all, part)
-			}
-		}
+		all = append(all, refresh.TaskIDs(id)...)
 	}
 	if provider != refresh.CDN && provider != refresh.DCDN && provider != "" {
 		return nil, fmt.Errorf("alicdn: unknown provider %q", provider)

@@ -180,8 +180,8 @@ func (r *Report) Add(outs ...Outcome) {
 			if o.Reason != "" { // only a collapse gives a submitted job a reason
 				r.note(o.Reason)
 			}
-			for _, id := range strings.Split(o.TaskID, ",") {
-				if id = strings.TrimSpace(id); id != "" && !seen[id] {
+			for _, id := range TaskIDs(o.TaskID) {
+				if !seen[id] {
 					seen[id] = true
 					r.Tasks = append(r.Tasks, id)
 				}
@@ -427,7 +427,7 @@ func (p *Pipeline) carryOut(ctx context.Context, work []Pending) ([]Outcome, err
 		switch ref.Status {
 		case Submitted:
 			w := work[i]
-			w.Reason, w.After, w.NotBefore = ReasonAfterPurge, splitIDs(ref.TaskID), p.o.Now().Add(p.o.PrefetchAfter)
+			w.Reason, w.After, w.NotBefore = ReasonAfterPurge, TaskIDs(ref.TaskID), p.o.Now().Add(p.o.PrefetchAfter)
 			r.outs[i] = Outcome{Job: w.Job, Status: Waiting, Reason: ReasonAfterPurge, TaskID: ref.TaskID}
 			r.pending = append(r.pending, w)
 		case Spilled, Failed:
@@ -474,7 +474,7 @@ func (r *round) set(j Job, o Outcome) {
 
 // accepted notes the ticket of a call the API accepted with task id(s).
 func (r *round) accepted(c Call, task string) {
-	t := Ticket{Provider: c.Provider.OrDefault(), Action: c.Action, ObjectType: c.ObjectType, TaskIDs: splitIDs(task),
+	t := Ticket{Provider: c.Provider.OrDefault(), Action: c.Action, ObjectType: c.ObjectType, TaskIDs: TaskIDs(task),
 		URLs: c.URLs, Submitted: r.p.o.Now(), Attempt: 1, State: TicketOpen}
 	for _, j := range c.Jobs {
 		if t.Changed.IsZero() || j.ChangeTime.Before(t.Changed) {
@@ -565,17 +565,6 @@ func (r *round) finish(ctx context.Context) ([]Outcome, error) {
 		return outs, fmt.Errorf("refresh: spill %d jobs: %w", len(r.pending), err)
 	}
 	return outs, nil
-}
-
-// splitIDs splits a comma-separated list of task ids.
-func splitIDs(s string) []string {
-	var ids []string
-	for _, id := range strings.Split(s, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }
 
 // fail marks the spilled outcomes of outs Failed: the store did not keep

@@ -1,6 +1,9 @@
 package refresh
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // TaskQuery selects refresh and prefetch tasks (DescribeRefreshTasks,
 // DescribeDcdnRefreshTasks). Every field is optional; ObjectType (file,
@@ -45,6 +48,18 @@ const (
 	TaskComplete   = "Complete"
 	TaskFailed     = "Failed"
 )
+
+// TaskIDs returns the task ids of s, a comma-separated list as a call's
+// answer gives them (Submit returns the RefreshTaskId or PushTaskId).
+func TaskIDs(s string) []string {
+	var ids []string
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
 
 // TaskProgress reads the records of one task, one per object path: done
 // when there are records and each is Complete or Failed, and the Failed
