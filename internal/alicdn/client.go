@@ -10,15 +10,14 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/services/cdn"
-	"github.com/aliyun/alibaba-cloud-sdk-go/services/dcdn"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
@@ -134,10 +133,6 @@ type Client struct {
 
 var regionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
-// warmEndpoints initialises the SDK's lazily built endpoint maps once:
-// building them in two goroutines at once is a data race.
-var warmEndpoints sync.Once
-
 // New returns a Client for cfg.
 func New(cfg Config) (*Client, error) {
 	c := &Client{
@@ -187,10 +182,6 @@ func New(cfg Config) (*Client, error) {
 		zone = time.FixedZone("UTC+8", 8*60*60)
 	}
 	c.quotas = &quotaCache{read: c.Quota, now: c.now, zone: zone}
-	warmEndpoints.Do(func() {
-		cdn.GetEndpointMap()
-		dcdn.GetEndpointMap()
-	})
 	return c, nil
 }
 
@@ -282,22 +273,32 @@ type sdkEnv struct {
 	dcdnHost   string
 }
 
-func (e sdkEnv) cdn() (*cdn.Client, error) {
-	cl, err := cdn.NewClientWithOptions(e.region, e.config, e.credential)
+// cdn and dcdn return a client of the SDK's core for one attempt, aimed at
+// the CDN or the DCDN host. The typed requests and responses of
+// services/cdn and services/dcdn go through it with doAction.
+func (e sdkEnv) cdn() (*sdk.Client, error) { return e.client(e.cdnHost) }
+
+func (e sdkEnv) dcdn() (*sdk.Client, error) { return e.client(e.dcdnHost) }
+
+func (e sdkEnv) client(host string) (*sdk.Client, error) {
+	cl, err := sdk.NewClientWithOptions(e.region, e.config, e.credential)
 	if err != nil {
 		return nil, err
 	}
-	cl.Domain = e.cdnHost
+	cl.Domain = host // an explicit domain: the SDK's endpoint maps are never read
 	return cl, nil
 }
 
-func (e sdkEnv) dcdn() (*dcdn.Client, error) {
-	cl, err := dcdn.NewClientWithOptions(e.region, e.config, e.credential)
-	if err != nil {
-		return nil, err
-	}
-	cl.Domain = e.dcdnHost
-	return cl, nil
+// doAction is what each typed method of the SDK's cdn.Client and
+// dcdn.Client does (alibaba-cloud-sdk-go services/cdn: every method is
+// "response = CreateXResponse(); err = client.DoAction(request, response)"),
+// done on the core client instead. Those two typed clients carry about
+// 3,500 methods, and a binary that names them and also looks methods up by
+// reflection (go-cmp, in every test binary) must keep them all: each test
+// binary that links this package was 24 MB larger, and slower to link.
+func doAction[R responses.AcsResponse](cl *sdk.Client, req requests.AcsRequest, resp R) (R, error) {
+	err := cl.DoAction(req, resp)
+	return resp, err
 }
 
 // do runs attempt under the limiter, the per-attempt timeout and the retry

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/cdn"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/dcdn"
@@ -207,7 +208,7 @@ func (c *Client) send(ctx context.Context, r request) (string, error) {
 		var err error
 		switch r.api {
 		case refresh.APIRefresh:
-			var cl *cdn.Client
+			var cl *sdk.Client
 			if cl, err = e.cdn(); err != nil {
 				return err
 			}
@@ -217,11 +218,11 @@ func (c *Client) send(ctx context.Context, r request) (string, error) {
 				req.QueryParams["Force"] = "true" // the typed request has no Force field
 			}
 			var resp *cdn.RefreshObjectCachesResponse
-			if resp, err = cl.RefreshObjectCaches(req); err == nil {
+			if resp, err = doAction(cl, req, cdn.CreateRefreshObjectCachesResponse()); err == nil {
 				id = resp.RefreshTaskId
 			}
 		case refresh.APIPush:
-			var cl *cdn.Client
+			var cl *sdk.Client
 			if cl, err = e.cdn(); err != nil {
 				return err
 			}
@@ -234,13 +235,13 @@ func (c *Client) send(ctx context.Context, r request) (string, error) {
 				req.QueryParams["QueryHashkey"] = "true" // the typed request has no QueryHashkey field
 			}
 			var resp *cdn.PushObjectCacheResponse
-			if resp, err = cl.PushObjectCache(req); err == nil {
+			if resp, err = doAction(cl, req, cdn.CreatePushObjectCacheResponse()); err == nil {
 				id = resp.PushTaskId
 			}
 		case refresh.APICacheTag:
 			id, err = c.cacheTagCDN(e, r)
 		case refresh.APIRefreshDCDN:
-			var cl *dcdn.Client
+			var cl *sdk.Client
 			if cl, err = e.dcdn(); err != nil {
 				return err
 			}
@@ -250,11 +251,11 @@ func (c *Client) send(ctx context.Context, r request) (string, error) {
 				req.Force = requests.NewBoolean(true)
 			}
 			var resp *dcdn.RefreshDcdnObjectCachesResponse
-			if resp, err = cl.RefreshDcdnObjectCaches(req); err == nil {
+			if resp, err = doAction(cl, req, dcdn.CreateRefreshDcdnObjectCachesResponse()); err == nil {
 				id = resp.RefreshTaskId
 			}
 		case refresh.APIRefreshER:
-			var cl *dcdn.Client
+			var cl *sdk.Client
 			if cl, err = e.dcdn(); err != nil {
 				return err
 			}
@@ -264,11 +265,11 @@ func (c *Client) send(ctx context.Context, r request) (string, error) {
 				req.Force = requests.NewBoolean(true)
 			}
 			var resp *dcdn.RefreshErObjectCachesResponse
-			if resp, err = cl.RefreshErObjectCaches(req); err == nil {
+			if resp, err = doAction(cl, req, dcdn.CreateRefreshErObjectCachesResponse()); err == nil {
 				id = resp.RefreshTaskId
 			}
 		case refresh.APIPreloadDCDN:
-			var cl *dcdn.Client
+			var cl *sdk.Client
 			if cl, err = e.dcdn(); err != nil {
 				return err
 			}
@@ -278,11 +279,11 @@ func (c *Client) send(ctx context.Context, r request) (string, error) {
 				req.L2Preload = requests.NewBoolean(true)
 			}
 			var resp *dcdn.PreloadDcdnObjectCachesResponse
-			if resp, err = cl.PreloadDcdnObjectCaches(req); err == nil {
+			if resp, err = doAction(cl, req, dcdn.CreatePreloadDcdnObjectCachesResponse()); err == nil {
 				id = resp.PreloadTaskId
 			}
 		case refresh.APICacheTagDCDN:
-			var cl *dcdn.Client
+			var cl *sdk.Client
 			if cl, err = e.dcdn(); err != nil {
 				return err
 			}
@@ -292,7 +293,7 @@ func (c *Client) send(ctx context.Context, r request) (string, error) {
 				req.Force = requests.NewBoolean(true)
 			}
 			var resp *dcdn.RefreshDcdnObjectCacheByCacheTagResponse
-			if resp, err = cl.RefreshDcdnObjectCacheByCacheTag(req); err == nil {
+			if resp, err = doAction(cl, req, dcdn.CreateRefreshDcdnObjectCacheByCacheTagResponse()); err == nil {
 				id = resp.RefreshTaskId
 			}
 		}
@@ -392,7 +393,7 @@ func (c *Client) Quota(ctx context.Context, provider refresh.Provider) (refresh.
 			if err != nil {
 				return err
 			}
-			r, err := cl.DescribeRefreshQuota(cdn.CreateDescribeRefreshQuotaRequest())
+			r, err := doAction(cl, cdn.CreateDescribeRefreshQuotaRequest(), cdn.CreateDescribeRefreshQuotaResponse())
 			if err != nil {
 				return err
 			}
@@ -413,7 +414,7 @@ func (c *Client) Quota(ctx context.Context, provider refresh.Provider) (refresh.
 			if err != nil {
 				return err
 			}
-			r, err := cl.DescribeDcdnRefreshQuota(dcdn.CreateDescribeDcdnRefreshQuotaRequest())
+			r, err := doAction(cl, dcdn.CreateDescribeDcdnRefreshQuotaRequest(), dcdn.CreateDescribeDcdnRefreshQuotaResponse())
 			if err != nil {
 				return err
 			}
@@ -499,7 +500,7 @@ func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q refresh
 			req := cdn.CreateDescribeRefreshTasksRequest()
 			req.TaskId, req.ObjectPath, req.ObjectType, req.DomainName, req.Status = q.TaskID, q.ObjectPath, q.ObjectType, q.Domain, q.Status
 			req.StartTime, req.EndTime, req.PageNumber, req.PageSize = str(q.Start), str(q.End), num(q.Page), num(q.PageSize)
-			r, err := cl.DescribeRefreshTasks(req)
+			r, err := doAction(cl, req, cdn.CreateDescribeRefreshTasksResponse())
 			if err != nil {
 				return err
 			}
@@ -519,7 +520,7 @@ func (c *Client) Tasks(ctx context.Context, provider refresh.Provider, q refresh
 			req := dcdn.CreateDescribeDcdnRefreshTasksRequest()
 			req.TaskId, req.ObjectPath, req.ObjectType, req.DomainName, req.Status = q.TaskID, q.ObjectPath, q.ObjectType, q.Domain, q.Status
 			req.StartTime, req.EndTime, req.PageNumber, req.PageSize = str(q.Start), str(q.End), num(q.Page), num(q.PageSize)
-			r, err := cl.DescribeDcdnRefreshTasks(req)
+			r, err := doAction(cl, req, dcdn.CreateDescribeDcdnRefreshTasksResponse())
 			if err != nil {
 				return err
 			}
@@ -561,7 +562,7 @@ func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids [
 				}
 				req := dcdn.CreateDescribeDcdnRefreshTaskByIdRequest()
 				req.TaskId = chunk
-				r, err := cl.DescribeDcdnRefreshTaskById(req)
+				r, err := doAction(cl, req, dcdn.CreateDescribeDcdnRefreshTaskByIdResponse())
 				if err != nil {
 					return err
 				}
@@ -578,7 +579,7 @@ func (c *Client) TasksByID(ctx context.Context, provider refresh.Provider, ids [
 				}
 				req := cdn.CreateDescribeRefreshTaskByIdRequest()
 				req.TaskId = chunk
-				r, err := cl.DescribeRefreshTaskById(req)
+				r, err := doAction(cl, req, cdn.CreateDescribeRefreshTaskByIdResponse())
 				if err != nil {
 					return err
 				}
@@ -610,7 +611,7 @@ func (c *Client) PreloadDetail(ctx context.Context, taskID string) (refresh.Prel
 		}
 		req := cdn.CreateDescribePreloadDetailByIdRequest()
 		req.TaskId = taskID
-		r, err := cl.DescribePreloadDetailById(req)
+		r, err := doAction(cl, req, cdn.CreateDescribePreloadDetailByIdResponse())
 		if err != nil {
 			return err
 		}
