@@ -15,7 +15,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/window"
+	"github.com/cdnrefresh/cdnrefresh/internal/window/redisconn"
 )
 
 // clock is the time the API commands keep: the limiter's pacing, the
@@ -91,10 +91,10 @@ func rulesFor(domains []string) []byte {
 // CDNREFRESH_REDIS_URL) is set, so that the CLI and the functions share
 // the account's budget, else in process. Close releases Redis.
 func openCDN(cfg *config.Config, clk clock) (*alicdn.Client, func(), error) {
-	var rdb *window.Conn
+	var rdb *redisconn.Conn
 	if cfg.Window.RedisURL != "" {
 		var err error
-		if rdb, err = window.Dial(cfg.Window.RedisURL); err != nil {
+		if rdb, err = redisconn.Dial(cfg.Window.RedisURL); err != nil {
 			return nil, nil, exit(exitUsage, err)
 		}
 	}

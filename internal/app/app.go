@@ -18,6 +18,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/spill"
 	"github.com/cdnrefresh/cdnrefresh/internal/urlmap"
 	"github.com/cdnrefresh/cdnrefresh/internal/window"
+	"github.com/cdnrefresh/cdnrefresh/internal/window/redisconn"
 )
 
 // Options are what the caller adds to the config.
@@ -43,7 +44,7 @@ type App struct {
 	Logger   *slog.Logger
 
 	now   func() time.Time
-	redis *window.Conn
+	redis *redisconn.Conn
 }
 
 // New assembles an App from cfg.
@@ -70,7 +71,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Logger:    o.Logger,
 	}
 	if cfg.Window.RedisURL != "" {
-		if a.redis, err = window.Dial(cfg.Window.RedisURL); err != nil {
+		if a.redis, err = redisconn.Dial(cfg.Window.RedisURL); err != nil {
 			return nil, err
 		}
 	}
@@ -106,7 +107,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Now:           o.Now,
 		Window: func(flush refresh.FlushFunc) refresh.Window {
 			if a.redis != nil {
-				w, err := window.NewRedis(ctx, wopts, a.redis, o.InstanceID, flush)
+				w, err := window.NewRedis(ctx, wopts, a.redis.Cmd, o.InstanceID, flush)
 				if err == nil {
 					return w
 				}
@@ -152,7 +153,7 @@ func NewMapper(cfg *config.Config, rules *urlmap.Rules) refresh.Mapper {
 // for every instance at once through rdb, or in process when rdb is nil.
 // Of o the clock (Now, After, Sleep) and Logger are used. New builds the
 // App's client with it; the CLI builds its own pipeline around one.
-func NewCDN(cfg *config.Config, rdb *window.Conn, o Options) (*alicdn.Client, error) {
+func NewCDN(cfg *config.Config, rdb *redisconn.Conn, o Options) (*alicdn.Client, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -175,10 +176,10 @@ func NewCDN(cfg *config.Config, rdb *window.Conn, o Options) (*alicdn.Client, er
 	})
 }
 
-func newLimiter(cfg *config.Config, rdb *window.Conn, wopts window.Options) (refresh.Limiter, error) {
+func newLimiter(cfg *config.Config, rdb *redisconn.Conn, wopts window.Options) (refresh.Limiter, error) {
 	l := window.Limits{QPS: cfg.Limits.QPS(), URLsPerMinute: cfg.Limits.DomainURLsPerMinute}
 	if rdb != nil {
-		return window.NewRedisLimiter(rdb, l, wopts)
+		return window.NewRedisLimiter(rdb.Cmd, l, wopts)
 	}
 	return window.NewLocalLimiter(l, wopts)
 }
@@ -266,5 +267,5 @@ func (a *App) ReplayCache() *window.Replay {
 	if a.redis == nil {
 		return nil
 	}
-	return window.NewReplay(a.redis)
+	return window.NewReplay(a.redis.Cmd)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
-	"github.com/cdnrefresh/cdnrefresh/internal/window"
+	"github.com/cdnrefresh/cdnrefresh/internal/window/redisconn"
 	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
 )
 
@@ -172,11 +172,11 @@ func benchBurst(b *testing.B, instances int, redisURL string) {
 	for i := range b.N {
 		b.StopTimer()
 		if redisURL != "" {
-			rdb, err := window.Dial(redisURL)
+			rdb, err := redisconn.Dial(redisURL)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := rdb.FlushAll(context.Background()).Err(); err != nil {
+			if err := rdb.Cmd.FlushAll(context.Background()).Err(); err != nil {
 				b.Fatalf("flush redis: %v", err)
 			}
 			rdb.Close()

@@ -42,7 +42,7 @@ func (c selfCheck) check(ctx context.Context) {
 		fail("spill store", err)
 	}
 	if c.a.redis != nil {
-		if err := c.a.redis.Ping(ctx).Err(); err != nil {
+		if err := c.a.redis.Cmd.Ping(ctx).Err(); err != nil {
 			fail("redis", fmt.Errorf("redis at %s: %w (check CDNREFRESH_REDIS_URL and the network; until it answers, dedupe and the rate budget are per instance)", c.a.redis.Addr, err))
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
@@ -328,8 +327,7 @@ func TestRedisCoverAtFlushReleases(t *testing.T) {
 	t.Parallel()
 	addr, _ := redistest.Start(t)
 	clk := newFakeClock()
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := testClient(t, addr)
 	rec, started, release := blockingRecorder()
 	w, err := NewRedis(t.Context(), Options{Now: clk.Now, After: clk.After, MaxBatch: 1, DedupeTTL: time.Hour}, rdb, "i0", rec.flush)
 	if err != nil {

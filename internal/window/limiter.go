@@ -360,7 +360,7 @@ type RedisLimiter struct {
 // shares client. Of o the clock (Now, After) and Logger are used. It
 // returns an error only for a nil client or invalid limits.
 func NewRedisLimiter(client redis.Cmdable, l Limits, o Options) (*RedisLimiter, error) {
-	if noClient(client) {
+	if client == nil {
 		return nil, errors.New("window: NewRedisLimiter needs a Redis client")
 	}
 	qps, urls, err := l.resolve()

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/window/redisconn"
 )
 
 // KeyPrefix starts every key this package writes to Redis.
@@ -25,7 +25,7 @@ const KeyPrefix = "cdnrefresh:"
 const (
 	// opTimeout bounds each Redis round trip, so that an unreachable Redis
 	// costs an invocation at most this much before it falls back.
-	opTimeout = time.Second
+	opTimeout = redisconn.Timeout
 	// retryEvery is how long the shared state is left alone after an error
 	// before it is tried again.
 	retryEvery = 5 * time.Second
@@ -33,49 +33,6 @@ const (
 	// when its claimer has no deadline.
 	pendingNoDeadline = time.Minute
 )
-
-// Conn is a connection to the Redis server that instances share, as Dial
-// makes it: go-redis's commands, the server's address and Close. It is
-// safe for concurrent use.
-//
-// It offers redis.Cmdable rather than go-redis's *Client on purpose: the
-// Client type carries a weak.Pointer[Client], and every package that
-// loads that type compiles some 1,550 method wrappers for it again (about
-// a second each on two cores). Through Conn only this package does.
-type Conn struct {
-	redis.Cmdable
-	// Addr is the server's host:port, for messages: never the password.
-	Addr   string
-	closer io.Closer
-}
-
-// Close releases the connection pool.
-func (c *Conn) Close() error { return c.closer.Close() }
-
-// noClient reports whether client is nil, or a nil *Conn in an interface.
-func noClient(client redis.Cmdable) bool {
-	c, isConn := client.(*Conn)
-	return client == nil || isConn && c == nil
-}
-
-// Dial returns a connection for a redis:// or rediss:// URL, with short
-// timeouts suited to a window that must fall back quickly. It does not
-// connect.
-func Dial(rawURL string) (*Conn, error) {
-	o, err := redis.ParseURL(rawURL)
-	if err != nil {
-		// The parser's message may quote the URL, password and all, in any
-		// escaping: say only what kind of problem it is.
-		return nil, errors.New("window: the redis URL is not valid (redis://[user:password@]host:port[/db]; the value is not shown: it may hold a password)")
-	}
-	o.DialTimeout = opTimeout
-	o.ReadTimeout = opTimeout
-	o.WriteTimeout = opTimeout
-	o.PoolTimeout = opTimeout
-	o.MaxRetries = 1
-	c := redis.NewClient(o)
-	return &Conn{Cmdable: c, Addr: o.Addr, closer: c}, nil
-}
 
 // Redis is a window whose dedupe state is shared by every instance through
 // Redis; see the package documentation for the design. While Redis is
@@ -95,7 +52,7 @@ type Redis struct {
 // in-process until Redis answers again. It returns an error only for a nil
 // client.
 func NewRedis(ctx context.Context, opts Options, client redis.Cmdable, instanceID string, flush refresh.FlushFunc) (*Redis, error) {
-	if noClient(client) {
+	if client == nil {
 		return nil, errors.New("window: NewRedis needs a Redis client")
 	}
 	if instanceID == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/window/redisconn"
 	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
 )
 
@@ -27,8 +27,7 @@ func newInstances(t *testing.T, addr string, n int, o Options) []*instance {
 	t.Helper()
 	var is []*instance
 	for i := range n {
-		rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-		t.Cleanup(func() { rdb.Close() })
+		rdb := newClient(t, redis.Options{Addr: addr, MaxRetries: -1})
 		rec := &recorder{name: fmt.Sprint("i", i)}
 		w, err := NewRedis(t.Context(), o, rdb, rec.name, rec.flush)
 		if err != nil {
@@ -39,10 +38,15 @@ func newInstances(t *testing.T, addr string, n int, o Options) []*instance {
 	return is
 }
 
-func testClient(t *testing.T, addr string) *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
+// newClient returns a client with options o, closed with the test.
+func newClient(t *testing.T, o redis.Options) redis.Cmdable {
+	c := redisconn.New(&o)
+	t.Cleanup(func() { c.Close() })
+	return c.Cmd
+}
+
+func testClient(t *testing.T, addr string) redis.Cmdable {
+	return newClient(t, redis.Options{Addr: addr})
 }
 
 // TestRedisInstances: 2,000 concurrent invocations carrying 200 distinct
@@ -328,8 +332,7 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 	var logs logBuffer
 	clk := newFakeClock()
 	rec := &recorder{name: "t"}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer rdb.Close()
+	rdb := newClient(t, redis.Options{Addr: addr, MaxRetries: -1})
 	w, err := NewRedis(t.Context(), Options{Now: clk.Now, After: clk.After, Logger: logs.logger()}, rdb, "", rec.flush)
 	if err != nil {
 		t.Fatalf("NewRedis with Redis down: error = %v, want a working window", err)
@@ -348,34 +351,6 @@ func TestNewRedisErrors(t *testing.T) {
 	if _, err := NewRedis(t.Context(), Options{}, nil, "i", nil); err == nil {
 		t.Error("NewRedis(nil client) error = nil, want one")
 	}
-	var none *Conn
-	if _, err := NewRedis(t.Context(), Options{}, none, "i", nil); err == nil {
-		t.Error("NewRedis(nil *Conn) error = nil, want one")
-	}
-	tests := []struct{ name, url string }{
-		{"bad scheme", "http://127.0.0.1:6379"},
-		{"bad db", "redis://127.0.0.1:6379/x"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Dial(tt.url); err == nil {
-				t.Errorf("Dial(%q) error = nil, want one", tt.url)
-			}
-		})
-	}
-	t.Run("password is not echoed", func(t *testing.T) {
-		for _, u := range []string{"redis://user:s3cret@127.0.0.1:6379/x", "redis://:s3cr\\et\"PW@10.0.0.1:6379/x"} {
-			_, err := Dial(u)
-			if err == nil || strings.Contains(err.Error(), "s3cr") {
-				t.Errorf("Dial error = %v; want an error without the password", err)
-			}
-		}
-	})
-	c, err := Dial("redis://127.0.0.1:6379/2")
-	if err != nil {
-		t.Fatalf("Dial(valid URL) error = %v", err)
-	}
-	c.Close()
 }
 
 // TestRedisStoppedWhileWindowOpen: Redis dies between the claims and the
