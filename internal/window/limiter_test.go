@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/window/redistest"
 )
@@ -270,7 +268,7 @@ func TestRedisLimiterFallback(t *testing.T) {
 	addr, stop := redistest.Start(t)
 	clk := newSleepClock()
 	var logs logBuffer
-	rdb := newClient(t, redis.Options{Addr: addr, MaxRetries: -1})
+	rdb := testClient(t, addr)
 	l, err := NewRedisLimiter(rdb, Limits{}, Options{Now: clk.Now, After: clk.After, Logger: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +313,7 @@ func TestLimitsInvalid(t *testing.T) {
 			if _, err := NewLocalLimiter(tt.l, Options{}); err == nil {
 				t.Errorf("NewLocalLimiter(%+v) error = nil, want one", tt.l)
 			}
-			if _, err := NewRedisLimiter(newClient(t, redis.Options{Addr: "127.0.0.1:1"}), tt.l, Options{}); err == nil {
+			if _, err := NewRedisLimiter(testClient(t, "127.0.0.1:1"), tt.l, Options{}); err == nil {
 				t.Errorf("NewRedisLimiter(%+v) error = nil, want one", tt.l)
 			}
 		})

@@ -53,11 +53,6 @@ func Dial(rawURL string) (*Conn, error) {
 	o.WriteTimeout = Timeout
 	o.PoolTimeout = Timeout
 	o.MaxRetries = 1
-	return New(o), nil
-}
-
-// New returns a connection with options o as given.
-func New(o *redis.Options) *Conn {
 	c := redis.NewClient(o)
-	return &Conn{Cmd: c, Addr: o.Addr, pool: c}
+	return &Conn{Cmd: c, Addr: o.Addr, pool: c}, nil
 }
