@@ -53,6 +53,11 @@ func Dial(rawURL string) (*Conn, error) {
 	o.WriteTimeout = Timeout
 	o.PoolTimeout = Timeout
 	o.MaxRetries = 1
+	// One dial per attempt: go-redis (v9.23) otherwise dials up to 5 times
+	// with 100 ms between, so that a Redis that refuses connections held
+	// each window operation for its whole Timeout and an invocation for
+	// ~2 s before it fell back to working in process.
+	o.DialerRetries = 1
 	c := redis.NewClient(o)
 	return &Conn{Cmd: c, Addr: o.Addr, pool: c}, nil
 }

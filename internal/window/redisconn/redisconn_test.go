@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cdnrefresh/cdnrefresh/internal/window/redisconn"
 )
 
@@ -33,7 +36,13 @@ func TestDial(t *testing.T) {
 			t.Fatalf("Dial(valid URL) error = %v", err)
 		}
 		if c.Addr != "127.0.0.1:6379" || c.Cmd == nil {
-			t.Errorf("Dial = {Addr: %q, Cmd: %v}; want Addr 127.0.0.1:6379 and a client", c.Addr, c.Cmd)
+			t.Fatalf("Dial = {Addr: %q, Cmd: %v}; want Addr 127.0.0.1:6379 and a client", c.Addr, c.Cmd)
+		}
+		o := c.Cmd.(interface{ Options() *redis.Options }).Options()
+		got := []any{o.DB, o.Password, o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout, o.MaxRetries, o.DialerRetries}
+		want := []any{2, "pw", redisconn.Timeout, redisconn.Timeout, redisconn.Timeout, redisconn.Timeout, 1, 1}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("options (db, password, dial/read/write/pool timeouts, retries, dial attempts) mismatch (-want +got):\n%s", diff)
 		}
 		if err := c.Close(); err != nil {
 			t.Errorf("Close: %v", err)
