@@ -294,8 +294,9 @@ func (e sdkEnv) client(host string) (*sdk.Client, error) {
 // "response = CreateXResponse(); err = client.DoAction(request, response)"),
 // done on the core client instead. Those two typed clients carry about
 // 3,500 methods, and a binary that names them and also looks methods up by
-// reflection (go-cmp, in every test binary) must keep them all: each test
-// binary that links this package was 24 MB larger, and slower to link.
+// reflection (go-cmp in every test binary; aws-lambda-go's RPC mode in any
+// binary built without lambda.norpc) must keep them all: each test binary
+// that links this package was 24 MB larger, and slower to link.
 func doAction[R responses.AcsResponse](cl *sdk.Client, req requests.AcsRequest, resp R) (R, error) {
 	err := cl.DoAction(req, resp)
 	return resp, err

@@ -1,8 +1,9 @@
 // Package alicdn is the Alibaba Cloud CDN (API 2018-05-10) and DCDN
 // (2018-01-15) client of cdnrefresh, on alibaba-cloud-sdk-go's typed
-// requests, with CommonRequest where the SDK lacks an API
-// (RefreshObjectCacheByCacheTag) and raw query parameters where it lacks a
-// field (Force on RefreshObjectCaches, QueryHashkey on PushObjectCache).
+// requests and responses sent through the SDK's core client, with
+// CommonRequest where the SDK lacks an API (RefreshObjectCacheByCacheTag)
+// and raw query parameters where it lacks a field (Force on
+// RefreshObjectCaches, QueryHashkey on PushObjectCache).
 //
 // Client.Submit implements refresh.Submitter: it sends a planned call to
 // the API refresh.APIFor names — RefreshObjectCaches, PushObjectCache,
