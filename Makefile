@@ -40,8 +40,8 @@ LAMBDA_ARCH := arm64
 LAMBDA_FUNCS := oss-refresh report webhook
 on_lambda = case " $(LAMBDA_FUNCS) " in *" $$f "*) true;; *) false;; esac
 # lambda.norpc leaves out aws-lambda-go's RPC mode, which only the retired go1.x
-# runtime used (provided.al2023 and FC speak HTTP): net/rpc's reflection kept
-# every method of every SDK type alive, so the binaries were three times larger.
+# runtime used (provided.al2023 and FC speak HTTP): net/rpc's reflection keeps
+# every method of every reachable type alive (webhook: 22.5 MB, not 12.6 MB).
 BUILD := GOOS=linux CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 build: ## static bootstraps: dist/build/fc/<fn>/bootstrap (linux/amd64, FC custom runtime) and dist/build/lambda/<fn>/bootstrap (linux/arm64, Lambda provided.al2023); bin/cdnrefresh
 	@for f in $(FUNCS); do echo "build $$f"; \

@@ -20,11 +20,15 @@ const replayPrefix = KeyPrefix + "webhook:"
 
 // SeenBefore records key for ttl and reports whether it was already there.
 func (r *Replay) SeenBefore(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ctx, cancel := opContext(ctx)
+	defer cancel()
 	ok, err := r.c.SetNX(ctx, replayPrefix+key, 1, ttl).Result()
 	return !ok, err
 }
 
 // Forget removes key.
 func (r *Replay) Forget(ctx context.Context, key string) error {
+	ctx, cancel := opContext(ctx)
+	defer cancel()
 	return r.c.Del(ctx, replayPrefix+key).Err()
 }

@@ -23,7 +23,8 @@ import (
 
 // warmEndpoints fills the SDK's endpoint maps once: the SDK fills them
 // lazily, without a lock, on every NewClientWithOptions, so parallel tests
-// building clients would race on them (alicdn.New does the same).
+// building clients would race on them. (alicdn does not read them: it
+// sends the typed requests through the core client with its Domain set.)
 var warmEndpoints = sync.OnceFunc(func() {
 	sdkcdn.GetEndpointMap()
 	sdkdcdn.GetEndpointMap()
