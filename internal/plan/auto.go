@@ -22,6 +22,7 @@ const DefaultDailyURLs = 10000
 // candidate is a directory a collapse may pick: its files pending.
 type candidate struct {
 	k     collapseKey
+	dom   string // domKey(k)
 	dir   string
 	depth int
 	files map[*item]struct{}
@@ -59,22 +60,27 @@ func (pr *pressure) domainShort() bool {
 // https, and every port, share one budget.
 func domKey(k collapseKey) string { return string(k.provider) + "|" + refresh.Hostname(k.origin) }
 
-// helps reports whether collapsing files of k eases the pressure.
-func (pr *pressure) helps(k collapseKey) bool { return pr.url > 0 || pr.domain[domKey(k)] > 0 }
+// helps reports whether collapsing files of the domain dom (a domKey)
+// eases the pressure.
+func (pr *pressure) helps(dom string) bool { return pr.url > 0 || pr.domain[dom] > 0 }
 
 // measure returns the pressure of the pending File refreshes of files.
 func (p Planner) measure(files []*item, q, avail refresh.Quota) pressure {
 	pr := pressure{domain: map[string]int{}, domWhy: map[string]string{}}
 	n := 0
-	perHost := map[string]int{}        // domKey -> files
-	hostOf := map[string]collapseKey{} // domKey -> its provider and an origin
+	perOrigin := map[collapseKey]int{} // provider and origin -> files
 	for _, f := range files {
 		if f.state == statePending && f.key.objectType == refresh.File {
 			n++
-			k := collapseKey{provider: f.key.provider, origin: f.canon[:f.originLen]}
-			perHost[domKey(k)]++
-			hostOf[domKey(k)] = k
+			perOrigin[collapseKey{provider: f.key.provider, origin: f.canon[:f.originLen]}]++
 		}
+	}
+	perHost := map[string]int{}        // domKey -> files
+	hostOf := map[string]collapseKey{} // domKey -> its provider and an origin
+	for k, c := range perOrigin {      // a domKey once per origin, not per file
+		dk := domKey(k)
+		perHost[dk] += c
+		hostOf[dk] = k
 	}
 	if avail.URL != refresh.Unlimited {
 		pr.expected = p.expected(q.URL)
@@ -151,6 +157,7 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 	}
 
 	cands := map[collapseKey]map[string]*candidate{}
+	doms := map[collapseKey]string{} // domKey of each k of cands
 	var all []*candidate
 	of := map[*item][]*candidate{}
 	for _, f := range files {
@@ -162,6 +169,7 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 		if byDir == nil {
 			byDir = map[string]*candidate{}
 			cands[k] = byDir
+			doms[k] = domKey(k)
 		}
 		var dirs []string
 		eachDir(f.canon, f.originLen, false, func(dir string) bool {
@@ -174,7 +182,7 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 		for _, dir := range dirs {
 			c := byDir[dir]
 			if c == nil {
-				c = &candidate{k: k, dir: dir, depth: depth(dir, f.originLen), files: map[*item]struct{}{}}
+				c = &candidate{k: k, dom: doms[k], dir: dir, depth: depth(dir, f.originLen), files: map[*item]struct{}{}}
 				byDir[dir] = c
 				all = append(all, c)
 			}
@@ -188,10 +196,10 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 		var best *candidate
 		for _, c := range all {
 			least := minFiles
-			if pr.domain[domKey(c.k)] > 0 {
+			if pr.domain[c.dom] > 0 {
 				least = 1 // a file its domain cannot take in time is worth a unit
 			}
-			if c.pick != nil || c.absorbed || len(c.files) < least || !pr.helps(c.k) {
+			if c.pick != nil || c.absorbed || len(c.files) < least || !pr.helps(c.dom) {
 				continue
 			}
 			if best == nil || better(c, best) {
@@ -203,7 +211,7 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 		}
 		why := pr.why
 		if pr.url <= 0 {
-			why = pr.domWhy[domKey(best.k)]
+			why = pr.domWhy[best.dom]
 		}
 		best.pick = &target{url: best.dir}
 		best.why = why
@@ -217,7 +225,7 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 			}
 		}
 		pr.url -= moved
-		pr.domain[domKey(best.k)] -= moved // a directory is no URL of the minute budget
+		pr.domain[best.dom] -= moved // a directory is no URL of the minute budget
 		// A directory picked before beneath this one is absorbed: its files
 		// go here, and its unit and its URL come back.
 		for _, c := range picked {
