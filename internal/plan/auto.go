@@ -172,7 +172,7 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 			doms[k] = domKey(k)
 		}
 		var dirs []string
-		eachDir(f.canon, f.originLen, false, func(dir string) bool {
+		refresh.EachDir(f.canon, f.originLen, false, func(dir string) bool {
 			dirs = append(dirs, dir)
 			return true
 		})

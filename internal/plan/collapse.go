@@ -80,7 +80,7 @@ func pick(k collapseKey, files []*item, threshold int) []target {
 	originLen := len(k.origin)
 	count := make(map[string]int)
 	for _, f := range files {
-		eachDir(f.canon, f.originLen, true, func(dir string) bool {
+		refresh.EachDir(f.canon, f.originLen, true, func(dir string) bool {
 			count[dir]++
 			return true
 		})
@@ -108,14 +108,14 @@ func pick(k collapseKey, files []*item, threshold int) []target {
 			continue
 		}
 		picked[dir] = true
-		eachDir(dir, originLen, false, func(up string) bool {
+		refresh.EachDir(dir, originLen, false, func(up string) bool {
 			claimed[up] += free
 			return true
 		})
 	}
 	byDir := make(map[string][]*item)
 	for _, f := range files {
-		eachDir(f.canon, f.originLen, true, func(dir string) bool {
+		refresh.EachDir(f.canon, f.originLen, true, func(dir string) bool {
 			if picked[dir] {
 				byDir[dir] = append(byDir[dir], f)
 				return false

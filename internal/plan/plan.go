@@ -318,7 +318,7 @@ func dedupe(jobs []refresh.Job) []*item {
 		}
 		it := &store[len(items)]
 		it.key, it.url, it.tag, it.first = k.groupKey, j.URL, j.Tag, i
-		it.canon, it.originLen = canonical(j.URL)
+		it.canon, it.originLen = refresh.PrefixForm(j.URL)
 		seen[k] = it
 		items = append(items, it)
 	}
@@ -332,7 +332,7 @@ type dirIndex map[string][]*item
 // and whose carrier ok accepts, or nil.
 func (x dirIndex) cover(t *item, ok func(carrier *item) bool) *item {
 	var found *item
-	eachDir(t.canon, t.originLen, true, func(dir string) bool {
+	refresh.EachDir(t.canon, t.originLen, true, func(dir string) bool {
 		for _, d := range x[dir] {
 			if covers(d, t) && ok(carrierOf(d)) {
 				found = carrierOf(d)

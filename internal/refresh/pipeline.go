@@ -781,30 +781,17 @@ func halve(c Call) (Call, Call) {
 // else the longest directory URL that u lies under.
 func carrier(u string, urls []string) string {
 	best := ""
-	u = lowerOrigin(u) // the planner compares scheme and host in lower case
+	u, _ = PrefixForm(u) // the planner compares directories in this form
 	for _, x := range urls {
-		lx := lowerOrigin(x)
-		if lx == u {
+		fx, _ := PrefixForm(x)
+		if fx == u {
 			return x
 		}
-		if strings.HasSuffix(lx, "/") && strings.HasPrefix(u, lx) && len(x) > len(best) {
+		if strings.HasSuffix(fx, "/") && strings.HasPrefix(u, fx) && len(x) > len(best) {
 			best = x
 		}
 	}
 	return best
-}
-
-// lowerOrigin returns u with its scheme and host in lower case.
-func lowerOrigin(u string) string {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return u
-	}
-	end := len(u)
-	if j := strings.IndexAny(u[i+3:], "/?#"); j >= 0 {
-		end = i + 3 + j
-	}
-	return strings.ToLower(u[:end]) + u[end:]
 }
 
 // quotaKey names the daily quota a call draws on: provider and kind (CDN

@@ -606,3 +606,47 @@ func authorityOf(u string) (scheme, authority string) {
 	}
 	return scheme, rest
 }
+
+// PrefixForm returns u with its scheme and host in lower case and without
+// its query or fragment, and the length of that origin part: the form in
+// which directory prefixes are compared (the planner's collapse and
+// directory cover, the window's covers, Outcome.Via). u may lack a scheme
+// ("d.example/a", as ObjectPath allows). It does not copy u when u is
+// already in that form.
+func PrefixForm(u string) (form string, originLen int) {
+	hostStart := 0
+	if i := strings.Index(u, "://"); i >= 0 && !strings.ContainsAny(u[:i], "/?#") {
+		hostStart = i + len("://")
+	}
+	pathStart := len(u)
+	if i := strings.IndexAny(u[hostStart:], "/?#"); i >= 0 {
+		pathStart = hostStart + i
+	}
+	pathEnd := len(u)
+	if i := strings.IndexAny(u[pathStart:], "?#"); i >= 0 {
+		pathEnd = pathStart + i
+	}
+	origin := strings.ToLower(u[:pathStart]) // no copy when already lower case
+	if origin == u[:pathStart] {
+		return u[:pathEnd], pathStart
+	}
+	return origin + u[pathStart:pathEnd], len(origin)
+}
+
+// EachDir calls f with every directory prefix of form (a PrefixForm whose
+// origin is originLen bytes long), shallowest first: "https://d/",
+// "https://d/a/", ... A prefix equal to form itself (form ends in "/") is
+// passed only if self is true. f returns false to stop.
+func EachDir(form string, originLen int, self bool, f func(dir string) bool) {
+	for i := originLen; i < len(form); i++ {
+		if form[i] != '/' {
+			continue
+		}
+		if i == len(form)-1 && !self {
+			return
+		}
+		if !f(form[:i+1]) {
+			return
+		}
+	}
+}

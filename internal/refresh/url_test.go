@@ -5,6 +5,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
@@ -312,4 +314,31 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func TestPrefixForm(t *testing.T) {
+	tests := []struct {
+		in        string
+		self      bool
+		wantCanon string
+		wantDirs  []string
+	}{
+		{"https://d/a/b/c.png?v=1#top", true, "https://d/a/b/c.png", []string{"https://d/", "https://d/a/", "https://d/a/b/"}},
+		{"HTTPS://D/A/", true, "https://d/A/", []string{"https://d/", "https://d/A/"}},
+		{"HTTPS://D/A/", false, "https://d/A/", []string{"https://d/"}},
+		{"d/x%2Fy/z", true, "d/x%2Fy/z", []string{"d/", "d/x%2Fy/"}},
+		{"https://d", true, "https://d", nil},
+		{"https://d?q=/a/", true, "https://d", nil},
+	}
+	for _, tt := range tests {
+		c, n := refresh.PrefixForm(tt.in)
+		if c != tt.wantCanon {
+			t.Errorf("PrefixForm(%q) = %q, want %q", tt.in, c, tt.wantCanon)
+		}
+		var got []string
+		refresh.EachDir(c, n, tt.self, func(d string) bool { got = append(got, d); return true })
+		if diff := cmp.Diff(tt.wantDirs, got); diff != "" {
+			t.Errorf("EachDir(%q, self=%v) mismatch (-want +got):\n%s", c, tt.self, diff)
+		}
+	}
 }

@@ -66,7 +66,7 @@ func coversOf(jobs []refresh.Job, outs []refresh.Outcome, at, until time.Time) m
 		if m == nil {
 			m = make(map[string]cover)
 		}
-		dir, _ := canonical(o.Via)
+		dir, _ := refresh.PrefixForm(o.Via)
 		m[coverKey(jobs[i], jobs[i].Force, dir)] = cover{dir: o.Via, taskID: o.TaskID, at: at, until: until}
 	}
 	return m
@@ -90,48 +90,13 @@ func coverCandidates(j refresh.Job) []string {
 		return nil
 	}
 	var keys []string
-	c, originLen := canonical(j.URL)
-	eachDir(c, originLen, self, func(dir string) {
+	c, originLen := refresh.PrefixForm(j.URL)
+	refresh.EachDir(c, originLen, self, func(dir string) bool {
 		keys = append(keys, coverKey(j, true, dir))
 		if !j.Force {
 			keys = append(keys, coverKey(j, false, dir))
 		}
+		return true
 	})
 	return keys
-}
-
-// canonical returns u with its scheme and host in lower case and without
-// its query or fragment, and the length of that origin part: directory
-// prefixes are compared in this form. u may lack a scheme.
-func canonical(u string) (c string, originLen int) {
-	hostStart := 0
-	if i := strings.Index(u, "://"); i >= 0 && !strings.ContainsAny(u[:i], "/?#") {
-		hostStart = i + len("://")
-	}
-	pathStart := len(u)
-	if i := strings.IndexAny(u[hostStart:], "/?#"); i >= 0 {
-		pathStart = hostStart + i
-	}
-	pathEnd := len(u)
-	if i := strings.IndexAny(u[pathStart:], "?#"); i >= 0 {
-		pathEnd = pathStart + i
-	}
-	origin := strings.ToLower(u[:pathStart])
-	return origin + u[pathStart:pathEnd], len(origin)
-}
-
-// eachDir calls f with every directory prefix of the canonical URL c, whose
-// origin is originLen bytes long, shallowest first: "https://d/",
-// "https://d/a/", ... A prefix equal to c itself (c ends in "/") is passed
-// only if self is true.
-func eachDir(c string, originLen int, self bool, f func(dir string)) {
-	for i := originLen; i < len(c); i++ {
-		if c[i] != '/' {
-			continue
-		}
-		if i == len(c)-1 && !self {
-			return
-		}
-		f(c[:i+1])
-	}
 }
