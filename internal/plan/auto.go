@@ -134,18 +134,12 @@ func (p Planner) expected(remain int) int {
 }
 
 // autoCollapse replaces pending File refreshes by Directory refreshes while
-// the pressure lasts, within the directory units *n less DirReserve; see
-// Planner. It returns the new directory items, admitted.
-func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*item {
+// the pressure lasts, within units directory units (DirReserve already
+// left out); see Planner. It returns the new directory items, admitted,
+// one unit each.
+func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, units int) []*item {
 	pr := p.measure(files, q, avail)
 	if !pr.any() {
-		return nil
-	}
-	units := *n
-	if units != refresh.Unlimited {
-		units -= max(p.DirReserve, 0)
-	}
-	if units <= 0 {
 		return nil
 	}
 	// Only an actual shortfall (not the expected remainder alone) makes a
@@ -250,9 +244,6 @@ func (p Planner) autoCollapse(files []*item, q, avail refresh.Quota, n *int) []*
 		for _, f := range sortedFiles(c.files) {
 			f.state = stateCovered
 			d.carries(f)
-		}
-		if *n != refresh.Unlimited {
-			*n--
 		}
 		out = append(out, d)
 	}

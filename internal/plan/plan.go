@@ -221,19 +221,23 @@ func (p Planner) Plan(jobs []refresh.Job, q refresh.Quota) (calls []refresh.Call
 			}
 		}
 	}
-	switch {
-	case p.CollapseThreshold == CollapseAuto && avail.Dir > 0:
-		items = append(items, p.autoCollapse(files, q, avail, &avail.Dir)...)
-	case p.CollapseThreshold > 0 && avail.Dir > max(p.DirReserve, 0):
-		n := avail.Dir
+	if p.CollapseThreshold > 0 || p.CollapseThreshold == CollapseAuto {
+		n := avail.Dir // the directory units a collapse may spend
 		if n != refresh.Unlimited {
 			n -= max(p.DirReserve, 0)
 		}
-		got := collapse(files, p.CollapseThreshold, &n)
-		if avail.Dir != refresh.Unlimited {
-			avail.Dir -= len(got)
+		if n > 0 {
+			var got []*item
+			if p.CollapseThreshold == CollapseAuto {
+				got = p.autoCollapse(files, q, avail, n)
+			} else {
+				got = collapse(files, p.CollapseThreshold, &n)
+			}
+			if avail.Dir != refresh.Unlimited {
+				avail.Dir -= len(got) // one unit each
+			}
+			items = append(items, got...)
 		}
-		items = append(items, got...)
 	}
 	for _, it := range items {
 		if it.state != statePending {
