@@ -177,48 +177,58 @@ func parseCover(s string) (v cover, ok bool) {
 	return cover{taskID: rest[:l], dir: rest[l:], at: time.UnixMilli(at)}, true
 }
 
-// covered reads the covers that would carry out jobs (coverCandidates),
-// one GET a key, in one round trip with those of concurrent joiners.
+// covered reads the covers that would carry out jobs (coverCandidates):
+// one GET for each key, however many jobs share it (the files of a burst
+// share their ancestor directories), in one round trip with those of
+// concurrent joiners.
 func (r *Redis) covered(ctx context.Context, jobs []refresh.Job) []*cover {
 	out := make([]*cover, len(jobs))
 	cands := make([][]string, len(jobs))
-	n := 0
+	at := map[string]int{} // key -> its index in keys
+	var keys []string
 	for i, j := range jobs {
 		cands[i] = coverCandidates(j)
-		n += len(cands[i])
+		for _, k := range cands[i] {
+			if _, ok := at[k]; !ok {
+				at[k] = len(keys)
+				keys = append(keys, k)
+			}
+		}
 	}
-	if n == 0 {
+	if len(keys) == 0 {
 		return out
 	}
 	gen, usable := r.h.usable()
 	if !usable {
 		return out
 	}
-	cmds := make([][]*redis.StringCmd, len(jobs))
+	cmds := make([]*redis.StringCmd, len(keys))
 	r.together.do(ctx, r.rdb, func(ctx context.Context, pipe redis.Pipeliner) {
-		for i, ks := range cands {
-			for _, k := range ks {
-				cmds[i] = append(cmds[i], pipe.Get(ctx, dirKey(k)))
-			}
+		for n, k := range keys {
+			cmds[n] = pipe.Get(ctx, dirKey(k))
 		}
 	})
 	now := r.c.o.Now()
 	var failed error
-	for i, cs := range cmds {
-		for _, cmd := range cs {
-			s, err := cmd.Result()
-			if err != nil {
-				if err != redis.Nil {
-					failed = err
-				}
-				continue
+	covers := make([]*cover, len(keys))
+	for n, cmd := range cmds {
+		s, err := cmd.Result()
+		if err != nil {
+			if err != redis.Nil {
+				failed = err
 			}
-			if v, ok := parseCover(s); ok {
-				v.until = now.Add(time.Millisecond) // live: Redis keeps it only while it is
-				if v.carries(jobs[i], now) {
-					out[i] = &v
-					break
-				}
+			continue
+		}
+		if v, ok := parseCover(s); ok {
+			v.until = now.Add(time.Millisecond) // live: Redis keeps it only while it is
+			covers[n] = &v
+		}
+	}
+	for i, ks := range cands {
+		for _, k := range ks {
+			if v := covers[at[k]]; v != nil && v.carries(jobs[i], now) {
+				out[i] = v
+				break
 			}
 		}
 	}
