@@ -232,7 +232,6 @@ func (l *LocalLimiter) settle(api string, urlsPerDomain map[string]int, id uint6
 	}
 }
 
-// logLocked returns the log of api and domain, made empty if need be.
 // Spent returns how many URLs of domain's minute budget calls of api have
 // used over the last minute.
 func (l *LocalLimiter) Spent(api, domain string) int {
@@ -246,6 +245,7 @@ func (l *LocalLimiter) Spent(api, domain string) int {
 	return lg.sum
 }
 
+// logLocked returns the log of api and domain, made empty if need be.
 func (l *LocalLimiter) logLocked(api, domain string) *slidingLog {
 	k := api + "|" + domain
 	lg := l.logs[k]
