@@ -131,12 +131,12 @@ func NewPlanner(cfg *config.Config, now func() time.Time) plan.Planner {
 	return plan.Planner{
 		Limits:              plan.DefaultLimits().CapPaths(cfg.Limits.DomainURLsPerMinute),
 		Reserve:             refresh.Quota{URL: cfg.Limits.QuotaReserve},
-		CollapseThreshold:   int(cfg.Limits.DirCollapseThreshold),
+		CollapseThreshold:   cfg.Limits.DirCollapseThreshold.Threshold(plan.CollapseAuto),
 		DirReserve:          cfg.Limits.DirReserve,
 		CollapseMaxDepth:    cfg.Limits.CollapseMaxDepth,
 		DomainURLsPerMinute: cfg.Limits.DomainURLsPerMinute,
 		MaxWait:             cfg.Window.MaxWait,
-		DayElapsed:          func() float64 { return cfg.Limits.DayElapsed(now()) },
+		DayElapsed:          cfg.Limits.DayClock(now),
 	}
 }
 

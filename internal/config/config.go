@@ -474,6 +474,15 @@ type Collapse int
 // CollapseAuto is the "auto" Collapse.
 const CollapseAuto Collapse = -1
 
+// Threshold returns c as a planner's collapse threshold, auto being the
+// planner's own constant for it.
+func (c Collapse) Threshold(auto int) int {
+	if c == CollapseAuto {
+		return auto
+	}
+	return int(c)
+}
+
 // String writes the value as the file does.
 func (c Collapse) String() string {
 	if c == CollapseAuto {
@@ -499,16 +508,20 @@ func (l Limits) QPS() map[string]float64 {
 	}
 }
 
-// DayElapsed returns the share of the quota day (from midnight in
-// QuotaResetZone) gone at t, 0 to 1; 0 when the zone is not known.
-func (l Limits) DayElapsed(t time.Time) float64 {
+// DayClock returns a function telling the share of the quota day gone at
+// now(), 0 to 1, the day beginning at midnight in QuotaResetZone; nil when
+// the zone is not known. The zone is loaded once: time.LoadLocation reads
+// its file at each call, and the planner asks at every flush.
+func (l Limits) DayClock(now func() time.Time) func() float64 {
 	loc, err := l.Location()
 	if err != nil {
-		return 0
+		return nil
 	}
-	t = t.In(loc)
-	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-	return float64(t.Sub(midnight)) / float64(24*time.Hour)
+	return func() float64 {
+		t := now().In(loc)
+		midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		return float64(t.Sub(midnight)) / float64(24*time.Hour)
+	}
 }
 
 // Location returns the time zone of QuotaResetZone. Asia/Shanghai (UTC+8,
