@@ -1,5 +1,5 @@
-// Package testrun holds what the TestMain functions of several packages
-// share.
+// Package testrun holds what the tests of several packages share: their
+// TestMain, and a buffer for concurrent output.
 package testrun
 
 import (

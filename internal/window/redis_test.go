@@ -309,7 +309,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 	}
 	<-in.placed
 	if n := logs.count("level=WARN"); n != 1 {
-		t.Errorf("%d warnings logged for one outage, want 1:\n%s", n, logs.b.String())
+		t.Errorf("%d warnings logged for one outage, want 1:\n%s", n, logs.String())
 	}
 
 	// Redis comes back on the same address; after the retry pause the
@@ -340,7 +340,7 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 		t.Fatalf("NewRedis with Redis down: error = %v, want a working window", err)
 	}
 	if logs.count("level=WARN") != 1 {
-		t.Errorf("no warning logged for an unreachable Redis:\n%s", logs.b.String())
+		t.Errorf("no warning logged for an unreachable Redis:\n%s", logs.String())
 	}
 	in := &instance{w: w, rec: rec, placed: joined(w.c)}
 	if r := flushOne(t, clk, in, "e1", jobs("u1")); r.err != nil || r.outs[0].Status != refresh.Submitted {

@@ -3,28 +3,13 @@ package apptest
 import (
 	"encoding/json"
 	"strings"
-	"sync"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/testrun"
 )
 
 // Log is a function's JSON log in memory, safe for the concurrent writes
 // of a server and its invocations.
-type Log struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *Log) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *Log) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type Log struct{ testrun.Buffer }
 
 // Records returns the logged JSON records whose level is level.
 func (l *Log) Records(level string) []map[string]any {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
+	"github.com/cdnrefresh/cdnrefresh/internal/testrun"
 )
 
 // panicky is a result whose JSON encoding panics, as a buggy MarshalJSON
@@ -79,7 +80,7 @@ func TestEveryRequestAnswered(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := tt.server
-			s.Out = &syncBuffer{}
+			s.Out = &testrun.Buffer{}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- s.Serve(ctx, ln) }()
@@ -134,7 +135,7 @@ func TestPreStopSettles(t *testing.T) {
 			t.Parallel()
 			aborted := make(chan struct{})
 			s := &fc.Server{
-				Out:   &syncBuffer{},
+				Out:   &testrun.Buffer{},
 				Abort: func() { close(aborted) },
 				Event: func(ctx context.Context, _ []byte) (any, error) {
 					select {

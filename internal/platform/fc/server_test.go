@@ -1,7 +1,6 @@
 package fc_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
+	"github.com/cdnrefresh/cdnrefresh/internal/testrun"
 )
 
 const (
@@ -63,28 +63,11 @@ func fcRequest(method, target, control, body string) *http.Request {
 }
 
 // newServer returns a server whose logs go to the returned buffer.
-func newServer(s *fc.Server) (*fc.Server, *syncBuffer) {
-	out := &syncBuffer{}
+func newServer(s *fc.Server) (*fc.Server, *testrun.Buffer) {
+	out := &testrun.Buffer{}
 	s.Out = out
 	s.Now = func() time.Time { return arrival }
 	return s, out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // logs splits server output into plain lines and JSON records.

@@ -8,7 +8,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cdnrefresh/cdnrefresh/internal/testrun"
 )
 
 // RequireEnv names the environment variable that, set to 1, turns a
@@ -91,24 +92,6 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func start(t testing.TB, bin string, port int) (string, func(), error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(bin,
@@ -119,7 +102,7 @@ func start(t testing.TB, bin string, port int) (string, func(), error) {
 		"--daemonize", "no",
 		"--dir", t.TempDir(),
 	)
-	var out syncBuffer
+	var out testrun.Buffer // the server's output, for error messages
 	cmd.Stdout, cmd.Stderr = &out, &out
 	setDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
