@@ -109,7 +109,7 @@ type Answer struct {
 	Waiting   int `json:"waiting"`
 	Canceled  int `json:"canceled,omitempty"`
 	Failed    int `json:"failed,omitempty"`
-	// Collapsed says which directory refreshes carried the request\'s file
+	// Collapsed says which directory refreshes carried the request's file
 	// refreshes, and why (refresh.Report.Collapsed).
 	Collapsed []string          `json:"collapsed,omitempty"`
 	Rejected  []Rejection       `json:"rejected"`
