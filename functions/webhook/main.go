@@ -1,20 +1,15 @@
 // Command webhook is the function behind FC's HTTP trigger (or a Lambda
 // Function URL) that CMS publish hooks, CI deploy jobs and people call to
 // refresh or prefetch URLs, authenticated by HMAC signature. Its handler
-// is app.WebhookHandler, which cdnrefresh serve webhook also serves over
-// plain HTTP for trying it locally.
+// is functions.Webhook (app.WebhookHandler, which cdnrefresh serve webhook
+// also serves over plain HTTP for trying it locally).
 package main
 
 import (
 	"os"
 
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
-	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 )
 
-func main() {
-	os.Exit(app.Main("webhook", func(a *app.App) (platform.Handlers, error) {
-		h, err := a.WebhookHandler()
-		return platform.Handlers{HTTP: h}, err
-	}))
-}
+func main() { os.Exit(app.Main("webhook", functions.Webhook)) }

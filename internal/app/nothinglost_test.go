@@ -21,22 +21,10 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
-	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/spill"
-	"github.com/cdnrefresh/cdnrefresh/internal/trigger"
 )
-
-// serveOSS serves OSS trigger events as functions/oss-refresh does.
-func serveOSS(a *app.App) platform.Handlers {
-	return platform.Handlers{Event: func(ctx context.Context, raw []byte) (any, error) {
-		ev, err := trigger.Parse(raw)
-		if err != nil {
-			return nil, fmt.Errorf("decode event: %w", err)
-		}
-		return a.Pipeline.Run(ctx, ev)
-	}}
-}
 
 // traceConfig maps three prefixes of bucket site to three CDN domains,
 // under the documented default rate limits. Collapsing is off: the trace
@@ -292,7 +280,7 @@ func TestSlowAPIAtTheDeadline(t *testing.T) {
 	env := apptest.Start(t, deadlineConfig, apptest.Options{
 		CDN: cdn.Options{DomainURLsPerMinute: -1, TaskDuration: -1},
 		App: app.Options{Sleep: apptest.NoSleep},
-	}, serveOSS)
+	}, functions.OSSRefresh)
 	keys := make([]string, n)
 	urls := make([]string, n)
 	for i := range keys {
@@ -385,7 +373,7 @@ rules:
 window: {duration: 1h, max_batch: 305}
 limits: {dir_collapse_threshold: 100, refresh_qps: 1000}
 `
-	env := apptest.Start(t, cfg, apptest.Options{CDN: cdn.Options{TaskDuration: -1}}, serveOSS)
+	env := apptest.Start(t, cfg, apptest.Options{CDN: cdn.Options{TaskDuration: -1}}, functions.OSSRefresh)
 	var keys []string
 	for i := range 300 {
 		keys = append(keys, fmt.Sprintf("img/%03d.png", i))

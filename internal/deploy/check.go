@@ -9,7 +9,8 @@
 // built from functions/<name>. What it knows of the code is in code.go:
 // the RAM actions the code calls, the OSS events it handles (asked of
 // internal/trigger), and which config secrets a function reads (from the
-// imports of its main package).
+// imports of its main package and the internal/functions handler it
+// names).
 package deploy
 
 import (

@@ -84,14 +84,17 @@ var secretSections = map[string]string{
 	"github.com/cdnrefresh/cdnrefresh/internal/report":  "notify", // report.Runner sends to the channels
 }
 
-// secretBuilders are the App methods that build a package of
-// secretSections for a function's main, which then need not import it.
+// secretBuilders are the handlers of internal/functions that build a
+// package of secretSections, by name: a main that hands one to app.Main
+// needs the section's secrets without importing the package.
 var secretBuilders = map[string]string{
-	"WebhookHandler": "webhook", // app.App.WebhookHandler builds internal/webhook's handler
+	"Webhook": "webhook", // functions.Webhook serves internal/webhook's handler (app.App.WebhookHandler)
+	"Report":  "notify",  // functions.Report sends to the channels (app.App.Channels)
 }
 
 // sectionsUsed returns the secret sections functions/<fn> reads, from the
-// imports of its main package and the App methods it calls.
+// imports of its main package and the handlers of internal/functions it
+// names.
 func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 	dir := path.Join("functions", fn)
 	entries, err := fs.ReadDir(fsys, dir)
@@ -119,8 +122,10 @@ func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if s, ok := secretBuilders[sel.Sel.Name]; ok {
-					used[s] = true
+				if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "functions" {
+					if s, ok := secretBuilders[sel.Sel.Name]; ok {
+						used[s] = true
+					}
 				}
 			}
 			return true

@@ -37,13 +37,16 @@ type Options struct {
 }
 
 // Start assembles an App from configYAML as NewApp does, aimed at a new
-// emulator, serves the handlers serve returns as FC would, and stops both when
-// the test ends.
-func Start(t testing.TB, configYAML string, o Options, serve func(*app.App) platform.Handlers) *Env {
+// emulator, serves the handlers serve returns (a function's, as app.Main
+// takes them) as FC would, and stops both when the test ends.
+func Start(t testing.TB, configYAML string, o Options, serve func(*app.App) (platform.Handlers, error)) *Env {
 	t.Helper()
 	emu, endpoint := Emulator(t, o.CDN)
 	a := NewApp(t, configYAML, endpoint, o.Getenv, o.App)
-	h := serve(a)
+	h, err := serve(a)
+	if err != nil {
+		t.Fatalf("the function's handlers: %v", err)
+	}
 	out := o.Log
 	if out == nil {
 		out = io.Discard

@@ -1,4 +1,4 @@
-package main
+package functions_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
 	ossemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/oss"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/report"
@@ -95,7 +96,11 @@ func newDeploymentOn(t *testing.T, where store, withEvents bool, faults cdn.Faul
 		oss:    apptest.NewApp(t, cfg, endpoint, env, clock.Options()),
 		events: apptest.NewApp(t, cfg, endpoint, env, clock.Options())}
 	mu.Lock()
-	fn = &fc.Server{Event: handle(d.events)}
+	h, err := functions.CDNEvents(d.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn = &fc.Server{Event: h.Event}
 	mu.Unlock()
 	return d
 }
@@ -126,7 +131,7 @@ func (d *deployment) tasks(kind string) map[string][]cdn.Task {
 	return out
 }
 
-func url(key string) string { return "https://d.example.com/" + key }
+func urlOf(key string) string { return "https://d.example.com/" + key }
 
 // TestPrefetchAfterPurge: with on_create: both, the prefetch of each URL
 // reaches the API only after that URL's refresh task is Complete — learned
@@ -173,7 +178,7 @@ func TestPrefetchAfterPurge(t *testing.T) {
 
 			refreshed, warmed := d.tasks("file"), d.tasks("preload")
 			for _, k := range []string{"a.js", "b.js"} {
-				w, r := warmed[url(k)], refreshed[url(k)]
+				w, r := warmed[urlOf(k)], refreshed[urlOf(k)]
 				if len(w) != 1 || len(r) == 0 {
 					t.Errorf("%s: %d prefetches, %d refreshes; want one prefetch after its refresh", k, len(w), len(r))
 					continue
@@ -182,7 +187,7 @@ func TestPrefetchAfterPurge(t *testing.T) {
 					t.Errorf("%s: prefetched at %v, before its refresh completed at %v", k, w[0].Created, r[0].Completed)
 				}
 			}
-			if w := warmed[url("gone.js")]; len(w) != 0 {
+			if w := warmed[urlOf("gone.js")]; len(w) != 0 {
 				t.Errorf("gone.js, deleted meanwhile, was prefetched %d times", len(w))
 			}
 		})
@@ -217,7 +222,7 @@ func TestFailedTasksResubmittedOnce(t *testing.T) {
 	}
 	var twice []string
 	for _, k := range keys {
-		recs := d.tasks("file")[url(k)]
+		recs := d.tasks("file")[urlOf(k)]
 		switch {
 		case len(recs) == 0 || len(recs) > 2:
 			t.Errorf("%s sent %d times", k, len(recs))
@@ -226,7 +231,7 @@ func TestFailedTasksResubmittedOnce(t *testing.T) {
 		case !recs[0].Failed && len(recs) != 1:
 			t.Errorf("%s did not fail, yet was sent %d times", k, len(recs))
 		case len(recs) == 2 && recs[1].Failed:
-			twice = append(twice, url(k))
+			twice = append(twice, urlOf(k))
 		}
 	}
 	if failedOnce == 0 {
@@ -265,7 +270,7 @@ func TestFreshnessInTheReport(t *testing.T) {
 	changed := map[string]time.Time{}
 	for i := range 20 {
 		k := fmt.Sprintf("p/%02d.html", i)
-		changed[url(k)] = d.clock.Now()
+		changed[urlOf(k)] = d.clock.Now()
 		d.change(t, refresh.OpDelete, k)
 		d.clock.Advance(time.Duration(i) * 100 * time.Millisecond)
 	}

@@ -1,4 +1,4 @@
-package main
+package functions_test
 
 import (
 	"bytes"
@@ -25,6 +25,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
 	cdnemu "github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
@@ -86,7 +87,7 @@ func (d *dingTalk) got() (messages, bad []string) {
 	return append([]string(nil), d.messages...), append([]string(nil), d.bad...)
 }
 
-const testConfig = `
+const reportConfig = `
 rules:
   - bucket: site
     domains: [static.example.com]
@@ -136,7 +137,7 @@ func newWorld(t *testing.T, robotErrcode int) *world {
 		"DINGTALK_URL":        robot.URL + "/robot/send?access_token=" + robotToken,
 		"DINGTALK_SECRET":     w.robot.secret,
 	}
-	cfg, err := config.Parse([]byte(testConfig), func(k string) string { return env[k] })
+	cfg, err := config.Parse([]byte(reportConfig), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config.Parse: %v", err)
 	}
@@ -145,12 +146,12 @@ func newWorld(t *testing.T, robotErrcode int) *world {
 		t.Fatalf("app.New: %v", err)
 	}
 	t.Cleanup(func() { w.app.Close() })
-	chans, err := w.app.Channels()
+	h, err := functions.Report(w.app)
 	if err != nil {
-		t.Fatalf("Channels: %v", err)
+		t.Fatalf("the report function's handlers: %v", err)
 	}
 	discard := slog.New(slog.DiscardHandler)
-	w.fc = httptest.NewServer(&fc.Server{Event: handle(w.app, chans), Logger: discard, Out: io.Discard})
+	w.fc = httptest.NewServer(&fc.Server{Event: h.Event, Logger: discard, Out: io.Discard})
 	t.Cleanup(w.fc.Close)
 	return w
 }

@@ -1,4 +1,4 @@
-package main
+package functions_test
 
 import (
 	"bufio"
@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/testrun"
 )
@@ -176,22 +178,22 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // asFunction, set in a process's environment, makes this test binary run
-// as the function itself (see TestMain): the kill test starts and kills
-// real function processes without building one.
+// as the oss-refresh function, as functions/oss-refresh's main does (see
+// TestMain): the kill test starts and kills real function processes
+// without building one.
 const asFunction = "CDNREFRESH_TEST_RUN_AS_FUNCTION"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asFunction) == "1" {
-		main() // serves until killed or interrupted, then exits
-		return
+	if os.Getenv(asFunction) == "oss-refresh" {
+		os.Exit(app.Main("oss-refresh", functions.OSSRefresh)) // serves until killed or interrupted
 	}
 	// The parallel tests wait on function processes and signals far more
 	// than they compute.
 	testrun.Main(m, 4)
 }
 
-// functionBinary returns the program that runs this function: the test
-// binary itself, which TestMain turns into the function.
+// functionBinary returns the program that runs the oss-refresh function:
+// the test binary itself, which TestMain turns into the function.
 func functionBinary(t *testing.T) string {
 	t.Helper()
 	bin, err := os.Executable()
@@ -226,7 +228,7 @@ func startFunction(t *testing.T, bin string, env []string, instance string) *fun
 	}
 	f := &function{url: "http://127.0.0.1:" + strconv.Itoa(port)}
 	f.cmd = exec.Command(bin)
-	f.cmd.Env = append(env, asFunction+"=1", "FC_CUSTOM_LISTEN_PORT="+strconv.Itoa(port), "FC_INSTANCE_ID="+instance)
+	f.cmd.Env = append(env, asFunction+"=oss-refresh", "FC_CUSTOM_LISTEN_PORT="+strconv.Itoa(port), "FC_INSTANCE_ID="+instance)
 	stdout, err := f.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package functions_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
-	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/lambda"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/google/go-cmp/cmp"
@@ -24,7 +24,7 @@ type call struct {
 	URLs               []string
 }
 
-func start(t *testing.T) *apptest.Env {
+func startOSS(t *testing.T) *apptest.Env {
 	t.Helper()
 	cfg, err := os.ReadFile("../../events/config.yaml")
 	if err != nil {
@@ -32,16 +32,14 @@ func start(t *testing.T) *apptest.Env {
 	}
 	// The window closes as soon as it opens: each test posts one event.
 	o := apptest.Options{App: app.Options{After: apptest.Now}}
-	return apptest.Start(t, string(cfg), o, func(a *app.App) platform.Handlers {
-		return platform.Handlers{Event: handle(a.Pipeline)}
-	})
+	return apptest.Start(t, string(cfg), o, functions.OSSRefresh)
 }
 
 func refreshFile(urls ...string) call { return call{"RefreshObjectCaches", "File", urls} }
 
-// TestEvents posts every events/ sample to the function over FC's
+// TestOSSRefreshEvents posts every events/ sample to the function over FC's
 // custom-runtime protocol and checks the exact calls the CDN API received.
-func TestEvents(t *testing.T) {
+func TestOSSRefreshEvents(t *testing.T) {
 	t.Parallel()
 	// on_create: both refreshes now; the prefetch waits for the purge's
 	// tasks (TestPrefetchAfterPurge follows it to the end).
@@ -72,7 +70,7 @@ func TestEvents(t *testing.T) {
 		covered[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			env := start(t)
+			env := startOSS(t)
 			raw, err := os.ReadFile(filepath.Join("../../events", tt.file))
 			if err != nil {
 				t.Fatal(err)
@@ -117,7 +115,7 @@ func TestEvents(t *testing.T) {
 	all, _ := filepath.Glob("../../events/*.json")
 	for _, f := range all {
 		if !covered[filepath.Base(f)] {
-			t.Errorf("events/%s is not covered by TestEvents", filepath.Base(f))
+			t.Errorf("events/%s is not covered by TestOSSRefreshEvents", filepath.Base(f))
 		}
 	}
 }
@@ -127,11 +125,11 @@ func counts(changes, ignored, submitted, duplicate, spilled, rejected, waiting i
 		"duplicate": duplicate, "spilled": spilled, "rejected": rejected, "waiting": waiting}
 }
 
-// TestBadPayload: an undecodable event fails the invocation (x-fc-status
+// TestOSSRefreshBadPayload: an undecodable event fails the invocation (x-fc-status
 // 404) with an error naming what is wrong, and nothing reaches the API.
-func TestBadPayload(t *testing.T) {
+func TestOSSRefreshBadPayload(t *testing.T) {
 	t.Parallel()
-	env := start(t)
+	env := startOSS(t)
 	for _, body := range []string{`not json`, `{"events":[{"eventName":"ObjectCreated:PutObject","eventSource":"acs:oss"}]}`, `{}`} {
 		status, ans := env.Invoke(t, []byte(body), nil)
 		if status != 404 || !strings.Contains(string(ans), "errorMessage") || !strings.Contains(string(ans), `"errorType":"DecodeError"`) {
@@ -153,7 +151,11 @@ func TestS3EventOnLambda(t *testing.T) {
 	}
 	emu, endpoint := apptest.Emulator(t, cdn.Options{})
 	a := apptest.NewApp(t, string(cfg), endpoint, nil, app.Options{})
-	h := lambda.NewHandler(handle(a.Pipeline), nil)
+	fn, err := functions.OSSRefresh(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := lambda.NewHandler(fn.Event, nil)
 	raw, err := os.ReadFile("../../events/s3-delete.json")
 	if err != nil {
 		t.Fatal(err)

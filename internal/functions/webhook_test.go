@@ -1,4 +1,4 @@
-package main
+package functions_test
 
 import (
 	"bytes"
@@ -20,14 +20,14 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/emulator/cdn"
-	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/platform/fc"
 	"github.com/google/go-cmp/cmp"
 )
 
-const secret = "whsec-test-0123456789"
+const webhookSecret = "whsec-test-0123456789"
 
-const configYAML = `
+const webhookConfig = `
 rules:
   - bucket: my-site
     prefix: static/
@@ -45,21 +45,9 @@ webhook:
     article: {urls: ["/{locale}/articles/{slug}/"], default_locale: en, hide_default_locale: true}
 `
 
-func start(t *testing.T) *apptest.Env {
+func startWebhook(t *testing.T) *apptest.Env {
 	t.Helper()
-	return apptest.Start(t, configYAML, apptest.Options{Getenv: map[string]string{"CDNREFRESH_WEBHOOK_SECRET": secret}},
-		func(a *app.App) platform.Handlers {
-			h, err := a.WebhookHandler()
-			if err != nil {
-				t.Fatalf("WebhookHandler: %v", err)
-			}
-			return platform.Handlers{HTTP: h}
-		})
-}
-
-type call struct {
-	Action, ObjectType string
-	URLs               []string
+	return apptest.Start(t, webhookConfig, apptest.Options{Getenv: map[string]string{"CDNREFRESH_WEBHOOK_SECRET": webhookSecret}}, functions.Webhook)
 }
 
 // submitted lists the refresh and prefetch calls the emulator accepted.
@@ -83,7 +71,7 @@ func signed(t *testing.T, path, body string, h map[string]string) *http.Request 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
+	m := hmac.New(sha256.New, []byte(webhookSecret))
 	m.Write([]byte(ts + "." + body))
 	req.Header.Set("X-Cdnrefresh-Timestamp", ts)
 	req.Header.Set("X-Cdnrefresh-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
@@ -100,7 +88,7 @@ func TestWebhookOverFC(t *testing.T) {
 		t.Fatal(err)
 	}
 	ghSig := func(body []byte) string {
-		m := hmac.New(sha256.New, []byte(secret))
+		m := hmac.New(sha256.New, []byte(webhookSecret))
 		m.Write(body)
 		return "sha256=" + hex.EncodeToString(m.Sum(nil))
 	}
@@ -154,7 +142,7 @@ func TestWebhookOverFC(t *testing.T) {
 				}
 				r, _ := http.NewRequest(http.MethodPost, "/hooks/strapi", bytes.NewReader(body))
 				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("Authorization", "Bearer "+secret)
+				r.Header.Set("Authorization", "Bearer "+webhookSecret)
 				return r
 			},
 			wantStatus: 202,
@@ -192,7 +180,7 @@ func TestWebhookOverFC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := start(t)
+			env := startWebhook(t)
 			status, body := env.HTTP(t, tt.req(t))
 			if status != tt.wantStatus {
 				t.Fatalf("status %d, want %d; body %s", status, tt.wantStatus, body)
@@ -214,15 +202,11 @@ func TestWebhookOverFC(t *testing.T) {
 
 func TestWebhookRefusesToStartWithoutSecret(t *testing.T) {
 	t.Parallel()
-	env := apptest.Start(t, strings.Replace(configYAML, "  secret: ${CDNREFRESH_WEBHOOK_SECRET}\n", "", 1), apptest.Options{},
-		func(a *app.App) platform.Handlers {
-			_, err := a.WebhookHandler()
-			if err == nil || !strings.Contains(err.Error(), "secret") {
-				t.Errorf("WebhookHandler without a secret: err = %v, want one naming the secret", err)
-			}
-			return platform.Handlers{}
-		})
-	_ = env
+	_, endpoint := apptest.Emulator(t, cdn.Options{})
+	a := apptest.NewApp(t, strings.Replace(webhookConfig, "  secret: ${CDNREFRESH_WEBHOOK_SECRET}\n", "", 1), endpoint, nil, app.Options{})
+	if _, err := functions.Webhook(a); err == nil || !strings.Contains(err.Error(), "secret") {
+		t.Errorf("the webhook function's handlers without a secret: err = %v, want one naming the secret", err)
+	}
 }
 
 // TestWebhookLogsOneLinePerRequest: behind FC's server, each request writes
@@ -232,12 +216,12 @@ func TestWebhookLogsOneLinePerRequest(t *testing.T) {
 	var logs bytes.Buffer // slog's JSON handler serializes its writes
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	emu, endpoint := apptest.Emulator(t, cdn.Options{})
-	a := apptest.NewApp(t, configYAML, endpoint, map[string]string{"CDNREFRESH_WEBHOOK_SECRET": secret}, app.Options{Logger: logger})
-	h, err := a.WebhookHandler()
+	a := apptest.NewApp(t, webhookConfig, endpoint, map[string]string{"CDNREFRESH_WEBHOOK_SECRET": webhookSecret}, app.Options{Logger: logger})
+	h, err := functions.Webhook(a)
 	if err != nil {
-		t.Fatalf("WebhookHandler: %v", err)
+		t.Fatalf("the webhook function's handlers: %v", err)
 	}
-	srv := httptest.NewServer(&fc.Server{HTTP: h, Logger: logger, Out: io.Discard})
+	srv := httptest.NewServer(&fc.Server{HTTP: h.HTTP, Logger: logger, Out: io.Discard})
 	env := &apptest.Env{CDN: emu, App: a, URL: srv.URL, Client: srv.Client()}
 
 	unsigned := signed(t, "/refresh", `{"urls":["https://www.example.com/a.html"]}`, nil)

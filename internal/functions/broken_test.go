@@ -1,4 +1,4 @@
-package main
+package functions_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/app"
 	"github.com/cdnrefresh/cdnrefresh/internal/app/apptest"
 	"github.com/cdnrefresh/cdnrefresh/internal/config"
-	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 )
 
@@ -62,7 +62,7 @@ func TestBrokenDeploymentSaysSo(t *testing.T) {
 				Getenv: tt.env,
 				App:    app.Options{After: apptest.Now, Sleep: apptest.NoSleep},
 				Log:    &logs,
-			}, func(a *app.App) platform.Handlers { return platform.Handlers{Event: handle(a.Pipeline)} })
+			}, functions.OSSRefresh)
 			status, body, err := env.Post(t.Context(), tt.inv, raw)
 			if err != nil {
 				t.Fatal(err)
