@@ -138,7 +138,8 @@ func overlay(t *testing.T, edits []edit) fs.FS {
 			return err
 		}
 		if d.IsDir() {
-			if p != "." && p != "deploy" && p != "functions" && !strings.HasPrefix(p, "functions/") {
+			if p != "." && p != "deploy" && p != "functions" && !strings.HasPrefix(p, "functions/") &&
+				p != "internal" && p != "internal/functions" {
 				return fs.SkipDir
 			}
 			return nil
@@ -208,4 +209,67 @@ func change(t *testing.T, v any, path []string, val any, del bool) any {
 	}
 	t.Fatalf("fixture path %v: not found", path)
 	return nil
+}
+
+// TestSectionsUsed: a function's secrets are read from its main and from
+// the internal/functions handler it names, however that package is
+// imported, through the packages and the App methods the code uses.
+func TestSectionsUsed(t *testing.T) {
+	t.Parallel()
+	const handlers = `package functions
+
+import (
+	"github.com/cdnrefresh/cdnrefresh/internal/app"
+	"github.com/cdnrefresh/cdnrefresh/internal/platform"
+	rep "github.com/cdnrefresh/cdnrefresh/internal/report"
+)
+
+func Quiet(a *app.App) (platform.Handlers, error) { return platform.Handlers{}, nil }
+
+func Loud(a *app.App) (platform.Handlers, error) {
+	_, err := a.Channels()
+	return platform.Handlers{}, err
+}
+
+func Summary(a *app.App) (platform.Handlers, error) {
+	var _ rep.Sender
+	return platform.Handlers{}, nil
+}
+`
+	main := func(body string, imports ...string) string {
+		return "package main\n\nimport (\n\t" + strings.Join(imports, "\n\t") + "\n)\n\nfunc main() { " + body + " }\n"
+	}
+	const appImp, fnImp = `"github.com/cdnrefresh/cdnrefresh/internal/app"`, `"github.com/cdnrefresh/cdnrefresh/internal/functions"`
+	tests := []struct {
+		name, main string
+		want       []string
+	}{
+		{"a handler that reads nothing", main(`app.Main("x", functions.Quiet)`, appImp, fnImp), nil},
+		{"a handler that calls Channels", main(`app.Main("x", functions.Loud)`, appImp, fnImp), []string{"notify"}},
+		{"an aliased import of the handlers", main(`app.Main("x", fn.Loud)`, appImp, "fn "+fnImp), []string{"notify"}},
+		{"a handler using a secret package", main(`app.Main("x", functions.Summary)`, appImp, fnImp), []string{"notify"}},
+		{"a main that builds its handler", main(`var a *app.App; a.WebhookHandler()`, appImp), []string{"webhook"}},
+		{"a main that imports a secret package", main(`webhook.New()`, appImp, `"github.com/cdnrefresh/cdnrefresh/internal/webhook"`), []string{"webhook"}},
+		{"a variable named functions is not the package", main(`var functions struct{ Loud int }; _ = functions.Loud`, appImp), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fsys := fstest.MapFS{
+				"functions/x/main.go":            {Data: []byte(tt.main)},
+				"internal/functions/handlers.go": {Data: []byte(handlers)},
+			}
+			used, err := sectionsUsed(fsys, "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for s := range used {
+				got = append(got, s)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("sections = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,24 +85,77 @@ var secretSections = map[string]string{
 	"github.com/cdnrefresh/cdnrefresh/internal/report":  "notify", // report.Runner sends to the channels
 }
 
-// secretBuilders are the handlers of internal/functions that build a
-// package of secretSections, by name: a main that hands one to app.Main
-// needs the section's secrets without importing the package.
-var secretBuilders = map[string]string{
-	"Webhook": "webhook", // functions.Webhook serves internal/webhook's handler (app.App.WebhookHandler)
-	"Report":  "notify",  // functions.Report sends to the channels (app.App.Channels)
+// secretMethods are the App methods that build a package of
+// secretSections, so that code calling one needs the section's secrets
+// without importing the package.
+var secretMethods = map[string]string{
+	"WebhookHandler": "webhook", // app.App.WebhookHandler builds internal/webhook's handler
+	"Channels":       "notify",  // app.App.Channels builds internal/notify's senders
+	"Reporter":       "notify",  // app.App.Reporter's runner sends to them
 }
 
-// sectionsUsed returns the secret sections functions/<fn> reads, from the
-// imports of its main package and the handlers of internal/functions it
-// names.
+// functionsPkg holds each function's handler, which its main hands to
+// app.Main.
+const functionsPkg = "github.com/cdnrefresh/cdnrefresh/internal/functions"
+
+// sectionsUsed returns the secret sections functions/<fn> reads: those of
+// the packages its main imports and of the App methods it calls, and
+// those of the internal/functions handlers it names, read from their code
+// the same way.
 func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
-	dir := path.Join("functions", fn)
+	used := map[string]bool{}
+	var handlers []string // of internal/functions, named by the main
+	err := eachGoFile(fsys, path.Join("functions", fn), func(f *ast.File) {
+		names := importNames(f)
+		for imp := range names {
+			if s, ok := secretSections[imp]; ok {
+				used[s] = true
+			}
+		}
+		inspectSelectors(f, func(x, sel string) {
+			if s, ok := secretMethods[sel]; ok {
+				used[s] = true
+			}
+			if names[functionsPkg] == x {
+				handlers = append(handlers, sel)
+			}
+		})
+	})
+	if err != nil || len(handlers) == 0 {
+		return used, err
+	}
+	// A handler's sections: those of its file's imports it uses and of
+	// the App methods its body calls.
+	err = eachGoFile(fsys, "internal/functions", func(f *ast.File) {
+		byName := map[string]string{} // import name -> path
+		for imp, name := range importNames(f) {
+			byName[name] = imp
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv != nil || !slices.Contains(handlers, fd.Name.Name) {
+				continue
+			}
+			inspectSelectors(fd, func(x, sel string) {
+				if s, ok := secretSections[byName[x]]; ok {
+					used[s] = true
+				}
+				if s, ok := secretMethods[sel]; ok {
+					used[s] = true
+				}
+			})
+		}
+	})
+	return used, err
+}
+
+// eachGoFile parses the non-test Go files of dir in fsys and calls f with
+// each.
+func eachGoFile(fsys fs.FS, dir string, f func(*ast.File)) error {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	used := map[string]bool{}
 	fset := token.NewFileSet()
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
@@ -109,29 +163,44 @@ func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 		}
 		src, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		f, err := parser.ParseFile(fset, e.Name(), src, 0)
+		file, err := parser.ParseFile(fset, e.Name(), src, 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, imp := range f.Imports {
-			if s, ok := secretSections[strings.Trim(imp.Path.Value, `"`)]; ok {
-				used[s] = true
-			}
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "functions" {
-					if s, ok := secretBuilders[sel.Sel.Name]; ok {
-						used[s] = true
-					}
-				}
-			}
-			return true
-		})
+		f(file)
 	}
-	return used, nil
+	return nil
+}
+
+// importNames returns the name each import of f has in it, by path: its
+// alias, or its path's last element (every package of ours, and those
+// secretSections name, is called so).
+func importNames(f *ast.File) map[string]string {
+	out := map[string]string{}
+	for _, imp := range f.Imports {
+		p := strings.Trim(imp.Path.Value, `"`)
+		name := path.Base(p)
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		out[p] = name
+	}
+	return out
+}
+
+// inspectSelectors calls f with each selector x.sel under n whose x is a
+// name (a package, or a variable such as an App).
+func inspectSelectors(n ast.Node, f func(x, sel string)) {
+	ast.Inspect(n, func(n ast.Node) bool {
+		if se, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := se.X.(*ast.Ident); ok {
+				f(id.Name, se.Sel.Name)
+			}
+		}
+		return true
+	})
 }
 
 // sectionNames returns the secret sections, each once, sorted.
