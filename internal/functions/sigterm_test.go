@@ -19,7 +19,7 @@ import (
 // a custom runtime, posts it an event of 1,500 changed objects while the
 // CDN API takes a minute to answer, and sends it SIGTERM once its calls
 // are in flight. The process must stop accepting, cut the calls short
-// before its 10 s grace ends, spill what was not accepted, answer the
+// before its grace (FC's 10 s; here 2 s) ends, spill what was not accepted, answer the
 // invocation with every change submitted or spilled, and exit 0; after
 // it exits, every URL is accepted by the API or in the spill.
 func TestSIGTERMSpillsWhatIsInFlight(t *testing.T) {
