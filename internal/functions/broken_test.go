@@ -2,8 +2,8 @@ package functions_test
 
 import (
 	"encoding/json"
-	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,12 +21,11 @@ import (
 // mistaken for health.
 func TestBrokenDeploymentSaysSo(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort() // nothing listens there
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := ln.Addr().String()
-	ln.Close()
+	down := "127.0.0.1:" + strconv.Itoa(port)
 	tests := []struct {
 		name       string
 		env        map[string]string
