@@ -43,6 +43,7 @@ func TestPlanAutoCollapse(t *testing.T) {
 	withDepth := func(p plan.Planner, d int) plan.Planner { p.CollapseMaxDepth = d; return p }
 	withWait := func(p plan.Planner, w time.Duration) plan.Planner { p.MaxWait = w; return p }
 	halfDay := func(p plan.Planner) plan.Planner { p.DayElapsed = func() float64 { return 0.5 }; return p }
+	firstHour := func(p plan.Planner) plan.Planner { p.DayElapsed = func() float64 { return 0.5 / 24 }; return p }
 	twoAMReserve := func(p plan.Planner, reserve int) plan.Planner {
 		p.Reserve = refresh.Quota{URL: reserve}
 		p.DayElapsed = func() float64 { return 2.0 / 24 }
@@ -88,6 +89,9 @@ func TestPlanAutoCollapse(t *testing.T) {
 		{"expected remainder: a directory worth a unit", halfDay(documented()),
 			cat(many(100, "https://d.example.com/big/%03d", file), many(20, "https://d.example.com/small/%02d", file)), refresh.Quota{URL: 4000, Dir: 100},
 			[]string{"https://d.example.com/big/"}, 20, 0, "(6000 of them expected later today)"},
+		{"the quota day's first hour: no expected remainder, whatever was spent", firstHour(documented()),
+			cat(many(100, "https://d.example.com/big/%03d", file), many(20, "https://d.example.com/small/%02d", file)), refresh.Quota{URL: 4000, Dir: 100},
+			nil, 120, 0, ""},
 		{"the minute budget spent by earlier calls: a lone file's directory", spent(documented(), 2000),
 			[]refresh.Job{file("https://d.example.com/a/utils/index.js")}, daily,
 			[]string{"https://d.example.com/a/utils/"}, 0, 0, "collapsed 1 URL under https://d.example.com/a/utils/ (quota pressure: 1 URLs for d.example.com, 1000 a minute, 0 of them left within max_wait)"},
