@@ -207,16 +207,10 @@ func functionBinary(t *testing.T) string {
 type function struct {
 	cmd *exec.Cmd
 	url string
-
-	mu  sync.Mutex
-	out bytes.Buffer
+	out testrun.Buffer // the process's output, line by line
 }
 
-func (f *function) log() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.out.String()
-}
+func (f *function) log() string { return f.out.String() }
 
 // startFunction starts bin with env (and nothing else of this process's
 // environment), listening on a free port, and waits until it serves.
@@ -249,10 +243,7 @@ func startFunction(t *testing.T, bin string, env []string, instance string) *fun
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		var once sync.Once
 		for sc.Scan() {
-			f.mu.Lock()
-			f.out.Write(sc.Bytes())
-			f.out.WriteByte('\n')
-			f.mu.Unlock()
+			f.out.Write([]byte(sc.Text() + "\n")) // one write a line: log() never sees half of one
 			if strings.Contains(sc.Text(), "fc runtime listening") {
 				once.Do(func() { close(listening) })
 			}
