@@ -106,17 +106,17 @@ func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 	used := map[string]bool{}
 	var handlers []string // of internal/functions, named by the main
 	err := eachGoFile(fsys, path.Join("functions", fn), func(f *ast.File) {
-		names := importNames(f)
-		for imp := range names {
-			if s, ok := secretSections[imp]; ok {
+		for _, imp := range f.Imports { // blank ones too, which importPaths merges
+			if s, ok := secretSections[strings.Trim(imp.Path.Value, `"`)]; ok {
 				used[s] = true
 			}
 		}
+		imports := importPaths(f)
 		inspectSelectors(f, func(x, sel string) {
 			if s, ok := secretMethods[sel]; ok {
 				used[s] = true
 			}
-			if names[functionsPkg] == x {
+			if imports[x] == functionsPkg {
 				handlers = append(handlers, sel)
 			}
 		})
@@ -127,17 +127,14 @@ func sectionsUsed(fsys fs.FS, fn string) (map[string]bool, error) {
 	// A handler's sections: those of its file's imports it uses and of
 	// the App methods its body calls.
 	err = eachGoFile(fsys, "internal/functions", func(f *ast.File) {
-		byName := map[string]string{} // import name -> path
-		for imp, name := range importNames(f) {
-			byName[name] = imp
-		}
+		imports := importPaths(f)
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Recv != nil || !slices.Contains(handlers, fd.Name.Name) {
 				continue
 			}
 			inspectSelectors(fd, func(x, sel string) {
-				if s, ok := secretSections[byName[x]]; ok {
+				if s, ok := secretSections[imports[x]]; ok {
 					used[s] = true
 				}
 				if s, ok := secretMethods[sel]; ok {
@@ -174,10 +171,10 @@ func eachGoFile(fsys fs.FS, dir string, f func(*ast.File)) error {
 	return nil
 }
 
-// importNames returns the name each import of f has in it, by path: its
-// alias, or its path's last element (every package of ours, and those
-// secretSections name, is called so).
-func importNames(f *ast.File) map[string]string {
+// importPaths returns the path of each import of f by the name it has in
+// f: its alias, or its path's last element (every package of ours, and
+// those secretSections name, is called so).
+func importPaths(f *ast.File) map[string]string {
 	out := map[string]string{}
 	for _, imp := range f.Imports {
 		p := strings.Trim(imp.Path.Value, `"`)
@@ -185,7 +182,7 @@ func importNames(f *ast.File) map[string]string {
 		if imp.Name != nil {
 			name = imp.Name.Name
 		}
-		out[p] = name
+		out[name] = p
 	}
 	return out
 }
