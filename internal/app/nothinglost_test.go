@@ -266,11 +266,15 @@ limits: {domain_urls_per_minute: 100000, refresh_qps: 1000}
 `
 
 // TestSlowAPIAtTheDeadline invokes oss-refresh over FC's protocol with a
-// 3-second function timeout while the CDN API holds every refresh call for
-// 95% of it (2.85 s): the calls are still in flight when the flush must
-// end, its margin before the deadline. The invocation must answer 200, on
-// time, with every URL spilled — in doubt when its call was sent and cut
-// off. The API carries out a call cut off (nobody is left to hear it), as
+// 4-second function timeout while the CDN API holds every refresh call for
+// 95% of it (3.8 s): the calls are still in flight when the flush must
+// end, its margin (window.MinFlushMargin, 2 s) before the deadline. A call
+// starts only while the pipeline's DeadlineMargin (500 ms) is left of the
+// flush, so the invocations have 1.5 s from their arrival to their call: a
+// 3-second timeout left 500 ms, which a loaded 2-core CI machine overran
+// (every URL spilled by "deadline", nothing sent). The invocation must
+// answer 200, on time, with every URL spilled — in doubt when its call was
+// sent and cut off. The API carries out a call cut off (nobody is left to hear it), as
 // the real one may; the timer's drain then asks the task API before it
 // sends again, so that across the invocation, the spill and the drain
 // each URL reaches the API exactly once.
@@ -289,8 +293,8 @@ func TestSlowAPIAtTheDeadline(t *testing.T) {
 	}
 	ctx := t.Context()
 
-	// Five invocations of 500 objects each, at once: they share a window.
-	const timeout = 3 * time.Second
+	// Five invocations of 200 objects each, at once: they share a window.
+	const timeout = 4 * time.Second
 	env.CDN.Inject(cdn.Faults{Delay: timeout * 95 / 100, Actions: []string{"RefreshObjectCaches"}})
 	const invocations = 5
 	reports := make([]refresh.Report, invocations)
