@@ -24,6 +24,7 @@ import (
 	"github.com/cdnrefresh/cdnrefresh/internal/functions"
 	"github.com/cdnrefresh/cdnrefresh/internal/refresh"
 	"github.com/cdnrefresh/cdnrefresh/internal/spill"
+	"github.com/cdnrefresh/cdnrefresh/internal/window"
 )
 
 // traceConfig maps three prefixes of bucket site to three CDN domains,
@@ -267,17 +268,17 @@ limits: {domain_urls_per_minute: 100000, refresh_qps: 1000}
 
 // TestSlowAPIAtTheDeadline invokes oss-refresh over FC's protocol with a
 // 4-second function timeout while the CDN API holds every refresh call for
-// 95% of it (3.8 s): the calls are still in flight when the flush must
-// end, its margin (window.MinFlushMargin, 2 s) before the deadline. A call
-// starts only while the pipeline's DeadlineMargin (500 ms) is left of the
-// flush, so the invocations have 1.5 s from their arrival to their call: a
-// 3-second timeout left 500 ms, which a loaded 2-core CI machine overran
-// (every URL spilled by "deadline", nothing sent). The invocation must
-// answer 200, on time, with every URL spilled — in doubt when its call was
-// sent and cut off. The API carries out a call cut off (nobody is left to hear it), as
-// the real one may; the timer's drain then asks the task API before it
-// sends again, so that across the invocation, the spill and the drain
-// each URL reaches the API exactly once.
+// 2.5 s. The flush ends its margin (window.MinFlushMargin, 2 s) before the
+// deadline, at 2 s, and no call starts in the last 500 ms of it (the
+// pipeline's DeadlineMargin): a call starts before 1.5 s and is still in
+// flight when the flush ends. (A 3-second timeout left the invocations
+// 500 ms from their arrival to their call, which a loaded 2-core CI
+// machine overran: every URL spilled by "deadline", nothing sent.) The
+// invocation must answer 200, on time, with every URL spilled — in doubt
+// when its call was sent and cut off. The API carries out a call cut off
+// (nobody is left to hear it), as the real one may; the timer's drain then
+// asks the task API before it sends again, so that across the invocation,
+// the spill and the drain each URL reaches the API exactly once.
 func TestSlowAPIAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	const n = 1000 // five invocations of 200: one call of 1,000 URLs
@@ -295,7 +296,8 @@ func TestSlowAPIAtTheDeadline(t *testing.T) {
 
 	// Five invocations of 200 objects each, at once: they share a window.
 	const timeout = 4 * time.Second
-	env.CDN.Inject(cdn.Faults{Delay: timeout * 95 / 100, Actions: []string{"RefreshObjectCaches"}})
+	const flushEnd = timeout - window.MinFlushMargin
+	env.CDN.Inject(cdn.Faults{Delay: flushEnd + 500*time.Millisecond, Actions: []string{"RefreshObjectCaches"}})
 	const invocations = 5
 	reports := make([]refresh.Report, invocations)
 	var wg sync.WaitGroup
