@@ -267,18 +267,19 @@ limits: {domain_urls_per_minute: 100000, refresh_qps: 1000}
 `
 
 // TestSlowAPIAtTheDeadline invokes oss-refresh over FC's protocol with a
-// 4-second function timeout while the CDN API holds every refresh call for
-// 2.5 s. The flush ends its margin (window.MinFlushMargin, 2 s) before the
-// deadline, at 2 s, and no call starts in the last 500 ms of it (the
-// pipeline's DeadlineMargin): a call starts before 1.5 s and is still in
-// flight when the flush ends. (A 3-second timeout left the invocations
-// 500 ms from their arrival to their call, which a loaded 2-core CI
-// machine overran: every URL spilled by "deadline", nothing sent.) The
-// invocation must answer 200, on time, with every URL spilled — in doubt
-// when its call was sent and cut off. The API carries out a call cut off
-// (nobody is left to hear it), as the real one may; the timer's drain then
-// asks the task API before it sends again, so that across the invocation,
-// the spill and the drain each URL reaches the API exactly once.
+// 5-second function timeout while the CDN API holds every refresh call for
+// 3.5 s. The flush ends its margin (window.MinFlushMargin, 2 s) before the
+// deadline, at 3 s, and no call starts in the last 500 ms of it (the
+// pipeline's DeadlineMargin): a call starts before 2.5 s and is still in
+// flight when the flush ends. Those 2.5 s from arrival to call are slack
+// for a loaded machine: with 500 ms (a 3-second timeout) a CI run, and
+// with 1.5 s two test suites at once on 2 cores, overran them — every URL
+// spilled by "deadline", nothing sent. The invocation must answer 200, on
+// time, with every URL spilled — in doubt when its call was sent and cut
+// off. The API carries out a call cut off (nobody is left to hear it), as
+// the real one may; the timer's drain then asks the task API before it
+// sends again, so that across the invocation, the spill and the drain
+// each URL reaches the API exactly once.
 func TestSlowAPIAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	const n = 1000 // five invocations of 200: one call of 1,000 URLs
@@ -295,7 +296,7 @@ func TestSlowAPIAtTheDeadline(t *testing.T) {
 	ctx := t.Context()
 
 	// Five invocations of 200 objects each, at once: they share a window.
-	const timeout = 4 * time.Second
+	const timeout = 5 * time.Second
 	const flushEnd = timeout - window.MinFlushMargin
 	env.CDN.Inject(cdn.Faults{Delay: flushEnd + 500*time.Millisecond, Actions: []string{"RefreshObjectCaches"}})
 	const invocations = 5
@@ -325,7 +326,7 @@ func TestSlowAPIAtTheDeadline(t *testing.T) {
 		r.Merge(ri)
 	}
 	if r.Changes != n || r.Spilled != n || r.SpilledBy[refresh.ReasonInDoubt] == 0 {
-		t.Errorf("answers = %+v, spilled by %v; want all %d spilled, some in doubt", countsOf(r), r.SpilledBy, n)
+		t.Errorf("answers = %+v, spilled by %v, %d calls sent; want all %d spilled, some in doubt", countsOf(r), r.SpilledBy, len(env.CDN.Calls()), n)
 	}
 
 	// The API carries out each call it held once its client is gone.
@@ -370,13 +371,16 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 // dir_collapse_threshold 100, become one Directory refresh of /img/ and no
 // File refresh there; the 5 files elsewhere stay File refreshes. The
 // changes arrive as 61 concurrent FC invocations of 5 objects each; the
-// window closes when the last of them has joined (max_batch).
+// window closes when the last of them has joined (max_batch), never
+// earlier: with the default quiet (200 ms) a loaded machine's gap between
+// two invocations closed it early and left the later ones' files to a
+// File call of their own.
 func TestDirectoryCollapse(t *testing.T) {
 	t.Parallel()
 	const cfg = `
 rules:
   - {bucket: site, domains: [d]}
-window: {duration: 1h, max_batch: 305}
+window: {duration: 1h, quiet: 1h, max_batch: 305}
 limits: {dir_collapse_threshold: 100, refresh_qps: 1000}
 `
 	env := apptest.Start(t, cfg, apptest.Options{CDN: cdn.Options{TaskDuration: -1}}, functions.OSSRefresh)
